@@ -1,0 +1,1 @@
+"""The ``policyhub`` command line."""

@@ -1,0 +1,130 @@
+"""Admin commands that work directly on the database: orgs, keys, audit verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from policyhub.cli.output import Format, emit, fail
+from policyhub.domain.canonical import iso
+from policyhub.domain.records import Actor, Role
+from policyhub.errors import DomainError
+from policyhub.services import audit, keys
+from policyhub.services.orgs import SYSTEM_PRINCIPAL, create_org
+from policyhub.settings import get_settings
+from policyhub.storage.db import Database
+
+orgs_app = typer.Typer(help="Organizations.", add_completion=False, no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", add_completion=False, no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", add_completion=False, no_args_is_help=True)
+
+Output = Annotated[Format, typer.Option("-o", "--output", help="table or json")]
+
+
+def _db() -> Database:
+    return Database(get_settings().database_url, pool_size=1)
+
+
+def _system(uow: object, slug: str) -> Actor:
+    org = uow.orgs.by_slug(slug)  # type: ignore[attr-defined]
+    if org is None:
+        fail(f"org {slug!r} not found")
+    return Actor(org_id=org.id, principal_id=SYSTEM_PRINCIPAL, name=SYSTEM_PRINCIPAL, role=Role.ADMIN)
+
+
+@orgs_app.command("create")
+def orgs_create(slug: str, name: Annotated[str | None, typer.Option(help="display name")] = None,
+                output: Output = Format.table) -> None:
+    """Create an org with an admin service account; prints its admin key once."""
+    db = _db()
+    try:
+        with db.write() as uow:
+            created = create_org(uow, slug, name=name)
+    except DomainError as exc:
+        fail(exc.detail)
+    finally:
+        db.dispose()
+    emit({"id": created.org.id, "slug": created.org.slug, "admin_token": created.admin_token}, output,
+         ["id", "slug", "admin_token"])
+
+
+@orgs_app.command("list")
+def orgs_list(output: Output = Format.table) -> None:
+    db = _db()
+    with db.read() as uow:
+        rows = [{"id": o.id, "slug": o.slug, "name": o.name, "created_at": iso(o.created_at)} for o in uow.orgs.list()]
+    db.dispose()
+    emit(rows, output, ["id", "slug", "name", "created_at"])
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="org slug")],
+    role: Annotated[str, typer.Option(help="viewer, editor or admin")] = "editor",
+    scope: Annotated[str | None, typer.Option(help="scope path the role applies to (default: whole org)")] = None,
+    name: Annotated[str, typer.Option(help="what the key is for")] = "",
+    principal: Annotated[str | None, typer.Option(help="existing principal id (default: a new service account)")] = None,
+    output: Output = Format.table,
+) -> None:
+    """Issue a key; the token is printed once."""
+    db = _db()
+    try:
+        with db.write() as uow:
+            actor = _system(uow, org)
+            principal_id = principal or keys.create_principal(
+                uow, actor, kind="service_account", display_name=name or f"{role} key").id
+            issued = keys.issue_key(uow, actor, principal_id=principal_id, role=role, scope=scope, name=name)
+    except DomainError as exc:
+        fail(exc.detail)
+    finally:
+        db.dispose()
+    emit({"id": issued.key.id, "prefix": issued.key.prefix, "role": issued.key.role.value, "scope": scope,
+          "principal_id": issued.key.principal_id, "token": issued.token}, output,
+         ["id", "role", "scope", "token"])
+
+
+@keys_app.command("list")
+def keys_list(org: Annotated[str, typer.Option(help="org slug")], output: Output = Format.table) -> None:
+    db = _db()
+    with db.read() as uow:
+        actor = _system(uow, org)
+        rows = [{"id": k.id, "prefix": k.prefix, "name": k.name, "role": k.role.value,
+                 "revoked": k.revoked_at is not None,
+                 "last_used_at": iso(k.last_used_at) if k.last_used_at else None}
+                for k in uow.keys.list(actor.org_id)]
+    db.dispose()
+    emit(rows, output, ["id", "prefix", "name", "role", "revoked", "last_used_at"])
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, org: Annotated[str, typer.Option(help="org slug")]) -> None:
+    db = _db()
+    try:
+        with db.write() as uow:
+            keys.revoke_key(uow, _system(uow, org), key_id)
+    except DomainError as exc:
+        fail(exc.detail)
+    finally:
+        db.dispose()
+    typer.echo(f"revoked {key_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(org: Annotated[str | None, typer.Option(help="org slug (default: every org)")] = None,
+                 output: Output = Format.table) -> None:
+    """Check every org's event hash chain; exit 1 and name the first broken event if any."""
+    db = _db()
+    reports = []
+    with db.read() as uow:
+        targets = [o for o in uow.orgs.list() if org in (None, o.slug)]
+        if org and not targets:
+            fail(f"org {org!r} not found")
+        for o in targets:
+            r = audit.verify_org(uow, o.id)
+            reports.append({"org": o.slug, "ok": r.ok, "events": r.events_checked, "broken_at_seq": r.broken_at_seq,
+                            "reason": r.reason})
+    db.dispose()
+    emit(reports, output, ["org", "ok", "events", "broken_at_seq", "reason"])
+    if not all(r["ok"] for r in reports):
+        raise typer.Exit(1)

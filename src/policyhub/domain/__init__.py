@@ -1,0 +1,1 @@
+"""Domain records and pure rules (no I/O)."""

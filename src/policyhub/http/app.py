@@ -1,0 +1,70 @@
+"""The ASGI application: routers, error faces, middleware, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from policyhub import __version__
+from policyhub.app import build_container
+from policyhub.errors import DomainError
+from policyhub.http import problems
+from policyhub.http.deps import Container
+from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from policyhub.http.openapi import install_openapi
+from policyhub.http.v1 import router as v1_router
+from policyhub.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    """Build the app. Tests pass their own settings or container; ``serve`` uses the environment."""
+    settings = settings or (container.settings if container else get_settings())
+    owned = container is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            app.state.container.db.dispose()
+
+    app = FastAPI(
+        title="PolicyHub",
+        version=__version__,
+        description="Author, validate, version, audit and evaluate policies. Core API under /v1; "
+        "vendor-compatible APIs at their documented paths.",
+        lifespan=lifespan,
+    )
+    app.state.container = container or build_container(settings)
+    app.state.retry_after_s = settings.retry_after_s
+    faces = problems.ErrorFaces()
+    app.state.error_faces = faces
+    problems.install(app, faces)
+    _health_routes(app)
+    app.include_router(v1_router)
+    install_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log)
+    return app
+
+
+def _health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database answers")
+    def readyz() -> Response:
+        try:
+            app.state.container.db.ping()
+        except DomainError as exc:
+            return JSONResponse({"status": "unavailable", "detail": exc.detail}, status_code=503,
+                                headers={"Retry-After": str(app.state.retry_after_s)})
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

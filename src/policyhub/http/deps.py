@@ -1,0 +1,124 @@
+"""Request dependencies: the app's services, the authenticated actor, the org in the path."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Path, Request
+from pydantic import BaseModel, ValidationError
+
+from policyhub.domain.canonical import now
+from policyhub.domain.records import Actor, Org
+from policyhub.errors import InvalidInput, NotFound, Unauthenticated
+from policyhub.http.json_body import parse_json
+from policyhub.policy_types.registry import PolicyTypeRegistry
+from policyhub.services import keys
+from policyhub.services.policies import PolicyService
+from policyhub.services.scopes import ScopeService
+from policyhub.settings import Settings
+from policyhub.storage.db import Database
+
+
+@dataclass
+class Container:
+    """The composition root's products, shared by every request (and by the CLI and tests)."""
+
+    settings: Settings
+    db: Database
+    registry: PolicyTypeRegistry
+    policies: PolicyService
+    scopes: ScopeService
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def bearer_token(request: Request) -> str:
+    """The API key from ``Authorization: Bearer`` or HTTP Basic (key as the password)."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("missing credentials: send 'Authorization: Bearer <api key>'")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer" and value:
+        return value
+    if scheme == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthenticated("malformed Basic credentials") from None
+        _, sep, password = decoded.partition(":")
+        if sep and password:
+            return password
+        raise Unauthenticated("Basic credentials must carry the API key as the password")
+    raise Unauthenticated("unsupported Authorization scheme; use Bearer or Basic")
+
+
+def authenticate(request: Request, container: ContainerDep) -> Actor:
+    """Resolve the request's key to an actor (401 when missing, unknown, revoked or expired)."""
+    token = bearer_token(request)
+    if len(token) > 512 or not token.isprintable():
+        raise Unauthenticated("invalid API key")
+    db = container.db
+    with db.read() as uow:
+        actor, org, touch_due = keys.authenticate(uow, token, container.settings.key_touch_interval_s)
+    if touch_due and actor.key_id:
+        with db.write() as uow:
+            uow.keys.touch(actor.key_id, now())
+    request.state.actor = actor
+    request.state.org = org
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(authenticate)]
+
+
+def resolve_org(request: Request, actor: CurrentActor, org: Annotated[str, Path()]) -> Org:
+    """The org named in the path; any org but the key's own is indistinguishable from none (404)."""
+    return key_org(request, org)
+
+
+def key_org(request: Request, named: str | None) -> Org:
+    """The authenticated key's org, provided ``named`` (a slug or id, if given) names it; else 404."""
+    found: Org = request.state.org
+    if named is not None and named not in (found.slug, found.id):
+        raise NotFound(f"org {named!r} not found")
+    return found
+
+
+OrgDep = Annotated[Org, Depends(resolve_org)]
+
+
+async def json_body(request: Request) -> object:
+    """The request body as JSON, checked by the shared strict parser."""
+    settings: Settings = request.app.state.container.settings
+    return parse_json(await request.body(), max_depth=settings.max_json_depth)
+
+
+JsonBody = Annotated[object, Depends(json_body)]
+
+
+def require_json_object(body: object, field: str = "body") -> dict[str, object]:
+    if not isinstance(body, dict):
+        raise InvalidInput.field(field, "must be a JSON object")
+    return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], body: object, prefix: str = "") -> M:
+    """Validate a parsed JSON body against a model; problems are 400s naming each field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput.from_pydantic(exc, prefix) from None

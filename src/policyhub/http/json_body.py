@@ -1,0 +1,94 @@
+"""Strict JSON request parsing: the limits every face shares.
+
+Rejected (400): invalid UTF-8, malformed JSON, duplicate object keys, NaN/Infinity, integers outside
+the interoperable range (RFC 7493, +-2^53), nesting deeper than the configured limit, and lone
+surrogates (which no database can store).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from policyhub.errors import FieldError, InvalidInput
+
+MAX_SAFE_INT = 2**53
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidInput(f"duplicate key {key!r} in JSON object", [FieldError(key, "duplicate key")])
+            seen.add(key)
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise InvalidInput(f"{name} is not valid JSON", [FieldError("body", f"{name} is not allowed")])
+
+
+def _int(text: str) -> int:
+    if len(text) > 17:
+        raise InvalidInput("integer out of range", [FieldError("body", f"integer {text[:20]}... is out of range")])
+    value = int(text)
+    if abs(value) > MAX_SAFE_INT:
+        raise InvalidInput("integer out of range", [FieldError("body", f"integer {value} is out of range (+-2^53)")])
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise InvalidInput("number out of range", [FieldError("body", f"number {text[:20]} is out of range")])
+    return value
+
+
+def parse_json(raw: bytes, *, max_depth: int, field: str = "body") -> Any:
+    """Parse a request body or raise :class:`InvalidInput` saying what is wrong with it."""
+    if not raw.strip():
+        raise InvalidInput.field(field, "request body is empty; a JSON document is required")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput.field(field, f"not valid UTF-8 (byte {exc.start})") from None
+    try:
+        value = json.loads(
+            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_float
+        )
+    except json.JSONDecodeError as exc:
+        raise InvalidInput.field(field, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InvalidInput.field(field, f"JSON nested deeper than {max_depth} levels") from None
+    check_tree(value, max_depth=max_depth, field=field)
+    return value
+
+
+def check_tree(value: Any, *, max_depth: int, field: str = "body") -> None:
+    """Refuse trees nested deeper than ``max_depth`` and strings holding lone surrogates."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            if depth > max_depth:
+                raise InvalidInput.field(field, f"JSON nested deeper than {max_depth} levels")
+            for key, child in node.items():
+                _check_str(key, field)
+                stack.append((child, depth + 1))
+        elif isinstance(node, list):
+            if depth > max_depth:
+                raise InvalidInput.field(field, f"JSON nested deeper than {max_depth} levels")
+            stack.extend((child, depth + 1) for child in node)
+        elif isinstance(node, str):
+            _check_str(node, field)
+
+
+def _check_str(text: str, field: str) -> None:
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput.field(field, "contains a lone surrogate (\\ud800-\\udfff), which is not valid text") from None

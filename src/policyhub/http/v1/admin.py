@@ -1,0 +1,158 @@
+"""Org administration: settings, principals, API keys, document schemas, audit verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from policyhub.domain.canonical import iso, now
+from policyhub.domain.records import Org, Role
+from policyhub.errors import InvalidInput, NotFound
+from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, OrgDep, parse_model, require_json_object
+from policyhub.http.openapi import body_schema
+from policyhub.http.v1 import schemas
+from policyhub.http.v1.policies import require_json
+from policyhub.http.v1.render import FastJSON, key_out, principal_out
+from policyhub.services import audit, keys, orgs
+from policyhub.services.authz import require_org_admin, require_role
+
+router = APIRouter(prefix="/orgs/{org}", tags=["administration"])
+
+
+def _org_out(org: Org) -> dict[str, Any]:
+    return {"id": org.id, "slug": org.slug, "name": org.name, "settings": org.settings,
+            "created_at": iso(org.created_at)}
+
+
+@router.get("", response_model=schemas.OrgOut, summary="The org")
+def get_org(actor: CurrentActor, org: OrgDep) -> Response:
+    require_role(actor, Role.VIEWER, actor.scope_path)
+    return FastJSON(_org_out(org))
+
+
+@router.patch("/settings", response_model=schemas.OrgOut, summary="Change org settings (admin)",
+              openapi_extra=body_schema({"application/json": schemas.OrgSettingsIn}))
+def patch_settings(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
+    require_json(request)
+    data = parse_model(schemas.OrgSettingsIn, body)
+    changes = data.model_dump(exclude_unset=True)
+    updated = c.db.transact(lambda uow: orgs.update_settings(uow, actor, org, changes))
+    return FastJSON(_org_out(updated))
+
+
+@router.post("/principals", status_code=201, response_model=schemas.PrincipalOut, summary="Create a principal",
+             openapi_extra=body_schema({"application/json": schemas.PrincipalIn}))
+def create_principal(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep,
+                     body: JsonBody) -> Response:
+    require_json(request)
+    data = parse_model(schemas.PrincipalIn, body)
+    principal = c.db.transact(lambda uow: keys.create_principal(
+        uow, actor, kind=data.kind, display_name=data.display_name, email=data.email))
+    return FastJSON(principal_out(principal), status_code=201)
+
+
+@router.get("/principals", response_model=list[schemas.PrincipalOut], summary="List principals (admin)")
+def list_principals(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
+    require_org_admin(actor)
+    with c.db.read() as uow:
+        return FastJSON([principal_out(p) for p in uow.principals.list(org.id)])
+
+
+@router.post("/keys", status_code=201, response_model=schemas.KeyCreated, summary="Issue an API key (admin)",
+             openapi_extra=body_schema({"application/json": schemas.KeyIn}))
+def create_key(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
+    require_json(request)
+    data = parse_model(schemas.KeyIn, body)
+    issued = c.db.transact(lambda uow: keys.issue_key(
+        uow, actor, principal_id=data.principal_id, role=data.role, scope=data.scope, name=data.name,
+        expires_at=data.expires_at))
+    scope = data.scope.strip("/") if data.scope else None
+    return FastJSON({**key_out(issued.key, scope), "token": issued.token}, status_code=201,
+                    headers={"Cache-Control": "no-store"})
+
+
+def _scope_paths(c: ContainerDep, org_id: str) -> dict[str, str]:
+    with c.db.read() as uow:
+        return {s.id: s.path for s in uow.scopes.list(org_id)}
+
+
+@router.get("/keys", response_model=list[schemas.KeyOut], summary="List API keys (admin; never the secrets)")
+def list_keys(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
+    require_org_admin(actor)
+    paths = _scope_paths(c, org.id)
+    with c.db.read() as uow:
+        found = uow.keys.list(org.id)
+    return FastJSON([key_out(k, paths.get(k.scope_id or "")) for k in found])
+
+
+@router.get("/keys/{key_id}", response_model=schemas.KeyOut, summary="One API key (admin)")
+def get_key(c: ContainerDep, actor: CurrentActor, org: OrgDep, key_id: str) -> Response:
+    require_org_admin(actor)
+    with c.db.read() as uow:
+        key = uow.keys.get(org.id, key_id)
+    if key is None:
+        raise NotFound(f"API key {key_id!r} not found")
+    return FastJSON(key_out(key, _scope_paths(c, org.id).get(key.scope_id or "")))
+
+
+@router.delete("/keys/{key_id}", response_model=schemas.KeyOut, summary="Revoke an API key (admin)")
+def revoke_key(c: ContainerDep, actor: CurrentActor, org: OrgDep, key_id: str) -> Response:
+    key = c.db.transact(lambda uow: keys.revoke_key(uow, actor, key_id))
+    return FastJSON(key_out(key, _scope_paths(c, org.id).get(key.scope_id or "")))
+
+
+@router.get("/document-schemas", summary="The org's JSON Schemas for document policies")
+def list_document_schemas(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
+    with c.db.read() as uow:
+        return FastJSON([{"name": n, "schema": s} for n, s in uow.schemas.list(org.id)])
+
+
+@router.get("/document-schemas/{name}", summary="One document schema")
+def get_document_schema(c: ContainerDep, actor: CurrentActor, org: OrgDep, name: str) -> Response:
+    with c.db.read() as uow:
+        schema = uow.schemas.get(org.id, name)
+    if schema is None:
+        raise NotFound(f"document schema {name!r} not found")
+    return FastJSON({"name": name, "schema": schema})
+
+
+@router.put("/document-schemas/{name}", summary="Create or replace a document schema (admin)",
+            openapi_extra=body_schema({"application/json": {"type": "object"}}))
+def put_document_schema(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, name: str,
+                        body: JsonBody) -> Response:
+    import jsonschema
+
+    from policyhub.domain.names import scope_key
+
+    require_json(request)
+    require_org_admin(actor)
+    scope_key(name, "name")
+    schema = require_json_object(body)
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise InvalidInput.field("schema", f"not a valid JSON Schema: {exc.message}") from None
+
+    def work(uow: Any) -> bool:
+        audit.lock_org(uow, org.id)
+        created = uow.schemas.upsert(org.id, name, schema, now())
+        audit.record(uow, actor, object_kind="document_schema", object_id=name,
+                     type="schema_created" if created else "schema_updated", data={"name": name})
+        return created
+
+    created = c.db.transact(work)
+    return FastJSON({"name": name, "schema": schema}, status_code=201 if created else 200)
+
+
+@router.get("/audit/verify", response_model=schemas.AuditReport, summary="Verify the org's audit hash chain")
+def verify_audit(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
+    require_org_admin(actor)
+    with c.db.read() as uow:
+        report = audit.verify_org(uow, org.id)
+    return FastJSON({"ok": report.ok, "events_checked": report.events_checked,
+                     "broken_at_seq": report.broken_at_seq, "reason": report.reason})
+
+
+__all__ = ["require_json_object", "router"]

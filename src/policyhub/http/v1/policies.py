@@ -1,0 +1,236 @@
+"""``/v1/orgs/{org}/policies``: create, list, read, replace/upsert, patch, archive, versions, rollback."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any
+
+import jsonpatch
+import yaml
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from policyhub.domain.canonical import canonical_json, sha256_hex
+from policyhub.domain.policy_document import etag, to_document
+from policyhub.domain.selectors import parse_selector
+from policyhub.errors import InvalidInput, UnsupportedMediaType
+from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, OrgDep, parse_model, require_json_object
+from policyhub.http.openapi import body_schema
+from policyhub.http.v1 import schemas
+from policyhub.http.v1.render import (
+    FastJSON,
+    decode_token,
+    encode_token,
+    replay,
+    stored_response,
+    version_out,
+    write_response,
+)
+from policyhub.services import idempotency
+from policyhub.services.policies import Preconditions
+from policyhub.storage.repositories.idempotency import StoredResponse
+from policyhub.storage.repositories.policies import PolicyFilter
+
+router = APIRouter(prefix="/orgs/{org}/policies", tags=["policies"])
+
+DryRun = Annotated[bool, Query(description="validate and report what would happen; write nothing")]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def require_json(request: Request) -> None:
+    mt = media_type(request)
+    if mt != "application/json" and not mt.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {mt or 'missing'!r}")
+
+
+@router.post(
+    "", status_code=201, response_model=schemas.PolicyOut, summary="Create a policy",
+    openapi_extra=body_schema({"application/json": schemas.PolicyCreate}),
+    responses={409: {"description": "a live policy with this name exists"}},
+)
+def create_policy(
+    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody, dry_run: DryRun = False,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> Response:
+    require_json(request)
+    doc = dict(require_json_object(body))
+    type_name = doc.pop("type", None)
+    if not isinstance(type_name, str):
+        raise InvalidInput.field("type", "field required (a policy type name)")
+    scope = doc.pop("scope", None)
+    if scope is not None and not isinstance(scope, str):
+        raise InvalidInput.field("scope", "must be a scope path")
+    comment = doc.pop("comment", "")
+    if not isinstance(comment, str):
+        raise InvalidInput.field("comment", "must be a string")
+    base = str(request.url.path)
+
+    def produce(uow: Any) -> StoredResponse:
+        result = c.policies.create(uow, actor, org, doc, type_name=type_name, scope=scope, comment=comment)
+        return stored_response(write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}"))
+
+    if idempotency_key is None or dry_run:
+        return replay(c.db.transact(produce, rollback=dry_run))
+    fingerprint = sha256_hex(canonical_json(["POST", base, body]))
+    return replay(c.db.transact(
+        lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow))
+    ))
+
+
+@router.get("", response_model=schemas.PolicyList, summary="List policies")
+def list_policies(
+    c: ContainerDep, actor: CurrentActor, org: OrgDep,
+    type: Annotated[str | None, Query(description="policy type")] = None,
+    scope: Annotated[str | None, Query(description="scope path; includes its descendants")] = None,
+    label_selector: Annotated[str | None, Query(description="e.g. env=prod,tier!=web,team,!legacy")] = None,
+    enabled: bool | None = None,
+    archived: Annotated[bool | None, Query(description="false (default): live only; true: archived only")] = False,
+    name_prefix: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    page_token: str | None = None,
+) -> Response:
+    settings = c.settings
+    size = min(limit or settings.default_page_size, settings.max_page_size)
+    after = tuple(decode_token(page_token, list)) if page_token else None
+    if after is not None and (len(after) != 2 or not all(isinstance(x, str) for x in after)):
+        raise InvalidInput.field("page_token", "malformed page token")
+    flt = PolicyFilter(
+        type=type, scope_path=scope.strip("/") if scope else None,
+        labels=parse_selector(label_selector or ""), enabled=enabled, archived=archived,
+        name_prefix=name_prefix, after=after,  # type: ignore[arg-type]
+    )
+    with c.db.read() as uow:
+        items = c.policies.list(uow, actor, flt, size + 1)
+    more = len(items) > size
+    items = items[:size]
+    token = encode_token([items[-1].name, items[-1].id]) if more else None
+    return FastJSON({"items": [to_document(p) for p in items], "next_page_token": token})
+
+
+@router.get("/{ref}", response_model=schemas.PolicyOut, summary="Get a policy by id or name")
+def get_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str,
+               if_none_match: IfNoneMatch = None) -> Response:
+    with c.db.read() as uow:
+        policy = c.policies.get(uow, actor, ref)
+    tag = etag(policy)
+    if if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers={"ETag": tag})
+    return FastJSON(to_document(policy), headers={"ETag": tag})
+
+
+@router.put(
+    "/{ref}", response_model=schemas.PolicyOut, summary="Replace a policy, or create it (upsert)",
+    openapi_extra=body_schema({"application/json": schemas.PolicyReplace}),
+    responses={201: {"description": "created", "model": schemas.PolicyOut}, 412: {"description": "stale"}},
+)
+def put_policy(
+    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, body: JsonBody,
+    dry_run: DryRun = False, if_match: IfMatch = None, if_none_match: IfNoneMatch = None,
+) -> Response:
+    require_json(request)
+    doc = require_json_object(body)
+    pre = Preconditions(if_match=if_match, if_none_match=if_none_match)
+    result = c.db.transact(lambda uow: c.policies.put(uow, actor, org, ref, doc, pre), rollback=dry_run)
+    base = str(request.url.path).rsplit("/", 1)[0]
+    return write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}")
+
+
+@router.patch(
+    "/{ref}", response_model=schemas.PolicyOut, summary="Patch a policy (merge patch or JSON Patch)",
+    openapi_extra=body_schema({MERGE_PATCH: schemas.MergePatch, JSON_PATCH: [schemas.JsonPatchOperation],
+                               "application/json": schemas.MergePatch}),
+)
+def patch_policy(
+    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, body: JsonBody,
+    dry_run: DryRun = False, if_match: IfMatch = None,
+    comment: Annotated[str, Query(description="comment for the new version, if the spec changes")] = "",
+) -> Response:
+    mt = media_type(request)
+    pre = Preconditions(if_match=if_match)
+    if mt in (MERGE_PATCH, "application/json"):
+        def work(uow: Any) -> Any:
+            return c.policies.merge_patch(uow, actor, org, ref, body, pre, comment)
+    elif mt == JSON_PATCH:
+        def work(uow: Any) -> Any:
+            return c.policies.json_patch(uow, actor, org, ref, body, pre, comment)
+    else:
+        raise UnsupportedMediaType(f"PATCH takes {MERGE_PATCH} or {JSON_PATCH}, not {mt or 'missing'!r}")
+    return write_response(c.db.transact(work, rollback=dry_run), dry_run=dry_run)
+
+
+@router.delete("/{ref}", response_model=schemas.PolicyOut, summary="Archive a policy (history is kept)")
+def archive_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False,
+                   if_match: IfMatch = None) -> Response:
+    pre = Preconditions(if_match=if_match)
+    result = c.db.transact(lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run)
+    return write_response(result, dry_run=dry_run)
+
+
+@router.post("/{ref}/unarchive", response_model=schemas.PolicyOut, summary="Restore an archived policy")
+def unarchive_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False,
+                     if_match: IfMatch = None) -> Response:
+    pre = Preconditions(if_match=if_match)
+    result = c.db.transact(lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run)
+    return write_response(result, dry_run=dry_run)
+
+
+@router.get("/{ref}/versions", response_model=list[schemas.VersionOut], summary="All versions, oldest first")
+def list_versions(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str) -> Response:
+    with c.db.read() as uow:
+        _, versions = c.policies.versions(uow, actor, ref)
+    return FastJSON([version_out(v) for v in versions])
+
+
+@router.get("/{ref}/versions/{number}", response_model=schemas.VersionOut, summary="One version")
+def get_version(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, number: int) -> Response:
+    with c.db.read() as uow:
+        _, version = c.policies.version(uow, actor, ref, number)
+    return FastJSON(version_out(version))
+
+
+@router.get("/{ref}/diff", response_model=schemas.DiffOut, summary="Diff two versions")
+def diff_versions(
+    c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str,
+    from_version: Annotated[int, Query(alias="from", ge=1)],
+    to_version: Annotated[int | None, Query(alias="to", ge=1, description="default: current version")] = None,
+) -> Response:
+    with c.db.read() as uow:
+        policy, old = c.policies.version(uow, actor, ref, from_version)
+        _, new = c.policies.version(uow, actor, ref, to_version or policy.version)
+    old_yaml = _canonical_yaml(old.spec)
+    new_yaml = _canonical_yaml(new.spec)
+    unified = "".join(difflib.unified_diff(
+        old_yaml.splitlines(keepends=True), new_yaml.splitlines(keepends=True),
+        fromfile=f"{policy.name}@v{old.version}", tofile=f"{policy.name}@v{new.version}",
+    ))
+    return FastJSON({"policy_id": policy.id, "from_version": old.version, "to_version": new.version,
+                     "json_patch": jsonpatch.make_patch(old.spec, new.spec).patch, "unified": unified})
+
+
+@router.post(
+    "/{ref}/rollback", response_model=schemas.PolicyOut, summary="Restore an old version as a new version",
+    openapi_extra=body_schema({"application/json": schemas.RollbackIn}),
+)
+def rollback_policy(
+    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, body: JsonBody,
+    dry_run: DryRun = False, if_match: IfMatch = None,
+) -> Response:
+    require_json(request)
+    payload = parse_model(schemas.RollbackIn, require_json_object(body))
+    pre = Preconditions(if_match=if_match)
+    result = c.db.transact(
+        lambda uow: c.policies.rollback(uow, actor, org, ref, payload.version, pre, payload.comment),
+        rollback=dry_run,
+    )
+    return write_response(result, dry_run=dry_run)
+
+
+def _canonical_yaml(spec: dict[str, Any]) -> str:
+    return yaml.safe_dump(spec, sort_keys=True, allow_unicode=True, default_flow_style=False)

@@ -1,0 +1,1 @@
+"""Policy-type plugins: each type owns its spec schema, normalisation and validation."""

@@ -1,0 +1,52 @@
+"""The generic ``document`` type: any JSON object, optionally checked against an org-supplied schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+
+from policyhub.errors import FieldError, InvalidInput
+from policyhub.policy_types.base import NormalizedSpec, PolicyType, ValidationContext
+
+SCHEMA_KEY = "$schema"
+
+
+class DocumentType(PolicyType):
+    """A free-form JSON object. ``spec["$schema"]`` may name an org JSON Schema to validate against."""
+
+    name = "document"
+    title = "Document"
+    may_reference = True
+    description = (
+        "Any JSON object. Set \"$schema\" to the name of one of the org's document schemas to have "
+        "the document validated against it on every write."
+    )
+
+    def json_schema(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": {SCHEMA_KEY: {"type": "string", "description": "name of an org document schema"}},
+            "additionalProperties": True,
+        }
+
+    def normalize(self, spec: Any, ctx: ValidationContext) -> NormalizedSpec:
+        if not isinstance(spec, dict):
+            raise InvalidInput.field("spec", "must be a JSON object")
+        schema_name = spec.get(SCHEMA_KEY)
+        if schema_name is None:
+            return NormalizedSpec(spec=spec)
+        if not isinstance(schema_name, str):
+            raise InvalidInput.field(f"spec.{SCHEMA_KEY}", "must be the name of a document schema")
+        schema = ctx.document_schema(schema_name)
+        if schema is None:
+            raise InvalidInput.field(f"spec.{SCHEMA_KEY}", f"no document schema named {schema_name!r}")
+        body = {k: v for k, v in spec.items() if k != SCHEMA_KEY}
+        validator = jsonschema.Draft202012Validator(schema)
+        errors = [
+            FieldError(".".join(["spec", *(str(p) for p in err.absolute_path)]), err.message)
+            for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+        ]
+        if errors:
+            raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors)
+        return NormalizedSpec(spec=spec, references=(("document_schema", schema_name),))

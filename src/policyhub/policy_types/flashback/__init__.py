@@ -1,0 +1,55 @@
+"""``flashback.ai``: a Flashback AI-gateway policy (natural-language rule, risk level, action).
+
+``name`` is a core policy field; the scope (org / workspace / repo) is where the policy is attached
+and cannot change after creation, so it is not part of the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+
+from policyhub.policy_types.base import ModelPolicyType
+
+MAX_CONTENT_CHARS = 10_000
+ACTION_TYPES = {0: "log", 1: "alert", 2: "block"}
+
+
+def _check_content(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _check_action(value: int) -> int:
+    if value not in ACTION_TYPES:
+        raise ValueError("must be 0 (log), 1 (alert) or 2 (block)")
+    return value
+
+
+class FlashbackAiSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    content: Annotated[
+        str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(_check_content)
+    ] = Field(description="The policy rule in natural language")
+    riskType: Literal["LOW", "MEDIUM", "HIGH"] = Field(description="Risk classification (violation severity)")
+    actionType: Annotated[StrictInt, AfterValidator(_check_action)] = Field(
+        description="Action on violation: 0 = log, 1 = alert, 2 = block",
+        json_schema_extra={"enum": sorted(ACTION_TYPES)},
+    )
+
+
+class FlashbackAiType(ModelPolicyType):
+    """Flashback AI policy: evaluated against prompts and responses flowing through the AI gateway."""
+
+    name = "flashback.ai"
+    title = "Flashback AI policy"
+    description = (
+        "A natural-language rule for AI traffic through Flashback's gateway, with a risk level "
+        "(LOW, MEDIUM, HIGH) and an action (0 log, 1 alert, 2 block)."
+    )
+    spec_model = FlashbackAiSpec

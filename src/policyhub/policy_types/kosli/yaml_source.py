@@ -1,0 +1,85 @@
+"""Safe loading of policy YAML: one document, no aliases, no duplicate keys, no Python tags, size-capped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode
+
+from policyhub.errors import InvalidInput
+
+MAX_SOURCE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses aliases (billion-laughs) and duplicate mapping keys."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed", event.start_mark
+            )
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(None, None, "YAML nests too deeply", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                raise ConstructorError(
+                    None, None, "mapping keys must be scalars", key_node.start_mark
+                ) from None
+            if duplicate:
+                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_mapping(source: Any, field: str = "source") -> dict[str, Any]:
+    """Parse ``source`` as a single YAML document whose root is a mapping, or raise InvalidInput."""
+    if not isinstance(source, str):
+        raise InvalidInput.field(field, "must be YAML text")
+    if len(source) > MAX_SOURCE_BYTES or len(source.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        raise InvalidInput.field(field, f"YAML larger than {MAX_SOURCE_BYTES} bytes")
+    try:
+        data = yaml.load(source, Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        raise InvalidInput.field(field, _describe(exc)) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput.field(field, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InvalidInput.field(field, "YAML nests too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a timestamp such as 2024-13-45
+        raise InvalidInput.field(field, f"invalid YAML value: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput.field(field, "the YAML document must be a mapping (key: value pairs)")
+    return data
+
+
+def dump_yaml(data: dict[str, Any]) -> str:
+    """Render ``data`` as block-style YAML, keys in their given order."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def _describe(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    if "expected a single document" in str(exc.context or ""):
+        problem = "multiple YAML documents are not allowed; send exactly one"
+    if mark is None:
+        return f"invalid YAML: {problem}"
+    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"

@@ -1,0 +1,55 @@
+"""The explicit registry of policy types, keyed by type name."""
+
+from __future__ import annotations
+
+from policyhub.errors import InvalidInput
+from policyhub.policy_types.base import PolicyType
+
+
+class PolicyTypeRegistry:
+    """Maps type names to plugins. One instance is built at start-up by the composition root."""
+
+    def __init__(self, types: list[PolicyType] | None = None) -> None:
+        self._types: dict[str, PolicyType] = {}
+        for policy_type in types or []:
+            self.register(policy_type)
+
+    def register(self, policy_type: PolicyType) -> None:
+        if policy_type.name in self._types:
+            raise ValueError(f"policy type {policy_type.name!r} registered twice")
+        self._types[policy_type.name] = policy_type
+
+    def get(self, name: str) -> PolicyType:
+        """The plugin for ``name``; an unknown name is a 400 naming the supported ones."""
+        try:
+            return self._types[name]
+        except KeyError:
+            supported = ", ".join(sorted(self._types))
+            raise InvalidInput.field("type", f"unknown policy type {name!r}; supported: {supported}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._types[name] for name in sorted(self._types))
+
+
+def default_registry() -> PolicyTypeRegistry:
+    """Every built-in policy type. Adding a type is one line here plus its own folder."""
+    from policyhub.policy_types.apinizer import apinizer_types
+    from policyhub.policy_types.document import DocumentType
+    from policyhub.policy_types.flashback import FlashbackAiType
+    from policyhub.policy_types.jfrog import JFrogLifecycleType
+    from policyhub.policy_types.kosli import KosliEnvironmentType
+    from policyhub.policy_types.syftspace import syftspace_types
+
+    return PolicyTypeRegistry(
+        [
+            DocumentType(),
+            KosliEnvironmentType(),
+            JFrogLifecycleType(),
+            *syftspace_types(),
+            *apinizer_types(),
+            FlashbackAiType(),
+        ]
+    )

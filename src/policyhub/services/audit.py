@@ -1,0 +1,110 @@
+"""The audit log: every change is an event, hash-chained per org, written in the change's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from policyhub.domain.canonical import canonical_json, iso, now, sha256_hex
+from policyhub.domain.records import Actor, Event
+from policyhub.storage.unit_of_work import UnitOfWork
+
+
+def event_hash(e: Event) -> str:
+    """SHA-256 of the event's canonical JSON, which includes the previous event's hash."""
+    body = {
+        "org_id": e.org_id,
+        "seq": e.seq,
+        "object_kind": e.object_kind,
+        "object_id": e.object_id,
+        "type": e.type,
+        "actor_id": e.actor_id,
+        "actor_name": e.actor_name,
+        "at": iso(e.at),
+        "data": e.data,
+        "prev_hash": e.prev_hash,
+    }
+    return sha256_hex(canonical_json(body))
+
+
+class _Chain:
+    """The org's chain head, held while the unit of work owns the org's write lock."""
+
+    def __init__(self, seq: int, head: str) -> None:
+        self.seq = seq
+        self.head = head
+
+
+def lock_org(uow: UnitOfWork, org_id: str) -> None:
+    """Take the org's write lock and load its chain head. Every write starts here; idempotent."""
+    chains: dict[str, _Chain] = uow.__dict__.setdefault("_chains", {})
+    if org_id not in chains:
+        seq, head = uow.orgs.lock_chain(org_id)
+        chains[org_id] = _Chain(seq, head)
+
+
+def record(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    object_kind: str,
+    object_id: str,
+    type: str,
+    data: dict[str, Any],
+) -> Event:
+    """Append one event to the org's chain (the org must have been locked with :func:`lock_org`)."""
+    chains: dict[str, _Chain] = uow.__dict__.get("_chains", {})
+    chain = chains.get(actor.org_id)
+    if chain is None:
+        raise RuntimeError("audit.record called before lock_org: the write would not be serialised")
+    draft = Event(
+        org_id=actor.org_id,
+        seq=chain.seq + 1,
+        object_kind=object_kind,
+        object_id=object_id,
+        type=type,
+        actor_id=actor.principal_id,
+        actor_name=actor.name,
+        at=now(),
+        data=data,
+        prev_hash=chain.head,
+    )
+    event = Event(**{**draft.__dict__, "hash": event_hash(draft)})
+    uow.events.append(event)
+    uow.orgs.advance_chain(actor.org_id, event.seq, event.hash)
+    chain.seq, chain.head = event.seq, event.hash
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    org_id: str
+    events_checked: int
+    ok: bool
+    broken_at_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(events: Iterable[Event], org_id: str, head: tuple[int, str]) -> ChainReport:
+    """Walk the chain in ``seq`` order; report the first event whose link or content is wrong."""
+    expected_seq, prev, count = 1, "", 0
+    for e in events:
+        count += 1
+        if e.seq != expected_seq:
+            return ChainReport(org_id, count, False, expected_seq, f"event {expected_seq} is missing (found {e.seq})")
+        if e.prev_hash != prev:
+            return ChainReport(org_id, count, False, e.seq, "link broken: prev_hash does not match the previous event")
+        if event_hash(e) != e.hash:
+            return ChainReport(org_id, count, False, e.seq, "content altered: hash does not match the event")
+        prev, expected_seq = e.hash, expected_seq + 1
+    head_seq, head_hash = head
+    if head_seq != expected_seq - 1 or head_hash != prev:
+        return ChainReport(
+            org_id, count, False, expected_seq, f"chain truncated: the org's head is event {head_seq}, log ends earlier"
+        )
+    return ChainReport(org_id, count, True)
+
+
+def verify_org(uow: UnitOfWork, org_id: str) -> ChainReport:
+    return verify_chain(uow.events.stream(org_id), org_id, uow.orgs.chain_head(org_id))

@@ -1,0 +1,464 @@
+"""PolicyService: the update rules for policies (create, replace/upsert, patch, archive, rollback).
+
+Every write funnels through :meth:`PolicyService._apply`, which turns a desired policy *document*
+into a validated draft, decides whether a new version is due (the content changed), records one
+audit event per kind of change and writes it all through the unit of work it was given. The caller
+owns the transaction: either everything here commits, or nothing does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import jsonpatch
+from pydantic import ValidationError
+
+from policyhub.domain import names
+from policyhub.domain.canonical import content_hash, iso, now
+from policyhub.domain.policy_document import (
+    HOW_INSTEAD,
+    SERVER_OWNED,
+    WRITABLE,
+    PolicyFields,
+    etag,
+    to_document,
+)
+from policyhub.domain.records import Actor, Enforcement, EventType, Org, Policy, Role, Version
+from policyhub.errors import Conflict, FieldError, InvalidInput, NotFound
+from policyhub.policy_types.base import NormalizedSpec, PolicyType, spec_errors
+from policyhub.policy_types.registry import PolicyTypeRegistry
+from policyhub.services import audit, preconditions
+from policyhub.services.authz import covers, require_role
+from policyhub.services.patching import json_patch, merge_patch
+from policyhub.services.validation_context import UowValidationContext
+from policyhub.storage.repositories.policies import PolicyFilter
+from policyhub.storage.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """The conditional headers of a write (raw header values)."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+
+
+@dataclass
+class WriteResult:
+    policy: Policy
+    created: bool
+    changed: bool
+    new_version: bool
+    events: list[str] = field(default_factory=list)
+    diff: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def etag(self) -> str:
+        return etag(self.policy)
+
+
+@dataclass
+class _Draft:
+    fields: PolicyFields
+    normalized: NormalizedSpec
+    comment: str
+
+
+class PolicyService:
+    """Policy use cases. Stateless apart from the type registry; safe to share between threads."""
+
+    def __init__(self, registry: PolicyTypeRegistry) -> None:
+        self.registry = registry
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get(self, uow: UnitOfWork, actor: Actor, ref: str, *, include_archived: bool = True) -> Policy:
+        """A policy by id, or by the name of a live one; 404 when absent or outside the actor's view."""
+        policy = self._find(uow, actor.org_id, ref, include_archived=include_archived)
+        if policy is None or not covers(actor, policy.scope_path):
+            raise NotFound(f"policy {ref!r} not found")
+        return policy
+
+    def list(self, uow: UnitOfWork, actor: Actor, flt: PolicyFilter, limit: int) -> list[Policy]:
+        if actor.scope_path is not None:
+            flt = replace(flt, scope_paths_visible=(actor.scope_path,))
+        return uow.policies.list(actor.org_id, flt, limit)
+
+    def versions(self, uow: UnitOfWork, actor: Actor, ref: str) -> tuple[Policy, list[Version]]:
+        policy = self.get(uow, actor, ref)
+        return policy, uow.policies.versions(actor.org_id, policy.id)
+
+    def version(self, uow: UnitOfWork, actor: Actor, ref: str, number: int) -> tuple[Policy, Version]:
+        policy = self.get(uow, actor, ref)
+        found = uow.policies.version(actor.org_id, policy.id, number)
+        if found is None:
+            raise NotFound(f"policy {ref!r} has no version {number}")
+        return policy, found
+
+    # -- writes ----------------------------------------------------------------------------------
+    def create(
+        self, uow: UnitOfWork, actor: Actor, org: Org, body: dict[str, Any], *, type_name: str,
+        scope: str | None, comment: str = "",
+    ) -> WriteResult:
+        """Create a policy; a live policy with the same name is a 409."""
+        audit.lock_org(uow, org.id)
+        name = names.policy_name(_str(body.get("name"), "name"))
+        if uow.policies.by_name(org.id, name) is not None:
+            raise Conflict(f"a policy named {name!r} already exists", [FieldError("name", "already exists")])
+        return self._create(uow, actor, org, body, type_name=type_name, scope=scope, comment=comment)
+
+    def put(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, body: dict[str, Any], pre: Preconditions,
+    ) -> WriteResult:
+        """Full replace of the policy ``ref`` (id or name), or create it under that name (upsert).
+
+        Omitted optional fields reset to their defaults; ``type`` and ``scope`` may be omitted on
+        replace (they cannot change anyway).
+        """
+        audit.lock_org(uow, org.id)
+        body = dict(body)
+        comment = _str(body.pop("comment", ""), "comment")
+        current = self._find(uow, org.id, ref, include_archived=False)
+        if current is not None and not covers(actor, current.scope_path):
+            raise NotFound(f"policy {ref!r} not found")
+        preconditions.check(
+            etag(current) if current else None,
+            if_match=pre.if_match,
+            if_none_match=pre.if_none_match,
+            require_if_match=org.require_if_match,
+        )
+        if current is None:
+            name = body.setdefault("name", ref)
+            if name != ref:
+                raise InvalidInput.field("name", f"must equal the name in the path ({ref!r}) when creating")
+            type_name = _str(body.pop("type", None), "type", required=True)
+            scope = _opt_str(body.pop("scope", None), "scope")
+            _reject_server_owned(body, None)
+            return self._create(uow, actor, org, body, type_name=type_name, scope=scope, comment=comment)
+        body.setdefault("name", current.name)
+        document = {**_defaults(), **body}
+        for key in ("type", "scope"):
+            document.setdefault(key, to_document(current)[key])
+        return self._apply(uow, actor, org, current, document, comment=comment)
+
+    def merge_patch(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, patch: Any, pre: Preconditions, comment: str = "",
+    ) -> WriteResult:
+        """RFC 7396 merge patch of the policy document."""
+        if not isinstance(patch, dict):
+            raise InvalidInput.field("body", "a merge patch must be a JSON object")
+        current = self._current_for_write(uow, actor, org, ref, pre)
+        document = merge_patch(to_document(current), patch)
+        return self._apply(uow, actor, org, current, document, comment=comment)
+
+    def json_patch(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, ops: Any, pre: Preconditions, comment: str = "",
+    ) -> WriteResult:
+        """RFC 6902 JSON Patch of the policy document; a failed ``test`` writes nothing (409)."""
+        current = self._current_for_write(uow, actor, org, ref, pre)
+        document = json_patch(to_document(current), ops)
+        if not isinstance(document, dict):
+            raise InvalidInput.field("body", "the patched document must remain a JSON object")
+        return self._apply(uow, actor, org, current, document, comment=comment)
+
+    def archive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
+        """Archive (soft-delete) a live policy; its history stays readable."""
+        current = self._current_for_write(uow, actor, org, ref, pre)
+        at = now()
+        updated = replace(
+            current, archived=True, archived_at=at, revision=current.revision + 1, updated_at=at,
+            updated_by=actor.principal_id,
+        )
+        self._store(uow, current, updated)
+        audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.ARCHIVING,
+                     data={"name": current.name, "revision": updated.revision})
+        return self._result(current, updated, created=False, new_version=False, events=[EventType.ARCHIVING])
+
+    def unarchive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
+        """Bring an archived policy back; its name must be free among live policies."""
+        audit.lock_org(uow, org.id)
+        current = self._find(uow, org.id, ref, include_archived=True, prefer_archived=True)
+        if current is None or not covers(actor, current.scope_path):
+            raise NotFound(f"policy {ref!r} not found")
+        require_role(actor, Role.EDITOR, current.scope_path)
+        preconditions.check(etag(current), if_match=pre.if_match, require_if_match=org.require_if_match)
+        if not current.archived:
+            raise Conflict(f"policy {current.name!r} is not archived")
+        if uow.policies.by_name(org.id, current.name) is not None:
+            raise Conflict(f"a live policy named {current.name!r} exists; rename or archive it first",
+                           [FieldError("name", "already exists")])
+        at = now()
+        updated = replace(current, archived=False, archived_at=None, revision=current.revision + 1,
+                          updated_at=at, updated_by=actor.principal_id)
+        self._store(uow, current, updated)
+        audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.UNARCHIVING,
+                     data={"name": current.name, "revision": updated.revision})
+        return self._result(current, updated, created=False, new_version=False, events=[EventType.UNARCHIVING])
+
+    def rollback(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, number: int, pre: Preconditions, comment: str = "",
+    ) -> WriteResult:
+        """Make version ``number``'s content current again, as a new version (event ``rollback``)."""
+        current = self._current_for_write(uow, actor, org, ref, pre)
+        old = uow.policies.version(org.id, current.id, number)
+        if old is None:
+            raise NotFound(f"policy {ref!r} has no version {number}")
+        if content_hash(current.spec, current.source) == old.content_hash:
+            raise Conflict(f"version {number} is already the current content (version {current.version})")
+        at = now()
+        updated = replace(current, spec=old.spec, source=old.source, version=current.version + 1,
+                          revision=current.revision + 1, updated_at=at, updated_by=actor.principal_id)
+        self._store(uow, current, updated)
+        uow.policies.insert_version(org.id, Version(
+            policy_id=current.id, version=updated.version, spec=old.spec, source=old.source,
+            content_hash=old.content_hash, comment=comment or f"rollback to version {number}",
+            created_at=at, created_by=actor.principal_id,
+        ))
+        audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.ROLLBACK,
+                     data={"version": updated.version, "restored_version": number,
+                           "content_hash": old.content_hash})
+        return self._result(current, updated, created=False, new_version=True, events=[EventType.ROLLBACK])
+
+    # -- the write path --------------------------------------------------------------------------
+    def _current_for_write(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> Policy:
+        audit.lock_org(uow, org.id)
+        current = self._find(uow, org.id, ref, include_archived=False)
+        if current is None or not covers(actor, current.scope_path):
+            raise NotFound(f"policy {ref!r} not found")
+        require_role(actor, Role.EDITOR, current.scope_path)
+        preconditions.check(etag(current), if_match=pre.if_match, require_if_match=org.require_if_match)
+        return current
+
+    def _create(
+        self, uow: UnitOfWork, actor: Actor, org: Org, body: dict[str, Any], *, type_name: str,
+        scope: str | None, comment: str,
+    ) -> WriteResult:
+        _reject_server_owned(body, None)
+        scope_id, scope_path = self._resolve_scope(uow, org.id, scope)
+        require_role(actor, Role.EDITOR, scope_path)
+        plugin = self.registry.get(type_name)
+        draft = self._draft(uow, org, plugin, {**_defaults(), **body}, previous=None, comment=comment)
+        at = now()
+        policy = Policy(
+            id=str(uuid.uuid4()), org_id=org.id, scope_id=scope_id, scope_path=scope_path,
+            name=draft.fields.name, description=draft.fields.description, type=type_name,
+            spec=draft.normalized.spec, source=draft.normalized.source,
+            enforcement=Enforcement(draft.fields.enforcement), enabled=draft.fields.enabled,
+            labels=draft.fields.labels, attributes=draft.fields.attributes, revision=1, version=1,
+            created_at=at, created_by=actor.principal_id, updated_at=at, updated_by=actor.principal_id,
+            archived=False,
+        )
+        uow.policies.insert(policy)
+        digest = content_hash(policy.spec, policy.source)
+        uow.policies.insert_version(org.id, Version(
+            policy_id=policy.id, version=1, spec=policy.spec, source=policy.source, content_hash=digest,
+            comment=comment, created_at=at, created_by=actor.principal_id,
+        ))
+        if draft.normalized.references:
+            uow.policies.set_references(org.id, policy.id, draft.normalized.references)
+        audit.record(uow, actor, object_kind="policy", object_id=policy.id, type=EventType.CREATION,
+                     data={"name": policy.name, "type": type_name, "scope": scope_path, "version": 1,
+                           "content_hash": digest})
+        diff = jsonpatch.make_patch({}, to_document(policy)).patch
+        return WriteResult(policy, created=True, changed=True, new_version=True,
+                           events=[EventType.CREATION], diff=diff)
+
+    def _apply(
+        self, uow: UnitOfWork, actor: Actor, org: Org, current: Policy, document: dict[str, Any], *, comment: str,
+    ) -> WriteResult:
+        """Validate the desired document against ``current`` and write what changed."""
+        require_role(actor, Role.EDITOR, current.scope_path)
+        stored = to_document(current)
+        _reject_server_owned(document, stored)
+        body = {k: v for k, v in document.items() if k not in SERVER_OWNED}
+        plugin = self.registry.get(current.type)
+        draft = self._draft(uow, org, plugin, body, previous=current, comment=comment)
+        f = draft.fields
+        if f.name != current.name and uow.policies.by_name(org.id, f.name) is not None:
+            raise Conflict(f"a policy named {f.name!r} already exists", [FieldError("name", "already exists")])
+        new_hash = content_hash(draft.normalized.spec, draft.normalized.source)
+        content_changed = new_hash != content_hash(current.spec, current.source)
+        candidate = replace(
+            current, name=f.name, description=f.description, spec=draft.normalized.spec,
+            source=draft.normalized.source, enforcement=Enforcement(f.enforcement), enabled=f.enabled,
+            labels=f.labels, attributes=f.attributes,
+        )
+        metadata = _metadata_changes(current, candidate)
+        if not content_changed and not metadata and candidate.name == current.name:
+            return WriteResult(current, created=False, changed=False, new_version=False)
+        at = now()
+        updated = replace(candidate, revision=current.revision + 1, updated_at=at, updated_by=actor.principal_id,
+                          version=current.version + (1 if content_changed else 0))
+        if not content_changed:  # identical content: keep the stored spec/source bytes exactly
+            updated = replace(updated, spec=current.spec, source=current.source)
+        self._store(uow, current, updated)
+        events: list[str] = []
+        if updated.name != current.name:
+            audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.RENAMING,
+                         data={"before": current.name, "after": updated.name})
+            events.append(EventType.RENAMING)
+        if metadata:
+            audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.METADATA_UPDATE,
+                         data={"changes": metadata})
+            events.append(EventType.METADATA_UPDATE)
+        if content_changed:
+            uow.policies.insert_version(org.id, Version(
+                policy_id=current.id, version=updated.version, spec=updated.spec, source=updated.source,
+                content_hash=new_hash, comment=draft.comment, created_at=at, created_by=actor.principal_id,
+            ))
+            if draft.normalized.references or plugin.may_reference:
+                uow.policies.set_references(org.id, current.id, draft.normalized.references)
+            audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.NEW_VERSION,
+                         data={"version": updated.version, "previous_version": current.version,
+                               "content_hash": new_hash, "comment": draft.comment})
+            events.append(EventType.NEW_VERSION)
+        return self._result(current, updated, created=False, new_version=content_changed, events=events)
+
+    def _draft(
+        self, uow: UnitOfWork, org: Org, plugin: PolicyType, body: dict[str, Any], *, previous: Policy | None,
+        comment: str,
+    ) -> _Draft:
+        try:
+            fields = PolicyFields.model_validate(body)
+        except ValidationError as exc:
+            raise spec_errors(exc, prefix="") from None
+        fields.name = names.policy_name(fields.name)
+        fields.description = names.check_text("description", fields.description, max_len=4096,
+                                              allow_newlines=True)
+        fields.labels = names.labels(fields.labels)
+        comment = names.check_text("comment", comment, max_len=4096, allow_newlines=True)
+        ctx = UowValidationContext(uow, org.id)
+        normalized = self._normalize(plugin, fields, previous, ctx)
+        if previous is not None:
+            _check_immutable_spec(plugin, previous.spec, normalized.spec)
+        return _Draft(fields, normalized, comment)
+
+    @staticmethod
+    def _normalize(
+        plugin: PolicyType, fields: PolicyFields, previous: Policy | None, ctx: UowValidationContext,
+    ) -> NormalizedSpec:
+        """Source text wins when it is new; otherwise the spec is validated (and any source dropped)."""
+        source_changed = fields.source is not None and (previous is None or fields.source != previous.source)
+        if source_changed:
+            spec_changed = fields.spec is not None and (previous is None or fields.spec != previous.spec)
+            if spec_changed:
+                raise InvalidInput.field("source", "give either spec or source, not both")
+            return plugin.parse_source(fields.source or "", ctx)
+        if fields.spec is None:
+            raise InvalidInput.field("spec", "field required")
+        if previous is not None and fields.spec == previous.spec and fields.source == previous.source:
+            normalized = plugin.normalize(fields.spec, ctx)
+            return NormalizedSpec(previous.spec, previous.source, normalized.references)
+        return plugin.normalize(fields.spec, ctx)
+
+    def _store(self, uow: UnitOfWork, current: Policy, updated: Policy) -> None:
+        if not uow.policies.update(updated, expected_revision=current.revision):
+            raise Conflict("the policy changed while this write was in progress; retry")
+
+    @staticmethod
+    def _result(current: Policy, updated: Policy, *, created: bool, new_version: bool,
+                events: list[str]) -> WriteResult:
+        diff = jsonpatch.make_patch(to_document(current), to_document(updated)).patch
+        return WriteResult(updated, created=created, changed=True, new_version=new_version, events=events,
+                           diff=diff)
+
+    # -- lookups ---------------------------------------------------------------------------------
+    @staticmethod
+    def _find(
+        uow: UnitOfWork, org_id: str, ref: str, *, include_archived: bool, prefer_archived: bool = False,
+    ) -> Policy | None:
+        if _looks_like_uuid(ref):
+            found = uow.policies.get(org_id, ref)
+            if found is not None and (include_archived or not found.archived):
+                return found
+        live = uow.policies.by_name(org_id, ref)
+        if live is not None and not prefer_archived:
+            return live
+        if include_archived:
+            archived = uow.policies.latest_archived_by_name(org_id, ref)
+            return archived or live
+        return live
+
+    @staticmethod
+    def _resolve_scope(uow: UnitOfWork, org_id: str, scope: str | None) -> tuple[str | None, str | None]:
+        if scope in (None, "", "/"):
+            return None, None
+        path = scope.strip("/")
+        found = uow.scopes.by_path(org_id, path)
+        if found is None:
+            raise InvalidInput.field("scope", f"no scope {path!r} in this organization")
+        return found.id, found.path
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _defaults() -> dict[str, Any]:
+    return {k: v.get_default(call_default_factory=True) for k, v in PolicyFields.model_fields.items()
+            if k != "name"}
+
+
+def _reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None) -> None:
+    """Server-owned fields may be echoed back unchanged; any other value is a 400 saying what to do."""
+    errors = []
+    for key in SERVER_OWNED:
+        if key not in document:
+            continue
+        if stored is None or document[key] != stored[key]:
+            how = HOW_INSTEAD.get(key, "it is set by the server")
+            errors.append(FieldError(key, f"cannot be set or changed: {how}"))
+    unknown = sorted(set(document) - set(SERVER_OWNED) - set(WRITABLE))
+    errors += [FieldError(key, "unknown field") for key in unknown]
+    if errors:
+        raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
+
+
+def _metadata_changes(before: Policy, after: Policy) -> dict[str, dict[str, Any]]:
+    changes = {}
+    for name in ("description", "enforcement", "enabled", "labels", "attributes"):
+        old, new = getattr(before, name), getattr(after, name)
+        if old != new:
+            changes[name] = {"before": _plain(old), "after": _plain(new)}
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enforcement) else value
+
+
+def _check_immutable_spec(plugin: PolicyType, old: dict[str, Any], new: dict[str, Any]) -> None:
+    for dotted in plugin.immutable_fields:
+        if _dig(old, dotted) != _dig(new, dotted):
+            raise InvalidInput.field(f"spec.{dotted}", "cannot be changed after creation; create a new policy")
+
+
+def _dig(doc: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None
+    return doc
+
+
+def _looks_like_uuid(ref: str) -> bool:
+    if len(ref) != 36:
+        return False
+    try:
+        uuid.UUID(ref)
+    except ValueError:
+        return False
+    return True
+
+
+def _str(value: Any, field_name: str, *, required: bool = False) -> str:
+    if value is None:
+        if required:
+            raise InvalidInput.field(field_name, "field required")
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput.field(field_name, "must be a string")
+    return value
+
+
+def _opt_str(value: Any, field_name: str) -> str | None:
+    return None if value is None else _str(value, field_name)
+
+
+__all__ = ["Preconditions", "PolicyService", "WriteResult", "iso"]

@@ -1,0 +1,57 @@
+"""Runtime settings, read once from the environment (prefix ``POLICYHUB_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "policyhub.db"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the service in one typed place."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYHUB_", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8181, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+
+    bootstrap_org: str | None = None
+    bootstrap_token: str | None = None
+
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=64, ge=4, le=1000)
+    max_page_size: int = Field(default=500, ge=1)
+    default_page_size: int = Field(default=50, ge=1)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_connect_timeout_s: float = Field(default=3.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    retry_after_s: int = Field(default=2, ge=1)
+
+    key_touch_interval_s: float = Field(default=60.0, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+    access_log: bool = True
+
+    @field_validator("bootstrap_token")
+    @classmethod
+    def _token_strong_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 24:
+            raise ValueError("POLICYHUB_BOOTSTRAP_TOKEN must be at least 24 characters")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` instead)."""
+    return Settings()

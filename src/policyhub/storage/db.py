@@ -1,0 +1,181 @@
+"""Database engine set-up and the transaction boundary (one unit of work per request).
+
+SQLite is tuned for durability (WAL, ``synchronous=FULL``, foreign keys) and write transactions
+take the write lock up front (``BEGIN IMMEDIATE``); threads of one process queue on an in-process
+lock instead of spinning on SQLite's busy handler. PostgreSQL write transactions serialise per org
+on the org row (``SELECT ... FOR UPDATE``), which also orders the org's audit hash chain.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from policyhub.errors import Unavailable
+from policyhub.storage.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON used for every JSON column."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class Database:
+    """Owns the engine; hands out units of work. Created once at start-up."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        connect_timeout_s: float = 3.0,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
+
+    def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int) -> Engine:
+        if self.is_sqlite:
+            _ensure_sqlite_dir(url)
+            engine = create_engine(
+                url,
+                json_serializer=dumps,
+                pool_size=pool_size,
+                max_overflow=pool_size * 4,
+                connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
+            )
+            _tune_sqlite(engine, busy_ms)
+            return engine
+        return create_engine(
+            url,
+            json_serializer=dumps,
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+            pool_timeout=timeout_s,
+            pool_recycle=1800,
+            connect_args={"connect_timeout": max(1, int(timeout_s))},
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[UnitOfWork]:
+        """A read-only unit of work (a deferred transaction, never committed)."""
+        with _unavailable_on_db_errors(), self.engine.connect() as conn:
+            with conn.begin():
+                yield UnitOfWork(conn)
+
+    @contextmanager
+    def write(self, *, rollback: bool = False) -> Iterator[UnitOfWork]:
+        """A write unit of work: commits when the block exits cleanly, else rolls back.
+
+        ``rollback=True`` runs everything and then throws it away (dry runs).
+        """
+        lock = self._write_lock
+        with _unavailable_on_db_errors():
+            if lock is not None:
+                lock.acquire()
+            try:
+                with self.engine.connect() as conn:
+                    if self.is_sqlite:
+                        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                    trans = conn.begin()
+                    try:
+                        yield UnitOfWork(conn)
+                    except BaseException:
+                        trans.rollback()
+                        raise
+                    if rollback:
+                        trans.rollback()
+                    else:
+                        trans.commit()
+            finally:
+                if lock is not None:
+                    lock.release()
+
+    def transact(self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3) -> T:
+        """Run ``work`` in a write unit of work, retrying when a concurrent writer won a race."""
+        for attempt in range(attempts):
+            try:
+                with self.write(rollback=rollback) as uow:
+                    return work(uow)
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def ping(self) -> None:
+        """Raise :class:`Unavailable` unless the database answers."""
+        with _unavailable_on_db_errors(), self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+
+@contextmanager
+def _unavailable_on_db_errors() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except OperationalError as exc:
+        raise Unavailable(f"database unavailable: {_short(exc)}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated or _is_disconnect(exc):
+            raise Unavailable(f"database unavailable: {_short(exc)}") from exc
+        raise
+    except TimeoutError as exc:
+        raise Unavailable("database unavailable: connection pool exhausted") from exc
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    name = type(exc.orig).__name__ if exc.orig is not None else ""
+    return name in {"OperationalError", "InterfaceError", "AdminShutdown", "ConnectionTimeout"}
+
+
+def _short(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0][:200] if str(orig).strip() else type(orig).__name__
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def null_pool_engine(url: str) -> Engine:
+    """A pool-less engine for one-shot tools (migrations, CLI admin commands)."""
+    return create_engine(url, poolclass=NullPool, json_serializer=dumps)

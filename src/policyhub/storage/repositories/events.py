@@ -1,0 +1,99 @@
+"""The append-only audit event log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Row
+
+from policyhub.domain.records import Event
+from policyhub.storage.tables import events
+
+
+def _event(row: Row[Any]) -> Event:
+    return Event(
+        org_id=row.org_id,
+        seq=int(row.seq),
+        object_kind=row.object_kind,
+        object_id=row.object_id,
+        type=row.type,
+        actor_id=row.actor_id,
+        actor_name=row.actor_name,
+        at=row.at,
+        data=row.data if isinstance(row.data, dict) else {},
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    object_id: str | None = None
+    object_kind: str | None = None
+    types: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    after_seq: int | None = None
+
+
+class EventRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def append(self, e: Event) -> None:
+        self.conn.execute(
+            events.insert().values(
+                org_id=e.org_id,
+                seq=e.seq,
+                object_kind=e.object_kind,
+                object_id=e.object_id,
+                type=e.type,
+                actor_id=e.actor_id,
+                actor_name=e.actor_name,
+                at=e.at,
+                data=e.data,
+                prev_hash=e.prev_hash,
+                hash=e.hash,
+            )
+        )
+
+    def list(self, org_id: str, flt: EventFilter, limit: int) -> list[Event]:
+        stmt = select(events).where(events.c.org_id == org_id)
+        if flt.object_id:
+            stmt = stmt.where(events.c.object_id == flt.object_id)
+        if flt.object_kind:
+            stmt = stmt.where(events.c.object_kind == flt.object_kind)
+        if flt.types:
+            stmt = stmt.where(events.c.type.in_(flt.types))
+        if flt.since:
+            stmt = stmt.where(events.c.at >= flt.since)
+        if flt.until:
+            stmt = stmt.where(events.c.at < flt.until)
+        if flt.after_seq is not None:
+            stmt = stmt.where(events.c.seq > flt.after_seq)
+        return [_event(r) for r in self.conn.execute(stmt.order_by(events.c.seq).limit(limit))]
+
+    def for_object(self, org_id: str, object_id: str) -> list[Event]:
+        stmt = select(events).where(events.c.org_id == org_id, events.c.object_id == object_id)
+        return [_event(r) for r in self.conn.execute(stmt.order_by(events.c.seq))]
+
+    def stream(self, org_id: str, batch: int = 1000) -> Iterator[Event]:
+        """Every event of the org in chain (``seq``) order, batch by batch."""
+        last_seq = -1
+        while True:
+            stmt = (
+                select(events)
+                .where(events.c.org_id == org_id, events.c.seq > last_seq)
+                .order_by(events.c.seq)
+                .limit(batch)
+            )
+            rows = list(self.conn.execute(stmt))
+            if not rows:
+                return
+            for row in rows:
+                yield _event(row)
+            last_seq = int(rows[-1].seq)

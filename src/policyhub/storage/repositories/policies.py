@@ -1,0 +1,242 @@
+"""Policies, their immutable versions and the references they make."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy.engine import Connection, Row
+
+from policyhub.domain.records import Enforcement, Policy, Version
+from policyhub.domain.selectors import Requirement
+from policyhub.storage.tables import policies, policy_references, policy_versions, principals, scopes
+
+_SELECT = select(policies, scopes.c.path.label("scope_path")).outerjoin(scopes, scopes.c.id == policies.c.scope_id)
+
+
+def _policy(row: Row[Any]) -> Policy:
+    return Policy(
+        id=row.id,
+        org_id=row.org_id,
+        scope_id=row.scope_id,
+        scope_path=row.scope_path,
+        name=row.name,
+        description=row.description,
+        type=row.type,
+        spec=row.spec,
+        source=row.source,
+        enforcement=Enforcement(row.enforcement),
+        enabled=bool(row.enabled),
+        labels=dict(row.labels or {}),
+        attributes=dict(row.attributes or {}),
+        revision=row.revision,
+        version=row.version,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+        archived=bool(row.archived),
+        archived_at=row.archived_at,
+    )
+
+
+def _columns(p: Policy) -> dict[str, Any]:
+    return {
+        "scope_id": p.scope_id,
+        "name": p.name,
+        "description": p.description,
+        "type": p.type,
+        "spec": p.spec,
+        "source": p.source,
+        "enforcement": p.enforcement.value,
+        "enabled": p.enabled,
+        "labels": p.labels,
+        "attributes": p.attributes,
+        "revision": p.revision,
+        "version": p.version,
+        "updated_at": p.updated_at,
+        "updated_by": p.updated_by,
+        "archived": p.archived,
+        "archived_at": p.archived_at,
+    }
+
+
+@dataclass(frozen=True)
+class PolicyFilter:
+    """What ``GET /policies`` may filter on. ``after`` is the keyset cursor (name, id)."""
+
+    type: str | None = None
+    scope_path: str | None = None
+    scope_paths_visible: tuple[str, ...] | None = None
+    labels: tuple[Requirement, ...] = ()
+    enabled: bool | None = None
+    archived: bool | None = False
+    name_prefix: str | None = None
+    after: tuple[str, str] | None = None
+
+
+class PolicyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get(self, org_id: str, policy_id: str) -> Policy | None:
+        row = self.conn.execute(_SELECT.where(policies.c.org_id == org_id, policies.c.id == policy_id)).first()
+        return _policy(row) if row else None
+
+    def by_name(self, org_id: str, name: str) -> Policy | None:
+        """The live (non-archived) policy with this name."""
+        stmt = _SELECT.where(policies.c.org_id == org_id, policies.c.name == name, policies.c.archived.is_(False))
+        row = self.conn.execute(stmt).first()
+        return _policy(row) if row else None
+
+    def latest_archived_by_name(self, org_id: str, name: str) -> Policy | None:
+        stmt = (
+            _SELECT.where(policies.c.org_id == org_id, policies.c.name == name, policies.c.archived.is_(True))
+            .order_by(policies.c.archived_at.desc())
+            .limit(1)
+        )
+        row = self.conn.execute(stmt).first()
+        return _policy(row) if row else None
+
+    def list(self, org_id: str, flt: PolicyFilter, limit: int) -> list[Policy]:
+        stmt = _SELECT.where(policies.c.org_id == org_id)
+        if flt.type:
+            stmt = stmt.where(policies.c.type == flt.type)
+        if flt.scope_path is not None:
+            stmt = stmt.where(_under(flt.scope_path))
+        if flt.scope_paths_visible is not None:
+            stmt = stmt.where(or_(*[_under(p) for p in flt.scope_paths_visible]))
+        if flt.enabled is not None:
+            stmt = stmt.where(policies.c.enabled.is_(flt.enabled))
+        if flt.archived is not None:
+            stmt = stmt.where(policies.c.archived.is_(flt.archived))
+        if flt.name_prefix:
+            stmt = stmt.where(policies.c.name.startswith(flt.name_prefix, autoescape=True))
+        for req in flt.labels:
+            stmt = stmt.where(_label_clause(req))
+        if flt.after:
+            stmt = stmt.where(tuple_(policies.c.name, policies.c.id) > tuple_(*flt.after))
+        stmt = stmt.order_by(policies.c.name, policies.c.id).limit(limit)
+        return [_policy(r) for r in self.conn.execute(stmt)]
+
+    def count_live(self, org_id: str) -> int:
+        stmt = select(func.count()).where(policies.c.org_id == org_id, policies.c.archived.is_(False))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    # -- writes ----------------------------------------------------------------------------------
+    def insert(self, p: Policy) -> None:
+        self.conn.execute(
+            policies.insert().values(id=p.id, org_id=p.org_id, created_at=p.created_at, created_by=p.created_by,
+                                     **_columns(p))
+        )
+
+    def update(self, p: Policy, expected_revision: int) -> bool:
+        """Compare-and-set on ``revision``: False when someone else changed the row first."""
+        result = self.conn.execute(
+            update(policies)
+            .where(policies.c.id == p.id, policies.c.org_id == p.org_id, policies.c.revision == expected_revision)
+            .values(**_columns(p))
+        )
+        return result.rowcount == 1
+
+    # -- versions --------------------------------------------------------------------------------
+    def insert_version(self, org_id: str, v: Version) -> None:
+        self.conn.execute(
+            policy_versions.insert().values(
+                policy_id=v.policy_id,
+                org_id=org_id,
+                version=v.version,
+                spec=v.spec,
+                source=v.source,
+                content_hash=v.content_hash,
+                comment=v.comment,
+                created_at=v.created_at,
+                created_by=v.created_by,
+            )
+        )
+
+    def versions(self, org_id: str, policy_id: str) -> list[Version]:
+        stmt = (
+            select(policy_versions, principals.c.display_name)
+            .outerjoin(principals, principals.c.id == policy_versions.c.created_by)
+            .where(policy_versions.c.org_id == org_id, policy_versions.c.policy_id == policy_id)
+            .order_by(policy_versions.c.version)
+        )
+        return [_version(r) for r in self.conn.execute(stmt)]
+
+    def version(self, org_id: str, policy_id: str, number: int) -> Version | None:
+        stmt = (
+            select(policy_versions, principals.c.display_name)
+            .outerjoin(principals, principals.c.id == policy_versions.c.created_by)
+            .where(
+                policy_versions.c.org_id == org_id,
+                policy_versions.c.policy_id == policy_id,
+                policy_versions.c.version == number,
+            )
+        )
+        row = self.conn.execute(stmt).first()
+        return _version(row) if row else None
+
+    # -- references ------------------------------------------------------------------------------
+    def set_references(self, org_id: str, policy_id: str, refs: tuple[tuple[str, str], ...]) -> None:
+        self.conn.execute(delete(policy_references).where(policy_references.c.policy_id == policy_id))
+        if refs:
+            self.conn.execute(
+                policy_references.insert(),
+                [{"policy_id": policy_id, "org_id": org_id, "kind": k, "ref_id": r} for k, r in sorted(set(refs))],
+            )
+
+    def referencing(self, org_id: str, kind: str, ref_id: str) -> list[str]:
+        """Names of live policies that refer to the object."""
+        stmt = (
+            select(policies.c.name)
+            .join(policy_references, policy_references.c.policy_id == policies.c.id)
+            .where(
+                policy_references.c.org_id == org_id,
+                policy_references.c.kind == kind,
+                policy_references.c.ref_id == ref_id,
+                policies.c.archived.is_(False),
+            )
+            .order_by(policies.c.name)
+        )
+        return [r.name for r in self.conn.execute(stmt)]
+
+
+def _version(row: Row[Any]) -> Version:
+    return Version(
+        policy_id=row.policy_id,
+        version=row.version,
+        spec=row.spec,
+        source=row.source,
+        content_hash=row.content_hash,
+        comment=row.comment,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        created_by_name=row.display_name or row.created_by,
+    )
+
+
+def _under(path: str) -> Any:
+    return or_(scopes.c.path == path, scopes.c.path.startswith(path + "/", autoescape=True))
+
+
+def _label_clause(req: Requirement) -> Any:
+    value = policies.c.labels[req.key].as_string()
+    if req.op == "exists":
+        return value.is_not(None)
+    if req.op == "!exists":
+        return value.is_(None)
+    if req.op == "=":
+        return value == req.values[0]
+    if req.op == "!=":
+        return or_(value.is_(None), value != req.values[0])
+    if req.op == "in":
+        return value.in_(req.values)
+    if req.op == "notin":
+        return or_(value.is_(None), value.not_in(req.values))
+    raise ValueError(req.op)
+
+
+__all__ = ["PolicyFilter", "PolicyRepository", "and_"]

@@ -1,0 +1,216 @@
+"""The relational schema (SQLAlchemy Core). Alembic migrations create it; nothing else does."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+ID = String(36)
+
+orgs = Table(
+    "orgs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("slug", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("settings", JSON, nullable=False),
+    # Head of the org's audit hash chain: the last event's sequence number and hash.
+    Column("chain_seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("chain_head", String(64), nullable=False, server_default=""),
+    Column("created_at", TS, nullable=False),
+)
+
+scopes = Table(
+    "scopes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("parent_id", ID, ForeignKey("scopes.id"), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("name", String(200), nullable=False),
+    # Keys from the root down, joined by "/": unique per org, and a prefix match finds descendants.
+    Column("path", String(1024), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("org_id", "path", name="uq_scopes_org_path"),
+    Index("ix_scopes_org_parent", "org_id", "parent_id"),
+)
+
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_principals_org", "org_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("principal_id", ID, ForeignKey("principals.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(24), nullable=False),
+    # SHA-256 of the whole token; the token itself is never stored.
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("scope_id", ID, ForeignKey("scopes.id"), nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=True),
+    Column("revoked_at", TS, nullable=True),
+    Column("last_used_at", TS, nullable=True),
+    Index("ix_api_keys_org", "org_id"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("scope_id", ID, ForeignKey("scopes.id"), nullable=True),
+    Column("name", String(128), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("type", String(96), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("source", Text, nullable=True),
+    Column("enforcement", String(8), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", ID, nullable=False),
+    Column("archived", Boolean, nullable=False),
+    Column("archived_at", TS, nullable=True),
+    Index("ix_policies_org_scope", "org_id", "scope_id"),
+    Index("ix_policies_org_type", "org_id", "type"),
+    Index("ix_policies_org_created", "org_id", "created_at", "id"),
+    # Names are unique among an org's live policies; archived ones keep theirs for history.
+    Index(
+        "uq_policies_org_live_name",
+        "org_id",
+        "name",
+        unique=True,
+        sqlite_where=text("archived = 0"),
+        postgresql_where=text("archived = false"),
+    ),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("policy_id", ID, ForeignKey("policies.id"), nullable=False),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("source", Text, nullable=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", ID, nullable=False),
+    UniqueConstraint("policy_id", "version", name="uq_policy_versions_policy_version"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("object_kind", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("actor_id", ID, nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("org_id", "seq", name="uq_events_org_seq"),
+    Index("ix_events_object", "org_id", "object_id", "seq"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("org_id", ID, ForeignKey("orgs.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("principal_id", ID, nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+document_schemas = Table(
+    "document_schemas",
+    metadata,
+    Column("org_id", ID, ForeignKey("orgs.id"), primary_key=True),
+    Column("name", String(128), primary_key=True),
+    Column("schema", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+# Objects a policy refers to (e.g. a JFrog rule): kept so a referenced object cannot vanish.
+policy_references = Table(
+    "policy_references",
+    metadata,
+    Column("policy_id", ID, ForeignKey("policies.id"), primary_key=True),
+    Column("kind", String(64), primary_key=True),
+    Column("ref_id", String(128), primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Index("ix_policy_references_target", "org_id", "kind", "ref_id"),
+)
+
+# Vendor-owned objects that are not policies (JFrog rules and templates, Kosli environments, ...).
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("key", String(256), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", ID, nullable=False),
+    UniqueConstraint("org_id", "kind", "key", name="uq_resources_org_kind_key"),
+)
