@@ -1,0 +1,139 @@
+"""RFC 7396 merge patch and RFC 6902 JSON Patch: vectors from the RFCs and algebraic properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policyhub.errors import InvalidInput, PatchTestFailed
+from policyhub.services.patching import json_patch, merge_patch
+
+# RFC 7396, Appendix A: (original, patch, result)
+RFC7396_VECTORS = [
+    ({"a": "b"}, {"a": "c"}, {"a": "c"}),
+    ({"a": "b"}, {"b": "c"}, {"a": "b", "b": "c"}),
+    ({"a": "b"}, {"a": None}, {}),
+    ({"a": "b", "b": "c"}, {"a": None}, {"b": "c"}),
+    ({"a": ["b"]}, {"a": "c"}, {"a": "c"}),
+    ({"a": "c"}, {"a": ["b"]}, {"a": ["b"]}),
+    ({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}, {"a": {"b": "d"}}),
+    ({"a": [{"b": "c"}]}, {"a": [1]}, {"a": [1]}),
+    (["a", "b"], ["c", "d"], ["c", "d"]),
+    ({"a": "b"}, ["c"], ["c"]),
+    ({"a": "foo"}, None, None),
+    ({"a": "foo"}, "bar", "bar"),
+    ({"e": None}, {"a": 1}, {"e": None, "a": 1}),
+    ([1, 2], {"a": "b", "c": None}, {"a": "b"}),
+    ({}, {"a": {"bb": {"ccc": None}}}, {"a": {"bb": {}}}),
+]
+
+
+@pytest.mark.parametrize(("original", "patch", "expected"), RFC7396_VECTORS)
+def test_rfc7396_appendix_a(original: Any, patch: Any, expected: Any) -> None:
+    assert merge_patch(original, patch) == expected
+
+
+def reference_merge_patch(target: Any, patch: Any) -> Any:
+    """The RFC 7396 section 2 pseudo-code, transcribed literally as the oracle."""
+    if isinstance(patch, dict):
+        if not isinstance(target, dict):
+            target = {}
+        target = dict(target)
+        for name, value in patch.items():
+            if value is None:
+                if name in target:
+                    del target[name]
+            else:
+                target[name] = reference_merge_patch(target.get(name), value)
+        return target
+    return patch
+
+
+scalars = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=5)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=4),
+    max_leaves=12,
+)
+json_objects = st.dictionaries(st.text(max_size=3), json_values, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(target=json_values, patch=json_values)
+def test_merge_patch_matches_rfc_pseudocode(target: Any, patch: Any) -> None:
+    assert merge_patch(target, patch) == reference_merge_patch(target, patch)
+
+
+@settings(max_examples=300, deadline=None)
+@given(target=json_objects, patch=json_objects)
+def test_merge_patch_is_idempotent(target: Any, patch: Any) -> None:
+    once = merge_patch(target, patch)
+    assert merge_patch(once, patch) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(target=json_objects, patch=json_objects)
+def test_merge_patch_never_mutates_its_inputs(target: Any, patch: Any) -> None:
+    import copy
+
+    t, p = copy.deepcopy(target), copy.deepcopy(patch)
+    merge_patch(target, patch)
+    assert (target, patch) == (t, p)
+
+
+def _has_null(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(patch=json_objects)
+def test_null_free_patch_fields_appear_in_result(patch: Any) -> None:
+    result = merge_patch({"keep": 1}, patch)
+    for key, value in patch.items():
+        if value is not None and not isinstance(value, dict) and not _has_null(value):
+            assert result[key] == value
+
+
+def test_json_patch_applies_operations_in_order() -> None:
+    doc = {"spec": {"a": 1, "list": [1, 2]}}
+    ops = [
+        {"op": "add", "path": "/spec/b", "value": 2},
+        {"op": "remove", "path": "/spec/a"},
+        {"op": "add", "path": "/spec/list/-", "value": 3},
+        {"op": "move", "from": "/spec/b", "path": "/spec/c"},
+        {"op": "copy", "from": "/spec/c", "path": "/spec/d"},
+        {"op": "test", "path": "/spec/d", "value": 2},
+    ]
+    assert json_patch(doc, ops) == {"spec": {"list": [1, 2, 3], "c": 2, "d": 2}}
+    assert doc == {"spec": {"a": 1, "list": [1, 2]}}, "the input document must be left untouched"
+
+
+def test_failed_test_operation_is_a_conflict() -> None:
+    with pytest.raises(PatchTestFailed):
+        json_patch({"a": 1}, [{"op": "replace", "path": "/a", "value": 2}, {"op": "test", "path": "/a", "value": 1}])
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        {"op": "add"},
+        [{"op": "frobnicate", "path": "/a"}],
+        [{"op": "remove", "path": "/missing"}],
+        [{"path": "/a", "value": 1}],
+        [{"op": "add", "path": "a-without-slash", "value": 1}],
+        [{"op": "move", "from": "/nope", "path": "/b"}],
+        ["not an object"],
+    ],
+)
+def test_malformed_json_patch_is_invalid_input(ops: Any) -> None:
+    with pytest.raises(InvalidInput):
+        json_patch({"a": 1}, ops)
