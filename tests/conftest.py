@@ -36,7 +36,7 @@ def _pg_reachable(url: str) -> str | None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+    except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return None
 
@@ -139,8 +139,9 @@ class OrgClient:
         h.update(extra or {})
         return h
 
-    def request(self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None,
-                **kw: Any) -> Any:
+    def request(
+        self, method: str, path: str, *, token: str | None = None, headers: dict[str, str] | None = None, **kw: Any
+    ) -> Any:
         return self.client.request(method, self.url(path), headers=self.headers(headers, token), **kw)
 
     def get(self, path: str, **kw: Any) -> Any:

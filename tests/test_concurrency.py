@@ -41,8 +41,11 @@ def test_conditional_writers_lose_with_412_and_nothing_is_lost(server: ServerPro
                 got = c.get(f"/policies/{name}")
                 spec = got.json()["spec"]
                 patch = {"spec": {"tokens": [*spec["tokens"], token]}}
-                r = c.patch(f"/policies/{name}", json=patch, headers={
-                    "If-Match": got.headers["etag"], "Content-Type": "application/merge-patch+json"})
+                r = c.patch(
+                    f"/policies/{name}",
+                    json=patch,
+                    headers={"If-Match": got.headers["etag"], "Content-Type": "application/merge-patch+json"},
+                )
                 with lock:
                     if r.status_code == 200:
                         accepted.append(token)
@@ -85,8 +88,11 @@ def test_unconditional_writers_are_serialised_each_as_its_own_version(server: Se
     def writer(worker: int) -> None:
         with server.client() as c:
             for i in range(10):
-                r = c.patch(f"/policies/{name}", json={"spec": {f"w{worker}": i}},
-                            headers={"Content-Type": "application/merge-patch+json"})
+                r = c.patch(
+                    f"/policies/{name}",
+                    json={"spec": {f"w{worker}": i}},
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
                 with lock:
                     statuses[r.status_code] += 1
 

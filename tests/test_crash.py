@@ -27,8 +27,11 @@ def _load(server: ServerProcess, name: str, acked: list[str], stop: threading.Ev
             key = f"w{worker}-{i}"
             i += 1
             try:
-                r = c.patch(f"/policies/{name}", json={"spec": {key: True}},
-                            headers={"Content-Type": "application/merge-patch+json"})
+                r = c.patch(
+                    f"/policies/{name}",
+                    json={"spec": {key: True}},
+                    headers={"Content-Type": "application/merge-patch+json"},
+                )
             except httpx.HTTPError:
                 return  # the server died mid-request: this write was never acknowledged
             if r.status_code == 200:
@@ -46,8 +49,10 @@ def test_acknowledged_writes_survive_kill_9(database_url: str, tmp_path: Path) -
     try:
         for cycle in range(CYCLES):
             stop = threading.Event()
-            threads = [threading.Thread(target=_load, args=(server, name, acked, stop, cycle * 100 + w))
-                       for w in range(WRITERS)]
+            threads = [
+                threading.Thread(target=_load, args=(server, name, acked, stop, cycle * 100 + w))
+                for w in range(WRITERS)
+            ]
             for t in threads:
                 t.start()
             time.sleep(0.6 + 0.3 * cycle)
@@ -68,6 +73,11 @@ def test_acknowledged_writes_survive_kill_9(database_url: str, tmp_path: Path) -
     finally:
         server.stop()
     env = {**os.environ, "POLICYHUB_DATABASE_URL": database_url}
-    verify = subprocess.run([sys.executable, "-m", "policyhub.cli.main", "audit", "verify", "--org", ORG],
-                            env=env, capture_output=True, text=True, timeout=60)
+    verify = subprocess.run(
+        [sys.executable, "-m", "policyhub.cli.main", "audit", "verify", "--org", ORG],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -19,5 +19,6 @@ def build_container(settings: Settings) -> Container:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
     )
     registry = default_registry()
-    return Container(settings=settings, db=db, registry=registry, policies=PolicyService(registry),
-                     scopes=ScopeService())
+    return Container(
+        settings=settings, db=db, registry=registry, policies=PolicyService(registry), scopes=ScopeService()
+    )

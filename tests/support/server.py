@@ -50,9 +50,20 @@ class ServerProcess:
         }
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "policyhub.cli.main", "serve", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            env=env, stdout=log, stderr=log, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "policyhub.cli.main",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         self.wait_ready(timeout_s)
         return self
@@ -87,8 +98,9 @@ class ServerProcess:
                 self.kill9()
 
     def client(self, **kw: object) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.url}/v1/orgs/{ORG}", headers={"Authorization": f"Bearer {TOKEN}"},
-                            timeout=30.0, **kw)  # type: ignore[arg-type]
+        return httpx.Client(
+            base_url=f"{self.url}/v1/orgs/{ORG}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30.0, **kw
+        )  # type: ignore[arg-type]
 
     def _log_tail(self) -> str:
         if self.log_path and self.log_path.exists():

@@ -61,8 +61,11 @@ def _health_routes(app: FastAPI) -> None:
         try:
             app.state.container.db.ping()
         except DomainError as exc:
-            return JSONResponse({"status": "unavailable", "detail": exc.detail}, status_code=503,
-                                headers={"Retry-After": str(app.state.retry_after_s)})
+            return JSONResponse(
+                {"status": "unavailable", "detail": exc.detail},
+                status_code=503,
+                headers={"Retry-After": str(app.state.retry_after_s)},
+            )
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics")

@@ -55,9 +55,7 @@ def parse_json(raw: bytes, *, max_depth: int, field: str = "body") -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidInput.field(field, f"not valid UTF-8 (byte {exc.start})") from None
     try:
-        value = json.loads(
-            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_float
-        )
+        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int, parse_float=_float)
     except json.JSONDecodeError as exc:
         raise InvalidInput.field(field, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
@@ -91,4 +89,6 @@ def _check_str(text: str, field: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput.field(field, "contains a lone surrogate (\\ud800-\\udfff), which is not valid text") from None
+        raise InvalidInput.field(
+            field, "contains a lone surrogate (\\ud800-\\udfff), which is not valid text"
+        ) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -12,7 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("policyhub_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "policyhub_http_request_seconds", "HTTP request latency", ["method", "route"],
+    "policyhub_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 access_log = structlog.get_logger("policyhub.access")
@@ -72,11 +75,26 @@ class BodyLimitMiddleware:
 
 
 async def _reject(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail,
-                       "errors": [{"field": "body", "message": detail}]}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "errors": [{"field": "body", "message": detail}],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -108,10 +126,16 @@ class ObservabilityMiddleware:
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)
             if self.access_log_enabled:
-                access_log.info("request", method=scope["method"], path=scope["path"], route=route,
-                                status=status, ms=round(elapsed * 1000, 2))
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 2),
+                )
 
 
-def _route(scope: dict[str, Any]) -> str:
+def _route(scope: MutableMapping[str, Any]) -> str:
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"

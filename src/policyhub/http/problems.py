@@ -68,8 +68,9 @@ def problem_response(status: int, exc: e.DomainError, request: Request) -> Respo
         "errors": [err.as_dict() for err in exc.errors],
     }
     retry = getattr(request.app.state, "retry_after_s", 2)
-    return JSONResponse(body, status_code=status, headers=standard_headers(status, exc, retry),
-                        media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, headers=standard_headers(status, exc, retry), media_type="application/problem+json"
+    )
 
 
 class ErrorFaces:

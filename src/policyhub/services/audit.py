@@ -99,9 +99,22 @@ def verify_chain(events: Iterable[Event], org_id: str, head: tuple[int, str]) ->
             return ChainReport(org_id, count, False, e.seq, "content altered: hash does not match the event")
         prev, expected_seq = e.hash, expected_seq + 1
     head_seq, head_hash = head
-    if head_seq != expected_seq - 1 or head_hash != prev:
+    last = expected_seq - 1
+    if last < head_seq:
         return ChainReport(
-            org_id, count, False, expected_seq, f"chain truncated: the org's head is event {head_seq}, log ends earlier"
+            org_id,
+            count,
+            False,
+            last + 1,
+            f"chain truncated: the org's head is event {head_seq}, the log ends at {last}",
+        )
+    if last > head_seq or head_hash != prev:
+        return ChainReport(
+            org_id,
+            count,
+            False,
+            head_seq + 1 if last > head_seq else last,
+            f"the log does not end at the org's recorded head (event {head_seq}): events were added",
         )
     return ChainReport(org_id, count, True)
 

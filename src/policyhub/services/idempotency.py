@@ -14,7 +14,11 @@ from policyhub.storage.unit_of_work import UnitOfWork
 
 
 def run_once(
-    uow: UnitOfWork, actor: Actor, key: str, fingerprint: str, produce: Callable[[], StoredResponse],
+    uow: UnitOfWork,
+    actor: Actor,
+    key: str,
+    fingerprint: str,
+    produce: Callable[[], StoredResponse],
 ) -> StoredResponse:
     """Replay the stored response for ``key``, or produce, store and return a new one.
 

@@ -49,22 +49,38 @@ def authenticate(uow: UnitOfWork, token: str, touch_interval_s: float = 60.0) ->
     if extra["principal_disabled"]:
         raise Unauthenticated("invalid API key")
     actor = Actor(
-        org_id=key.org_id, principal_id=key.principal_id, name=extra["display_name"], role=key.role,
-        scope_path=extra["scope_path"], key_id=key.id, email=extra["email"],
+        org_id=key.org_id,
+        principal_id=key.principal_id,
+        name=extra["display_name"],
+        role=key.role,
+        scope_path=extra["scope_path"],
+        key_id=key.id,
+        email=extra["email"],
     )
     due = key.last_used_at is None or (at - utc(key.last_used_at)) > timedelta(seconds=touch_interval_s)
     return actor, extra["org"], due
 
 
 def create_principal(
-    uow: UnitOfWork, actor: Actor, *, kind: str, display_name: str, email: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    kind: str,
+    display_name: str,
+    email: str | None = None,
 ) -> Principal:
     require_org_admin(actor)
     audit.lock_org(uow, actor.org_id)
     principal = _principal(actor.org_id, kind, display_name, email)
     uow.principals.insert(principal)
-    audit.record(uow, actor, object_kind="principal", object_id=principal.id, type="principal_created",
-                 data={"kind": kind, "display_name": principal.display_name})
+    audit.record(
+        uow,
+        actor,
+        object_kind="principal",
+        object_id=principal.id,
+        type="principal_created",
+        data={"kind": kind, "display_name": principal.display_name},
+    )
     return principal
 
 
@@ -78,13 +94,21 @@ def _principal(org_id: str, kind: str, display_name: str, email: str | None) -> 
         email = names.check_text("email", email, max_len=320)
         if "@" not in email or email.startswith("@") or email.endswith("@"):
             raise InvalidInput.field("email", "must be an email address")
-    return Principal(id=str(uuid.uuid4()), org_id=org_id, kind=kind, display_name=display_name, email=email,
-                     created_at=now())
+    return Principal(
+        id=str(uuid.uuid4()), org_id=org_id, kind=kind, display_name=display_name, email=email, created_at=now()
+    )
 
 
 def issue_key(
-    uow: UnitOfWork, actor: Actor, *, principal_id: str, role: str, scope: str | None = None,
-    name: str = "", expires_at: datetime | None = None, token: str | None = None,
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    principal_id: str,
+    role: str,
+    scope: str | None = None,
+    name: str = "",
+    expires_at: datetime | None = None,
+    token: str | None = None,
 ) -> IssuedKey:
     """Issue a key for a principal; only org admins may. The token is returned once."""
     require_org_admin(actor)
@@ -92,15 +116,26 @@ def issue_key(
     if uow.principals.get(actor.org_id, principal_id) is None:
         raise InvalidInput.field("principal_id", "no such principal in this organization")
     issued = _issue(uow, actor.org_id, principal_id, role, scope, name, expires_at, token)
-    audit.record(uow, actor, object_kind="api_key", object_id=issued.key.id, type="key_created",
-                 data={"principal_id": principal_id, "role": issued.key.role.value, "scope": scope,
-                       "prefix": issued.key.prefix})
+    audit.record(
+        uow,
+        actor,
+        object_kind="api_key",
+        object_id=issued.key.id,
+        type="key_created",
+        data={"principal_id": principal_id, "role": issued.key.role.value, "scope": scope, "prefix": issued.key.prefix},
+    )
     return issued
 
 
 def _issue(
-    uow: UnitOfWork, org_id: str, principal_id: str, role: str, scope: str | None, name: str,
-    expires_at: datetime | None, token: str | None,
+    uow: UnitOfWork,
+    org_id: str,
+    principal_id: str,
+    role: str,
+    scope: str | None,
+    name: str,
+    expires_at: datetime | None,
+    token: str | None,
 ) -> IssuedKey:
     try:
         role_value = Role(role)
@@ -116,9 +151,17 @@ def _issue(
         raise InvalidInput.field("expires_at", "must be in the future")
     token = token or new_token()
     key = ApiKey(
-        id=str(uuid.uuid4()), org_id=org_id, principal_id=principal_id,
-        name=names.check_text("name", name, max_len=200), prefix=token[:12], role=role_value,
-        scope_id=scope_id, created_at=now(), expires_at=expires_at, revoked_at=None, last_used_at=None,
+        id=str(uuid.uuid4()),
+        org_id=org_id,
+        principal_id=principal_id,
+        name=names.check_text("name", name, max_len=200),
+        prefix=token[:12],
+        role=role_value,
+        scope_id=scope_id,
+        created_at=now(),
+        expires_at=expires_at,
+        revoked_at=None,
+        last_used_at=None,
     )
     uow.keys.insert(key, hash_token(token))
     return IssuedKey(key, token)
@@ -132,8 +175,9 @@ def revoke_key(uow: UnitOfWork, actor: Actor, key_id: str) -> ApiKey:
         raise NotFound(f"API key {key_id!r} not found")
     if key.revoked_at is None:
         uow.keys.revoke(actor.org_id, key_id, now())
-        audit.record(uow, actor, object_kind="api_key", object_id=key_id, type="key_revoked",
-                     data={"prefix": key.prefix})
+        audit.record(
+            uow, actor, object_kind="api_key", object_id=key_id, type="key_revoked", data={"prefix": key.prefix}
+        )
     revoked = uow.keys.get(actor.org_id, key_id)
     assert revoked is not None
     return revoked

@@ -28,8 +28,9 @@ class NewOrg:
     admin_token: str | None  # None when the bootstrap token was supplied by the operator
 
 
-def create_org(uow: UnitOfWork, slug: str, *, name: str | None = None, admin_token: str | None = None,
-               admin_name: str = "admin") -> NewOrg:
+def create_org(
+    uow: UnitOfWork, slug: str, *, name: str | None = None, admin_token: str | None = None, admin_name: str = "admin"
+) -> NewOrg:
     """Create an org with an admin service account and key (the token is returned once)."""
     slug = names.org_slug(slug)
     if uow.orgs.by_slug(slug) is not None:
@@ -43,8 +44,14 @@ def create_org(uow: UnitOfWork, slug: str, *, name: str | None = None, admin_tok
     system = Actor(org_id=org.id, principal_id=SYSTEM_PRINCIPAL, name=SYSTEM_PRINCIPAL, role=Role.ADMIN)
     audit.lock_org(uow, org.id)
     audit.record(uow, system, object_kind="org", object_id=org.id, type="org_created", data={"slug": slug})
-    audit.record(uow, system, object_kind="api_key", object_id=issued.key.id, type="key_created",
-                 data={"principal_id": principal.id, "role": "admin", "scope": None, "prefix": issued.key.prefix})
+    audit.record(
+        uow,
+        system,
+        object_kind="api_key",
+        object_id=issued.key.id,
+        type="key_created",
+        data={"principal_id": principal.id, "role": "admin", "scope": None, "prefix": issued.key.prefix},
+    )
     return NewOrg(org, None if admin_token else issued.token)
 
 

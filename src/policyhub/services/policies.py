@@ -8,6 +8,7 @@ owns the transaction: either everything here commits, or nothing does.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -85,7 +86,7 @@ class PolicyService:
             flt = replace(flt, scope_paths_visible=(actor.scope_path,))
         return uow.policies.list(actor.org_id, flt, limit)
 
-    def versions(self, uow: UnitOfWork, actor: Actor, ref: str) -> tuple[Policy, list[Version]]:
+    def versions(self, uow: UnitOfWork, actor: Actor, ref: str) -> tuple[Policy, builtins.list[Version]]:
         policy = self.get(uow, actor, ref)
         return policy, uow.policies.versions(actor.org_id, policy.id)
 
@@ -98,8 +99,15 @@ class PolicyService:
 
     # -- writes ----------------------------------------------------------------------------------
     def create(
-        self, uow: UnitOfWork, actor: Actor, org: Org, body: dict[str, Any], *, type_name: str,
-        scope: str | None, comment: str = "",
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        body: dict[str, Any],
+        *,
+        type_name: str,
+        scope: str | None,
+        comment: str = "",
     ) -> WriteResult:
         """Create a policy; a live policy with the same name is a 409."""
         audit.lock_org(uow, org.id)
@@ -109,7 +117,13 @@ class PolicyService:
         return self._create(uow, actor, org, body, type_name=type_name, scope=scope, comment=comment)
 
     def put(
-        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, body: dict[str, Any], pre: Preconditions,
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        ref: str,
+        body: dict[str, Any],
+        pre: Preconditions,
     ) -> WriteResult:
         """Full replace of the policy ``ref`` (id or name), or create it under that name (upsert).
 
@@ -143,7 +157,14 @@ class PolicyService:
         return self._apply(uow, actor, org, current, document, comment=comment)
 
     def merge_patch(
-        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, patch: Any, pre: Preconditions, comment: str = "",
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        ref: str,
+        patch: Any,
+        pre: Preconditions,
+        comment: str = "",
     ) -> WriteResult:
         """RFC 7396 merge patch of the policy document."""
         if not isinstance(patch, dict):
@@ -153,7 +174,14 @@ class PolicyService:
         return self._apply(uow, actor, org, current, document, comment=comment)
 
     def json_patch(
-        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, ops: Any, pre: Preconditions, comment: str = "",
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        ref: str,
+        ops: Any,
+        pre: Preconditions,
+        comment: str = "",
     ) -> WriteResult:
         """RFC 6902 JSON Patch of the policy document; a failed ``test`` writes nothing (409)."""
         current = self._current_for_write(uow, actor, org, ref, pre)
@@ -167,12 +195,22 @@ class PolicyService:
         current = self._current_for_write(uow, actor, org, ref, pre)
         at = now()
         updated = replace(
-            current, archived=True, archived_at=at, revision=current.revision + 1, updated_at=at,
+            current,
+            archived=True,
+            archived_at=at,
+            revision=current.revision + 1,
+            updated_at=at,
             updated_by=actor.principal_id,
         )
         self._store(uow, current, updated)
-        audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.ARCHIVING,
-                     data={"name": current.name, "revision": updated.revision})
+        audit.record(
+            uow,
+            actor,
+            object_kind="policy",
+            object_id=current.id,
+            type=EventType.ARCHIVING,
+            data={"name": current.name, "revision": updated.revision},
+        )
         return self._result(current, updated, created=False, new_version=False, events=[EventType.ARCHIVING])
 
     def unarchive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
@@ -186,18 +224,39 @@ class PolicyService:
         if not current.archived:
             raise Conflict(f"policy {current.name!r} is not archived")
         if uow.policies.by_name(org.id, current.name) is not None:
-            raise Conflict(f"a live policy named {current.name!r} exists; rename or archive it first",
-                           [FieldError("name", "already exists")])
+            raise Conflict(
+                f"a live policy named {current.name!r} exists; rename or archive it first",
+                [FieldError("name", "already exists")],
+            )
         at = now()
-        updated = replace(current, archived=False, archived_at=None, revision=current.revision + 1,
-                          updated_at=at, updated_by=actor.principal_id)
+        updated = replace(
+            current,
+            archived=False,
+            archived_at=None,
+            revision=current.revision + 1,
+            updated_at=at,
+            updated_by=actor.principal_id,
+        )
         self._store(uow, current, updated)
-        audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.UNARCHIVING,
-                     data={"name": current.name, "revision": updated.revision})
+        audit.record(
+            uow,
+            actor,
+            object_kind="policy",
+            object_id=current.id,
+            type=EventType.UNARCHIVING,
+            data={"name": current.name, "revision": updated.revision},
+        )
         return self._result(current, updated, created=False, new_version=False, events=[EventType.UNARCHIVING])
 
     def rollback(
-        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, number: int, pre: Preconditions, comment: str = "",
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        ref: str,
+        number: int,
+        pre: Preconditions,
+        comment: str = "",
     ) -> WriteResult:
         """Make version ``number``'s content current again, as a new version (event ``rollback``)."""
         current = self._current_for_write(uow, actor, org, ref, pre)
@@ -207,17 +266,37 @@ class PolicyService:
         if content_hash(current.spec, current.source) == old.content_hash:
             raise Conflict(f"version {number} is already the current content (version {current.version})")
         at = now()
-        updated = replace(current, spec=old.spec, source=old.source, version=current.version + 1,
-                          revision=current.revision + 1, updated_at=at, updated_by=actor.principal_id)
+        updated = replace(
+            current,
+            spec=old.spec,
+            source=old.source,
+            version=current.version + 1,
+            revision=current.revision + 1,
+            updated_at=at,
+            updated_by=actor.principal_id,
+        )
         self._store(uow, current, updated)
-        uow.policies.insert_version(org.id, Version(
-            policy_id=current.id, version=updated.version, spec=old.spec, source=old.source,
-            content_hash=old.content_hash, comment=comment or f"rollback to version {number}",
-            created_at=at, created_by=actor.principal_id,
-        ))
-        audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.ROLLBACK,
-                     data={"version": updated.version, "restored_version": number,
-                           "content_hash": old.content_hash})
+        uow.policies.insert_version(
+            org.id,
+            Version(
+                policy_id=current.id,
+                version=updated.version,
+                spec=old.spec,
+                source=old.source,
+                content_hash=old.content_hash,
+                comment=comment or f"rollback to version {number}",
+                created_at=at,
+                created_by=actor.principal_id,
+            ),
+        )
+        audit.record(
+            uow,
+            actor,
+            object_kind="policy",
+            object_id=current.id,
+            type=EventType.ROLLBACK,
+            data={"version": updated.version, "restored_version": number, "content_hash": old.content_hash},
+        )
         return self._result(current, updated, created=False, new_version=True, events=[EventType.ROLLBACK])
 
     # -- the write path --------------------------------------------------------------------------
@@ -231,8 +310,15 @@ class PolicyService:
         return current
 
     def _create(
-        self, uow: UnitOfWork, actor: Actor, org: Org, body: dict[str, Any], *, type_name: str,
-        scope: str | None, comment: str,
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        body: dict[str, Any],
+        *,
+        type_name: str,
+        scope: str | None,
+        comment: str,
     ) -> WriteResult:
         _reject_server_owned(body, None)
         scope_id, scope_path = self._resolve_scope(uow, org.id, scope)
@@ -241,31 +327,64 @@ class PolicyService:
         draft = self._draft(uow, org, plugin, {**_defaults(), **body}, previous=None, comment=comment)
         at = now()
         policy = Policy(
-            id=str(uuid.uuid4()), org_id=org.id, scope_id=scope_id, scope_path=scope_path,
-            name=draft.fields.name, description=draft.fields.description, type=type_name,
-            spec=draft.normalized.spec, source=draft.normalized.source,
-            enforcement=Enforcement(draft.fields.enforcement), enabled=draft.fields.enabled,
-            labels=draft.fields.labels, attributes=draft.fields.attributes, revision=1, version=1,
-            created_at=at, created_by=actor.principal_id, updated_at=at, updated_by=actor.principal_id,
+            id=str(uuid.uuid4()),
+            org_id=org.id,
+            scope_id=scope_id,
+            scope_path=scope_path,
+            name=draft.fields.name,
+            description=draft.fields.description,
+            type=type_name,
+            spec=draft.normalized.spec,
+            source=draft.normalized.source,
+            enforcement=Enforcement(draft.fields.enforcement),
+            enabled=draft.fields.enabled,
+            labels=draft.fields.labels,
+            attributes=draft.fields.attributes,
+            revision=1,
+            version=1,
+            created_at=at,
+            created_by=actor.principal_id,
+            updated_at=at,
+            updated_by=actor.principal_id,
             archived=False,
         )
         uow.policies.insert(policy)
         digest = content_hash(policy.spec, policy.source)
-        uow.policies.insert_version(org.id, Version(
-            policy_id=policy.id, version=1, spec=policy.spec, source=policy.source, content_hash=digest,
-            comment=comment, created_at=at, created_by=actor.principal_id,
-        ))
+        uow.policies.insert_version(
+            org.id,
+            Version(
+                policy_id=policy.id,
+                version=1,
+                spec=policy.spec,
+                source=policy.source,
+                content_hash=digest,
+                comment=comment,
+                created_at=at,
+                created_by=actor.principal_id,
+            ),
+        )
         if draft.normalized.references:
             uow.policies.set_references(org.id, policy.id, draft.normalized.references)
-        audit.record(uow, actor, object_kind="policy", object_id=policy.id, type=EventType.CREATION,
-                     data={"name": policy.name, "type": type_name, "scope": scope_path, "version": 1,
-                           "content_hash": digest})
+        audit.record(
+            uow,
+            actor,
+            object_kind="policy",
+            object_id=policy.id,
+            type=EventType.CREATION,
+            data={"name": policy.name, "type": type_name, "scope": scope_path, "version": 1, "content_hash": digest},
+        )
         diff = jsonpatch.make_patch({}, to_document(policy)).patch
-        return WriteResult(policy, created=True, changed=True, new_version=True,
-                           events=[EventType.CREATION], diff=diff)
+        return WriteResult(policy, created=True, changed=True, new_version=True, events=[EventType.CREATION], diff=diff)
 
     def _apply(
-        self, uow: UnitOfWork, actor: Actor, org: Org, current: Policy, document: dict[str, Any], *, comment: str,
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        org: Org,
+        current: Policy,
+        document: dict[str, Any],
+        *,
+        comment: str,
     ) -> WriteResult:
         """Validate the desired document against ``current`` and write what changed."""
         require_role(actor, Role.EDITOR, current.scope_path)
@@ -280,43 +399,91 @@ class PolicyService:
         new_hash = content_hash(draft.normalized.spec, draft.normalized.source)
         content_changed = new_hash != content_hash(current.spec, current.source)
         candidate = replace(
-            current, name=f.name, description=f.description, spec=draft.normalized.spec,
-            source=draft.normalized.source, enforcement=Enforcement(f.enforcement), enabled=f.enabled,
-            labels=f.labels, attributes=f.attributes,
+            current,
+            name=f.name,
+            description=f.description,
+            spec=draft.normalized.spec,
+            source=draft.normalized.source,
+            enforcement=Enforcement(f.enforcement),
+            enabled=f.enabled,
+            labels=f.labels,
+            attributes=f.attributes,
         )
         metadata = _metadata_changes(current, candidate)
         if not content_changed and not metadata and candidate.name == current.name:
             return WriteResult(current, created=False, changed=False, new_version=False)
         at = now()
-        updated = replace(candidate, revision=current.revision + 1, updated_at=at, updated_by=actor.principal_id,
-                          version=current.version + (1 if content_changed else 0))
+        updated = replace(
+            candidate,
+            revision=current.revision + 1,
+            updated_at=at,
+            updated_by=actor.principal_id,
+            version=current.version + (1 if content_changed else 0),
+        )
         if not content_changed:  # identical content: keep the stored spec/source bytes exactly
             updated = replace(updated, spec=current.spec, source=current.source)
         self._store(uow, current, updated)
         events: list[str] = []
         if updated.name != current.name:
-            audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.RENAMING,
-                         data={"before": current.name, "after": updated.name})
+            audit.record(
+                uow,
+                actor,
+                object_kind="policy",
+                object_id=current.id,
+                type=EventType.RENAMING,
+                data={"before": current.name, "after": updated.name},
+            )
             events.append(EventType.RENAMING)
         if metadata:
-            audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.METADATA_UPDATE,
-                         data={"changes": metadata})
+            audit.record(
+                uow,
+                actor,
+                object_kind="policy",
+                object_id=current.id,
+                type=EventType.METADATA_UPDATE,
+                data={"changes": metadata},
+            )
             events.append(EventType.METADATA_UPDATE)
         if content_changed:
-            uow.policies.insert_version(org.id, Version(
-                policy_id=current.id, version=updated.version, spec=updated.spec, source=updated.source,
-                content_hash=new_hash, comment=draft.comment, created_at=at, created_by=actor.principal_id,
-            ))
+            uow.policies.insert_version(
+                org.id,
+                Version(
+                    policy_id=current.id,
+                    version=updated.version,
+                    spec=updated.spec,
+                    source=updated.source,
+                    content_hash=new_hash,
+                    comment=draft.comment,
+                    created_at=at,
+                    created_by=actor.principal_id,
+                ),
+            )
             if draft.normalized.references or plugin.may_reference:
                 uow.policies.set_references(org.id, current.id, draft.normalized.references)
-            audit.record(uow, actor, object_kind="policy", object_id=current.id, type=EventType.NEW_VERSION,
-                         data={"version": updated.version, "previous_version": current.version,
-                               "content_hash": new_hash, "comment": draft.comment})
+            audit.record(
+                uow,
+                actor,
+                object_kind="policy",
+                object_id=current.id,
+                type=EventType.NEW_VERSION,
+                data={
+                    "version": updated.version,
+                    "previous_version": current.version,
+                    "content_hash": new_hash,
+                    "comment": draft.comment,
+                },
+            )
             events.append(EventType.NEW_VERSION)
         return self._result(current, updated, created=False, new_version=content_changed, events=events)
 
     def _draft(
-        self, uow: UnitOfWork, org: Org, plugin: PolicyType, body: dict[str, Any], *, previous: Policy | None,
+        self,
+        uow: UnitOfWork,
+        org: Org,
+        plugin: PolicyType,
+        body: dict[str, Any],
+        *,
+        previous: Policy | None,
         comment: str,
     ) -> _Draft:
         try:
@@ -324,8 +491,7 @@ class PolicyService:
         except ValidationError as exc:
             raise spec_errors(exc, prefix="") from None
         fields.name = names.policy_name(fields.name)
-        fields.description = names.check_text("description", fields.description, max_len=4096,
-                                              allow_newlines=True)
+        fields.description = names.check_text("description", fields.description, max_len=4096, allow_newlines=True)
         fields.labels = names.labels(fields.labels)
         comment = names.check_text("comment", comment, max_len=4096, allow_newlines=True)
         ctx = UowValidationContext(uow, org.id)
@@ -336,7 +502,10 @@ class PolicyService:
 
     @staticmethod
     def _normalize(
-        plugin: PolicyType, fields: PolicyFields, previous: Policy | None, ctx: UowValidationContext,
+        plugin: PolicyType,
+        fields: PolicyFields,
+        previous: Policy | None,
+        ctx: UowValidationContext,
     ) -> NormalizedSpec:
         """Source text wins when it is new; otherwise the spec is validated (and any source dropped)."""
         source_changed = fields.source is not None and (previous is None or fields.source != previous.source)
@@ -357,16 +526,21 @@ class PolicyService:
             raise Conflict("the policy changed while this write was in progress; retry")
 
     @staticmethod
-    def _result(current: Policy, updated: Policy, *, created: bool, new_version: bool,
-                events: list[str]) -> WriteResult:
+    def _result(
+        current: Policy, updated: Policy, *, created: bool, new_version: bool, events: builtins.list[str]
+    ) -> WriteResult:
         diff = jsonpatch.make_patch(to_document(current), to_document(updated)).patch
-        return WriteResult(updated, created=created, changed=True, new_version=new_version, events=events,
-                           diff=diff)
+        return WriteResult(updated, created=created, changed=True, new_version=new_version, events=events, diff=diff)
 
     # -- lookups ---------------------------------------------------------------------------------
     @staticmethod
     def _find(
-        uow: UnitOfWork, org_id: str, ref: str, *, include_archived: bool, prefer_archived: bool = False,
+        uow: UnitOfWork,
+        org_id: str,
+        ref: str,
+        *,
+        include_archived: bool,
+        prefer_archived: bool = False,
     ) -> Policy | None:
         if _looks_like_uuid(ref):
             found = uow.policies.get(org_id, ref)
@@ -393,8 +567,7 @@ class PolicyService:
 
 # -- helpers -----------------------------------------------------------------------------------------
 def _defaults() -> dict[str, Any]:
-    return {k: v.get_default(call_default_factory=True) for k, v in PolicyFields.model_fields.items()
-            if k != "name"}
+    return {k: v.get_default(call_default_factory=True) for k, v in PolicyFields.model_fields.items() if k != "name"}
 
 
 def _reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None) -> None:
@@ -461,4 +634,4 @@ def _opt_str(value: Any, field_name: str) -> str | None:
     return None if value is None else _str(value, field_name)
 
 
-__all__ = ["Preconditions", "PolicyService", "WriteResult", "iso"]
+__all__ = ["PolicyService", "Preconditions", "WriteResult", "iso"]

@@ -20,8 +20,15 @@ MAX_DEPTH = 8
 
 class ScopeService:
     def create(
-        self, uow: UnitOfWork, actor: Actor, *, kind: str, key: str, name: str | None = None,
-        parent: str | None = None, attributes: dict[str, Any] | None = None,
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        *,
+        kind: str,
+        key: str,
+        name: str | None = None,
+        parent: str | None = None,
+        attributes: dict[str, Any] | None = None,
     ) -> Scope:
         """Create a scope under ``parent`` (a path; None for the org level). Keys are unique among siblings."""
         audit.lock_org(uow, actor.org_id)
@@ -40,13 +47,20 @@ class ScopeService:
         if uow.scopes.by_path(actor.org_id, path) is not None:
             raise Conflict(f"scope {path!r} already exists", [FieldError("key", "already exists under this parent")])
         scope = Scope(
-            id=str(uuid.uuid4()), org_id=actor.org_id, parent_id=parent_scope.id if parent_scope else None,
-            kind=kind, key=key, name=names.check_text("name", name or key, max_len=200), path=path,
-            attributes=attributes or {}, created_at=now(),
+            id=str(uuid.uuid4()),
+            org_id=actor.org_id,
+            parent_id=parent_scope.id if parent_scope else None,
+            kind=kind,
+            key=key,
+            name=names.check_text("name", name or key, max_len=200),
+            path=path,
+            attributes=attributes or {},
+            created_at=now(),
         )
         uow.scopes.insert(scope)
-        audit.record(uow, actor, object_kind="scope", object_id=scope.id, type="scope_created",
-                     data={"path": path, "kind": kind})
+        audit.record(
+            uow, actor, object_kind="scope", object_id=scope.id, type="scope_created", data={"path": path, "kind": kind}
+        )
         return scope
 
     def get(self, uow: UnitOfWork, actor: Actor, ref: str) -> Scope:
@@ -74,8 +88,9 @@ class ScopeService:
         if uow.scopes.any_policy_count(actor.org_id, scope.id):
             raise Conflict(f"scope {scope.path!r} holds the history of archived policies and cannot be deleted")
         uow.scopes.delete(actor.org_id, scope.id)
-        audit.record(uow, actor, object_kind="scope", object_id=scope.id, type="scope_deleted",
-                     data={"path": scope.path})
+        audit.record(
+            uow, actor, object_kind="scope", object_id=scope.id, type="scope_deleted", data={"path": scope.path}
+        )
         return scope
 
 

@@ -74,9 +74,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (a deferred transaction, never committed)."""
-        with _unavailable_on_db_errors(), self.engine.connect() as conn:
-            with conn.begin():
-                yield UnitOfWork(conn)
+        with _unavailable_on_db_errors(), self.engine.connect() as conn, conn.begin():
+            yield UnitOfWork(conn)
 
     @contextmanager
     def write(self, *, rollback: bool = False) -> Iterator[UnitOfWork]:

@@ -12,8 +12,14 @@ from tests.conftest import OrgClient
 def test_missing_malformed_and_unknown_keys_are_401(org: OrgClient) -> None:
     url = org.url("policies")
     assert org.client.get(url).status_code == 401
-    for header in ("Bearer", "Bearer ", "Token abc", "Basic !!!", "Bearer phk_unknown", "Basic " +
-                   base64.b64encode(b"user-without-password").decode()):
+    for header in (
+        "Bearer",
+        "Bearer ",
+        "Token abc",
+        "Basic !!!",
+        "Bearer phk_unknown",
+        "Basic " + base64.b64encode(b"user-without-password").decode(),
+    ):
         r = org.client.get(url, headers={"Authorization": header})
         assert r.status_code == 401, header
         assert r.headers["www-authenticate"].startswith("Bearer")
@@ -111,8 +117,12 @@ def test_other_orgs_objects_are_404_like_nonexistent_ones(
     theirs = other_org.create_policy("secret", scope="secret-ws")
     their_key = other_org.get("keys").json()[0]["id"]
     ids = {"id": theirs["id"], "name": "secret", "scope": "secret-ws", "key": their_key}
-    nonexistent = {"id": "00000000-0000-4000-8000-000000000000", "name": "never-was", "scope": "never-was",
-                   "key": "00000000-0000-4000-8000-000000000001"}
+    nonexistent = {
+        "id": "00000000-0000-4000-8000-000000000000",
+        "name": "never-was",
+        "scope": "never-was",
+        "key": "00000000-0000-4000-8000-000000000001",
+    }
     headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
     r_other = org.request(method, template.format(**ids), json=body, headers=headers)
     r_none = org.request(method, template.format(**nonexistent), json=body, headers=headers)
@@ -130,8 +140,9 @@ def test_another_orgs_path_is_404_even_with_a_valid_key(org: OrgClient, other_or
     r2 = org.client.get("/v1/orgs/no-such-org/policies", headers=org.headers())
     assert r1.status_code == r2.status_code == 404
     assert r1.json()["title"] == r2.json()["title"]
-    r3 = org.client.post(f"/v1/orgs/{other_org.slug}/policies", headers=org.headers(),
-                         json={"name": "x", "type": "document", "spec": {}})
+    r3 = org.client.post(
+        f"/v1/orgs/{other_org.slug}/policies", headers=org.headers(), json={"name": "x", "type": "document", "spec": {}}
+    )
     assert r3.status_code == 404
     assert [p["name"] for p in other_org.get("policies").json()["items"]] == ["theirs"]
 

@@ -23,7 +23,7 @@ def post_raw(org: OrgClient, body: bytes, content_type: str = "application/json"
         (b'{"name": "n", "type": "document", "spec": {"x": 1e400}}', "out of range"),
         (b'{"name": "n", "type": "document", "spec": {"x": "\\ud800"}}', "surrogate"),
         (b'{"name": "n\xff", "type": "document", "spec": {}}', "UTF-8"),
-        (b'[1, 2]', "JSON object"),
+        (b"[1, 2]", "JSON object"),
         (b'"just a string"', "JSON object"),
     ],
 )
@@ -71,8 +71,20 @@ def test_wrong_content_type_is_415(org: OrgClient, content_type: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["", "-starts-with-dash", "has space", "slash/inside", "a" * 129, "zero\u200bwidth", "bidi\u202eevil",
-     "nul\x00byte", "tab\tname", "caf\u00e9", "cafe\u0301", "../etc/passwd"],
+    [
+        "",
+        "-starts-with-dash",
+        "has space",
+        "slash/inside",
+        "a" * 129,
+        "zero\u200bwidth",
+        "bidi\u202eevil",
+        "nul\x00byte",
+        "tab\tname",
+        "caf\u00e9",
+        "cafe\u0301",
+        "../etc/passwd",
+    ],
 )
 def test_bad_names_are_400_naming_the_field(org: OrgClient, name: str) -> None:
     r = org.post("policies", json={"name": name, "type": "document", "spec": {}})
@@ -88,8 +100,16 @@ def test_unknown_type_lists_supported(org: OrgClient) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("enabled", "yes"), ("enforcement", "sometimes"), ("labels", {"k": 1}), ("labels", {"bad key!": "v"}),
-     ("description", 5), ("spec", [1]), ("spec", "text"), ("description", "x" * 5000)],
+    [
+        ("enabled", "yes"),
+        ("enforcement", "sometimes"),
+        ("labels", {"k": 1}),
+        ("labels", {"bad key!": "v"}),
+        ("description", 5),
+        ("spec", [1]),
+        ("spec", "text"),
+        ("description", "x" * 5000),
+    ],
 )
 def test_badly_typed_fields_are_400(org: OrgClient, field: str, value: object) -> None:
     r = org.post("policies", json={"name": "typed", "type": "document", "spec": {}, field: value})

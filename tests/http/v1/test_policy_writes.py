@@ -28,10 +28,25 @@ def test_create_returns_201_location_etag_and_defaults(org: OrgClient) -> None:
     assert r.headers["location"].endswith(f"/v1/orgs/{org.slug}/policies/{body['id']}")
     assert r.headers["etag"] == f'"{body["id"]}.1"'
     assert body | {"id": "x", "created_at": "x", "updated_at": "x", "created_by": "x", "updated_by": "x"} == {
-        "id": "x", "name": "p1", "description": "", "type": "document", "scope": None, "spec": {"max": 3},
-        "source": None, "enforcement": "enforce", "enabled": True, "labels": {}, "attributes": {},
-        "revision": 1, "version": 1, "created_at": "x", "created_by": "x", "updated_at": "x",
-        "updated_by": "x", "archived": False, "archived_at": None,
+        "id": "x",
+        "name": "p1",
+        "description": "",
+        "type": "document",
+        "scope": None,
+        "spec": {"max": 3},
+        "source": None,
+        "enforcement": "enforce",
+        "enabled": True,
+        "labels": {},
+        "attributes": {},
+        "revision": 1,
+        "version": 1,
+        "created_at": "x",
+        "created_by": "x",
+        "updated_at": "x",
+        "updated_by": "x",
+        "archived": False,
+        "archived_at": None,
     }
     assert org.get(f"policies/{body['id']}").json() == body
     assert org.get("policies/p1").json() == body
@@ -48,8 +63,14 @@ def test_create_duplicate_name_is_409_and_writes_nothing(org: OrgClient) -> None
 
 
 def test_put_upsert_creates_201_then_replaces_200_resetting_omitted_fields(org: OrgClient) -> None:
-    full = {"type": "document", "spec": {"a": 1}, "description": "d", "labels": {"env": "prod"},
-            "enforcement": "warn", "enabled": False}
+    full = {
+        "type": "document",
+        "spec": {"a": 1},
+        "description": "d",
+        "labels": {"env": "prod"},
+        "enforcement": "warn",
+        "enabled": False,
+    }
     r1 = org.put("policies/up", json=full)
     assert r1.status_code == 201, r1.text
     assert r1.json()["labels"] == {"env": "prod"}
@@ -81,8 +102,15 @@ def test_put_creating_needs_type_and_matching_name(org: OrgClient) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("id", "00000000-0000-0000-0000-000000000000"), ("type", "other"), ("revision", 99), ("version", 7),
-     ("created_by", "someone"), ("archived", True), ("scope", "elsewhere")],
+    [
+        ("id", "00000000-0000-0000-0000-000000000000"),
+        ("type", "other"),
+        ("revision", 99),
+        ("version", 7),
+        ("created_by", "someone"),
+        ("archived", True),
+        ("scope", "elsewhere"),
+    ],
 )
 def test_changing_server_owned_fields_is_400_naming_the_field(org: OrgClient, field: str, value: Any) -> None:
     created = org.create_policy("owned")
@@ -135,8 +163,10 @@ def test_metadata_only_change_creates_no_version(org: OrgClient) -> None:
     assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["revision"] == 2
     ev = org.get("policies/meta/events").json()["items"][-1]
     assert ev["type"] == "metadata_update"
-    assert ev["data"]["changes"] == {"description": {"before": "", "after": "new"},
-                                     "enabled": {"before": True, "after": False}}
+    assert ev["data"]["changes"] == {
+        "description": {"before": "", "after": "new"},
+        "enabled": {"before": True, "after": False},
+    }
 
 
 def test_rename_records_a_renaming_event_and_frees_the_old_name(org: OrgClient) -> None:
@@ -156,8 +186,10 @@ def test_json_patch_applies_and_failing_test_writes_nothing(org: OrgClient) -> N
     r = org.patch("policies/jp", ops=[{"op": "add", "path": "/spec/items/-", "value": 2}])
     assert r.status_code == 200 and r.json()["spec"] == {"items": [1, 2]}
     before = org.get("policies/jp").json()
-    r = org.patch("policies/jp", ops=[{"op": "add", "path": "/spec/items/-", "value": 3},
-                                      {"op": "test", "path": "/spec/items/0", "value": 99}])
+    r = org.patch(
+        "policies/jp",
+        ops=[{"op": "add", "path": "/spec/items/-", "value": 3}, {"op": "test", "path": "/spec/items/0", "value": 99}],
+    )
     assert r.status_code == 409, r.text
     assert org.get("policies/jp").json() == before
     r = org.patch("policies/jp", ops=[{"op": "remove", "path": "/spec/nope"}])
@@ -286,8 +318,12 @@ def test_diff_between_versions(org: OrgClient) -> None:
 
 
 def test_document_schema_validates_document_policies(org: OrgClient) -> None:
-    schema = {"type": "object", "properties": {"max": {"type": "integer", "minimum": 1}}, "required": ["max"],
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "properties": {"max": {"type": "integer", "minimum": 1}},
+        "required": ["max"],
+        "additionalProperties": False,
+    }
     assert org.put("document-schemas/limits", json=schema).status_code == 201
     ok = org.post("policies", json={"name": "d1", "type": "document", "spec": {"$schema": "limits", "max": 2}})
     assert ok.status_code == 201, ok.text

@@ -34,8 +34,9 @@ def _system(uow: object, slug: str) -> Actor:
 
 
 @orgs_app.command("create")
-def orgs_create(slug: str, name: Annotated[str | None, typer.Option(help="display name")] = None,
-                output: Output = Format.table) -> None:
+def orgs_create(
+    slug: str, name: Annotated[str | None, typer.Option(help="display name")] = None, output: Output = Format.table
+) -> None:
     """Create an org with an admin service account; prints its admin key once."""
     db = _db()
     try:
@@ -45,8 +46,11 @@ def orgs_create(slug: str, name: Annotated[str | None, typer.Option(help="displa
         fail(exc.detail)
     finally:
         db.dispose()
-    emit({"id": created.org.id, "slug": created.org.slug, "admin_token": created.admin_token}, output,
-         ["id", "slug", "admin_token"])
+    emit(
+        {"id": created.org.id, "slug": created.org.slug, "admin_token": created.admin_token},
+        output,
+        ["id", "slug", "admin_token"],
+    )
 
 
 @orgs_app.command("list")
@@ -64,7 +68,9 @@ def keys_create(
     role: Annotated[str, typer.Option(help="viewer, editor or admin")] = "editor",
     scope: Annotated[str | None, typer.Option(help="scope path the role applies to (default: whole org)")] = None,
     name: Annotated[str, typer.Option(help="what the key is for")] = "",
-    principal: Annotated[str | None, typer.Option(help="existing principal id (default: a new service account)")] = None,
+    principal: Annotated[
+        str | None, typer.Option(help="existing principal id (default: a new service account)")
+    ] = None,
     output: Output = Format.table,
 ) -> None:
     """Issue a key; the token is printed once."""
@@ -72,16 +78,27 @@ def keys_create(
     try:
         with db.write() as uow:
             actor = _system(uow, org)
-            principal_id = principal or keys.create_principal(
-                uow, actor, kind="service_account", display_name=name or f"{role} key").id
+            principal_id = (
+                principal
+                or keys.create_principal(uow, actor, kind="service_account", display_name=name or f"{role} key").id
+            )
             issued = keys.issue_key(uow, actor, principal_id=principal_id, role=role, scope=scope, name=name)
     except DomainError as exc:
         fail(exc.detail)
     finally:
         db.dispose()
-    emit({"id": issued.key.id, "prefix": issued.key.prefix, "role": issued.key.role.value, "scope": scope,
-          "principal_id": issued.key.principal_id, "token": issued.token}, output,
-         ["id", "role", "scope", "token"])
+    emit(
+        {
+            "id": issued.key.id,
+            "prefix": issued.key.prefix,
+            "role": issued.key.role.value,
+            "scope": scope,
+            "principal_id": issued.key.principal_id,
+            "token": issued.token,
+        },
+        output,
+        ["id", "role", "scope", "token"],
+    )
 
 
 @keys_app.command("list")
@@ -89,10 +106,17 @@ def keys_list(org: Annotated[str, typer.Option(help="org slug")], output: Output
     db = _db()
     with db.read() as uow:
         actor = _system(uow, org)
-        rows = [{"id": k.id, "prefix": k.prefix, "name": k.name, "role": k.role.value,
-                 "revoked": k.revoked_at is not None,
-                 "last_used_at": iso(k.last_used_at) if k.last_used_at else None}
-                for k in uow.keys.list(actor.org_id)]
+        rows = [
+            {
+                "id": k.id,
+                "prefix": k.prefix,
+                "name": k.name,
+                "role": k.role.value,
+                "revoked": k.revoked_at is not None,
+                "last_used_at": iso(k.last_used_at) if k.last_used_at else None,
+            }
+            for k in uow.keys.list(actor.org_id)
+        ]
     db.dispose()
     emit(rows, output, ["id", "prefix", "name", "role", "revoked", "last_used_at"])
 
@@ -111,8 +135,9 @@ def keys_revoke(key_id: str, org: Annotated[str, typer.Option(help="org slug")])
 
 
 @audit_app.command("verify")
-def audit_verify(org: Annotated[str | None, typer.Option(help="org slug (default: every org)")] = None,
-                 output: Output = Format.table) -> None:
+def audit_verify(
+    org: Annotated[str | None, typer.Option(help="org slug (default: every org)")] = None, output: Output = Format.table
+) -> None:
     """Check every org's event hash chain; exit 1 and name the first broken event if any."""
     db = _db()
     reports = []
@@ -122,8 +147,15 @@ def audit_verify(org: Annotated[str | None, typer.Option(help="org slug (default
             fail(f"org {org!r} not found")
         for o in targets:
             r = audit.verify_org(uow, o.id)
-            reports.append({"org": o.slug, "ok": r.ok, "events": r.events_checked, "broken_at_seq": r.broken_at_seq,
-                            "reason": r.reason})
+            reports.append(
+                {
+                    "org": o.slug,
+                    "ok": r.ok,
+                    "events": r.events_checked,
+                    "broken_at_seq": r.broken_at_seq,
+                    "reason": r.reason,
+                }
+            )
     db.dispose()
     emit(reports, output, ["org", "ok", "events", "broken_at_seq", "reason"])
     if not all(r["ok"] for r in reports):

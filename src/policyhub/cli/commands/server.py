@@ -58,6 +58,12 @@ def serve(
     os.environ.setdefault("POLICYHUB_DATABASE_URL", settings.database_url)
     typer.echo(f"PolicyHub listening on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
-        "policyhub.http.asgi:create", factory=True, host=host, port=port, workers=workers,
-        access_log=False, log_level="warning", timeout_graceful_shutdown=5,
+        "policyhub.http.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
     )

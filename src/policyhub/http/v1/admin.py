@@ -22,8 +22,13 @@ router = APIRouter(prefix="/orgs/{org}", tags=["administration"])
 
 
 def _org_out(org: Org) -> dict[str, Any]:
-    return {"id": org.id, "slug": org.slug, "name": org.name, "settings": org.settings,
-            "created_at": iso(org.created_at)}
+    return {
+        "id": org.id,
+        "slug": org.slug,
+        "name": org.name,
+        "settings": org.settings,
+        "created_at": iso(org.created_at),
+    }
 
 
 @router.get("", response_model=schemas.OrgOut, summary="The org")
@@ -32,8 +37,12 @@ def get_org(actor: CurrentActor, org: OrgDep) -> Response:
     return FastJSON(_org_out(org))
 
 
-@router.patch("/settings", response_model=schemas.OrgOut, summary="Change org settings (admin)",
-              openapi_extra=body_schema({"application/json": schemas.OrgSettingsIn}))
+@router.patch(
+    "/settings",
+    response_model=schemas.OrgOut,
+    summary="Change org settings (admin)",
+    openapi_extra=body_schema({"application/json": schemas.OrgSettingsIn}),
+)
 def patch_settings(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)
     data = parse_model(schemas.OrgSettingsIn, body)
@@ -42,14 +51,19 @@ def patch_settings(request: Request, c: ContainerDep, actor: CurrentActor, org: 
     return FastJSON(_org_out(updated))
 
 
-@router.post("/principals", status_code=201, response_model=schemas.PrincipalOut, summary="Create a principal",
-             openapi_extra=body_schema({"application/json": schemas.PrincipalIn}))
-def create_principal(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep,
-                     body: JsonBody) -> Response:
+@router.post(
+    "/principals",
+    status_code=201,
+    response_model=schemas.PrincipalOut,
+    summary="Create a principal",
+    openapi_extra=body_schema({"application/json": schemas.PrincipalIn}),
+)
+def create_principal(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)
     data = parse_model(schemas.PrincipalIn, body)
-    principal = c.db.transact(lambda uow: keys.create_principal(
-        uow, actor, kind=data.kind, display_name=data.display_name, email=data.email))
+    principal = c.db.transact(
+        lambda uow: keys.create_principal(uow, actor, kind=data.kind, display_name=data.display_name, email=data.email)
+    )
     return FastJSON(principal_out(principal), status_code=201)
 
 
@@ -60,17 +74,31 @@ def list_principals(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Respon
         return FastJSON([principal_out(p) for p in uow.principals.list(org.id)])
 
 
-@router.post("/keys", status_code=201, response_model=schemas.KeyCreated, summary="Issue an API key (admin)",
-             openapi_extra=body_schema({"application/json": schemas.KeyIn}))
+@router.post(
+    "/keys",
+    status_code=201,
+    response_model=schemas.KeyCreated,
+    summary="Issue an API key (admin)",
+    openapi_extra=body_schema({"application/json": schemas.KeyIn}),
+)
 def create_key(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)
     data = parse_model(schemas.KeyIn, body)
-    issued = c.db.transact(lambda uow: keys.issue_key(
-        uow, actor, principal_id=data.principal_id, role=data.role, scope=data.scope, name=data.name,
-        expires_at=data.expires_at))
+    issued = c.db.transact(
+        lambda uow: keys.issue_key(
+            uow,
+            actor,
+            principal_id=data.principal_id,
+            role=data.role,
+            scope=data.scope,
+            name=data.name,
+            expires_at=data.expires_at,
+        )
+    )
     scope = data.scope.strip("/") if data.scope else None
-    return FastJSON({**key_out(issued.key, scope), "token": issued.token}, status_code=201,
-                    headers={"Cache-Control": "no-store"})
+    return FastJSON(
+        {**key_out(issued.key, scope), "token": issued.token}, status_code=201, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _scope_paths(c: ContainerDep, org_id: str) -> dict[str, str]:
@@ -118,10 +146,14 @@ def get_document_schema(c: ContainerDep, actor: CurrentActor, org: OrgDep, name:
     return FastJSON({"name": name, "schema": schema})
 
 
-@router.put("/document-schemas/{name}", summary="Create or replace a document schema (admin)",
-            openapi_extra=body_schema({"application/json": {"type": "object"}}))
-def put_document_schema(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, name: str,
-                        body: JsonBody) -> Response:
+@router.put(
+    "/document-schemas/{name}",
+    summary="Create or replace a document schema (admin)",
+    openapi_extra=body_schema({"application/json": {"type": "object"}}),
+)
+def put_document_schema(
+    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, name: str, body: JsonBody
+) -> Response:
     import jsonschema
 
     from policyhub.domain.names import scope_key
@@ -138,8 +170,14 @@ def put_document_schema(request: Request, c: ContainerDep, actor: CurrentActor, 
     def work(uow: Any) -> bool:
         audit.lock_org(uow, org.id)
         created = uow.schemas.upsert(org.id, name, schema, now())
-        audit.record(uow, actor, object_kind="document_schema", object_id=name,
-                     type="schema_created" if created else "schema_updated", data={"name": name})
+        audit.record(
+            uow,
+            actor,
+            object_kind="document_schema",
+            object_id=name,
+            type="schema_created" if created else "schema_updated",
+            data={"name": name},
+        )
         return created
 
     created = c.db.transact(work)
@@ -151,8 +189,14 @@ def verify_audit(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
     require_org_admin(actor)
     with c.db.read() as uow:
         report = audit.verify_org(uow, org.id)
-    return FastJSON({"ok": report.ok, "events_checked": report.events_checked,
-                     "broken_at_seq": report.broken_at_seq, "reason": report.reason})
+    return FastJSON(
+        {
+            "ok": report.ok,
+            "events_checked": report.events_checked,
+            "broken_at_seq": report.broken_at_seq,
+            "reason": report.reason,
+        }
+    )
 
 
 __all__ = ["require_json_object", "router"]

@@ -20,12 +20,19 @@ router = APIRouter(prefix="/orgs/{org}", tags=["events"])
 Types = Annotated[list[str] | None, Query(alias="type", description="event type(s); repeat or comma-separate")]
 
 
-def _filter(types: list[str] | None, since: datetime | None, until: datetime | None, page_token: str | None,
-            object_id: str | None = None, object_kind: str | None = None) -> EventFilter:
+def _filter(
+    types: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    page_token: str | None,
+    object_id: str | None = None,
+    object_kind: str | None = None,
+) -> EventFilter:
     flat = tuple(t.strip() for group in (types or []) for t in group.split(",") if t.strip())
     after = decode_token(page_token, int) if page_token else None
-    return EventFilter(object_id=object_id, object_kind=object_kind, types=flat, since=since, until=until,
-                       after_seq=after)
+    return EventFilter(
+        object_id=object_id, object_kind=object_kind, types=flat, since=since, until=until, after_seq=after
+    )
 
 
 def _page(c: ContainerDep, org_id: str, flt: EventFilter, limit: int | None) -> Response:
@@ -40,20 +47,33 @@ def _page(c: ContainerDep, org_id: str, flt: EventFilter, limit: int | None) -> 
 
 @router.get("/events", response_model=schemas.EventList, summary="The org's audit events")
 def org_events(
-    c: ContainerDep, actor: CurrentActor, org: OrgDep, types: Types = None, since: datetime | None = None,
-    until: datetime | None = None, object_kind: str | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None, page_token: str | None = None,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    types: Types = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    object_kind: str | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    page_token: str | None = None,
 ) -> Response:
     require_role(actor, Role.VIEWER, None)
     return _page(c, org.id, _filter(types, since, until, page_token, object_kind=object_kind), limit)
 
 
-@router.get("/policies/{ref}/events", response_model=schemas.EventList, tags=["policies"],
-            summary="A policy's audit events")
+@router.get(
+    "/policies/{ref}/events", response_model=schemas.EventList, tags=["policies"], summary="A policy's audit events"
+)
 def policy_events(
-    c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, types: Types = None,
-    since: datetime | None = None, until: datetime | None = None,
-    limit: Annotated[int | None, Query(ge=1)] = None, page_token: str | None = None,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    ref: str,
+    types: Types = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    page_token: str | None = None,
 ) -> Response:
     with c.db.read() as uow:
         policy = c.policies.get(uow, actor, ref)

@@ -51,12 +51,20 @@ def require_json(request: Request) -> None:
 
 
 @router.post(
-    "", status_code=201, response_model=schemas.PolicyOut, summary="Create a policy",
+    "",
+    status_code=201,
+    response_model=schemas.PolicyOut,
+    summary="Create a policy",
     openapi_extra=body_schema({"application/json": schemas.PolicyCreate}),
     responses={409: {"description": "a live policy with this name exists"}},
 )
 def create_policy(
-    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody, dry_run: DryRun = False,
+    request: Request,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    body: JsonBody,
+    dry_run: DryRun = False,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response:
     require_json(request)
@@ -79,14 +87,16 @@ def create_policy(
     if idempotency_key is None or dry_run:
         return replay(c.db.transact(produce, rollback=dry_run))
     fingerprint = sha256_hex(canonical_json(["POST", base, body]))
-    return replay(c.db.transact(
-        lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow))
-    ))
+    return replay(
+        c.db.transact(lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow)))
+    )
 
 
 @router.get("", response_model=schemas.PolicyList, summary="List policies")
 def list_policies(
-    c: ContainerDep, actor: CurrentActor, org: OrgDep,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
     type: Annotated[str | None, Query(description="policy type")] = None,
     scope: Annotated[str | None, Query(description="scope path; includes its descendants")] = None,
     label_selector: Annotated[str | None, Query(description="e.g. env=prod,tier!=web,team,!legacy")] = None,
@@ -102,9 +112,13 @@ def list_policies(
     if after is not None and (len(after) != 2 or not all(isinstance(x, str) for x in after)):
         raise InvalidInput.field("page_token", "malformed page token")
     flt = PolicyFilter(
-        type=type, scope_path=scope.strip("/") if scope else None,
-        labels=parse_selector(label_selector or ""), enabled=enabled, archived=archived,
-        name_prefix=name_prefix, after=after,  # type: ignore[arg-type]
+        type=type,
+        scope_path=scope.strip("/") if scope else None,
+        labels=parse_selector(label_selector or ""),
+        enabled=enabled,
+        archived=archived,
+        name_prefix=name_prefix,
+        after=after,  # type: ignore[arg-type]
     )
     with c.db.read() as uow:
         items = c.policies.list(uow, actor, flt, size + 1)
@@ -115,8 +129,9 @@ def list_policies(
 
 
 @router.get("/{ref}", response_model=schemas.PolicyOut, summary="Get a policy by id or name")
-def get_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str,
-               if_none_match: IfNoneMatch = None) -> Response:
+def get_policy(
+    c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, if_none_match: IfNoneMatch = None
+) -> Response:
     with c.db.read() as uow:
         policy = c.policies.get(uow, actor, ref)
     tag = etag(policy)
@@ -126,13 +141,22 @@ def get_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str,
 
 
 @router.put(
-    "/{ref}", response_model=schemas.PolicyOut, summary="Replace a policy, or create it (upsert)",
+    "/{ref}",
+    response_model=schemas.PolicyOut,
+    summary="Replace a policy, or create it (upsert)",
     openapi_extra=body_schema({"application/json": schemas.PolicyReplace}),
     responses={201: {"description": "created", "model": schemas.PolicyOut}, 412: {"description": "stale"}},
 )
 def put_policy(
-    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, body: JsonBody,
-    dry_run: DryRun = False, if_match: IfMatch = None, if_none_match: IfNoneMatch = None,
+    request: Request,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    ref: str,
+    body: JsonBody,
+    dry_run: DryRun = False,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     require_json(request)
     doc = require_json_object(body)
@@ -143,21 +167,36 @@ def put_policy(
 
 
 @router.patch(
-    "/{ref}", response_model=schemas.PolicyOut, summary="Patch a policy (merge patch or JSON Patch)",
-    openapi_extra=body_schema({MERGE_PATCH: schemas.MergePatch, JSON_PATCH: [schemas.JsonPatchOperation],
-                               "application/json": schemas.MergePatch}),
+    "/{ref}",
+    response_model=schemas.PolicyOut,
+    summary="Patch a policy (merge patch or JSON Patch)",
+    openapi_extra=body_schema(
+        {
+            MERGE_PATCH: schemas.MergePatch,
+            JSON_PATCH: [schemas.JsonPatchOperation],
+            "application/json": schemas.MergePatch,
+        }
+    ),
 )
 def patch_policy(
-    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, body: JsonBody,
-    dry_run: DryRun = False, if_match: IfMatch = None,
+    request: Request,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    ref: str,
+    body: JsonBody,
+    dry_run: DryRun = False,
+    if_match: IfMatch = None,
     comment: Annotated[str, Query(description="comment for the new version, if the spec changes")] = "",
 ) -> Response:
     mt = media_type(request)
     pre = Preconditions(if_match=if_match)
     if mt in (MERGE_PATCH, "application/json"):
+
         def work(uow: Any) -> Any:
             return c.policies.merge_patch(uow, actor, org, ref, body, pre, comment)
     elif mt == JSON_PATCH:
+
         def work(uow: Any) -> Any:
             return c.policies.json_patch(uow, actor, org, ref, body, pre, comment)
     else:
@@ -166,16 +205,18 @@ def patch_policy(
 
 
 @router.delete("/{ref}", response_model=schemas.PolicyOut, summary="Archive a policy (history is kept)")
-def archive_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False,
-                   if_match: IfMatch = None) -> Response:
+def archive_policy(
+    c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False, if_match: IfMatch = None
+) -> Response:
     pre = Preconditions(if_match=if_match)
     result = c.db.transact(lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run)
     return write_response(result, dry_run=dry_run)
 
 
 @router.post("/{ref}/unarchive", response_model=schemas.PolicyOut, summary="Restore an archived policy")
-def unarchive_policy(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False,
-                     if_match: IfMatch = None) -> Response:
+def unarchive_policy(
+    c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False, if_match: IfMatch = None
+) -> Response:
     pre = Preconditions(if_match=if_match)
     result = c.db.transact(lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run)
     return write_response(result, dry_run=dry_run)
@@ -197,7 +238,10 @@ def get_version(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, num
 
 @router.get("/{ref}/diff", response_model=schemas.DiffOut, summary="Diff two versions")
 def diff_versions(
-    c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    ref: str,
     from_version: Annotated[int, Query(alias="from", ge=1)],
     to_version: Annotated[int | None, Query(alias="to", ge=1, description="default: current version")] = None,
 ) -> Response:
@@ -206,21 +250,40 @@ def diff_versions(
         _, new = c.policies.version(uow, actor, ref, to_version or policy.version)
     old_yaml = _canonical_yaml(old.spec)
     new_yaml = _canonical_yaml(new.spec)
-    unified = "".join(difflib.unified_diff(
-        old_yaml.splitlines(keepends=True), new_yaml.splitlines(keepends=True),
-        fromfile=f"{policy.name}@v{old.version}", tofile=f"{policy.name}@v{new.version}",
-    ))
-    return FastJSON({"policy_id": policy.id, "from_version": old.version, "to_version": new.version,
-                     "json_patch": jsonpatch.make_patch(old.spec, new.spec).patch, "unified": unified})
+    unified = "".join(
+        difflib.unified_diff(
+            old_yaml.splitlines(keepends=True),
+            new_yaml.splitlines(keepends=True),
+            fromfile=f"{policy.name}@v{old.version}",
+            tofile=f"{policy.name}@v{new.version}",
+        )
+    )
+    return FastJSON(
+        {
+            "policy_id": policy.id,
+            "from_version": old.version,
+            "to_version": new.version,
+            "json_patch": jsonpatch.make_patch(old.spec, new.spec).patch,
+            "unified": unified,
+        }
+    )
 
 
 @router.post(
-    "/{ref}/rollback", response_model=schemas.PolicyOut, summary="Restore an old version as a new version",
+    "/{ref}/rollback",
+    response_model=schemas.PolicyOut,
+    summary="Restore an old version as a new version",
     openapi_extra=body_schema({"application/json": schemas.RollbackIn}),
 )
 def rollback_policy(
-    request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, body: JsonBody,
-    dry_run: DryRun = False, if_match: IfMatch = None,
+    request: Request,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    ref: str,
+    body: JsonBody,
+    dry_run: DryRun = False,
+    if_match: IfMatch = None,
 ) -> Response:
     require_json(request)
     payload = parse_model(schemas.RollbackIn, require_json_object(body))

@@ -62,19 +62,37 @@ def event_out(e: Event) -> dict[str, Any]:
 
 
 def scope_out(s: Scope) -> dict[str, Any]:
-    return {"id": s.id, "kind": s.kind, "key": s.key, "name": s.name, "path": s.path, "parent_id": s.parent_id,
-            "attributes": s.attributes, "created_at": iso(s.created_at)}
+    return {
+        "id": s.id,
+        "kind": s.kind,
+        "key": s.key,
+        "name": s.name,
+        "path": s.path,
+        "parent_id": s.parent_id,
+        "attributes": s.attributes,
+        "created_at": iso(s.created_at),
+    }
 
 
 def principal_out(p: Principal) -> dict[str, Any]:
-    return {"id": p.id, "kind": p.kind, "display_name": p.display_name, "email": p.email,
-            "created_at": iso(p.created_at)}
+    return {
+        "id": p.id,
+        "kind": p.kind,
+        "display_name": p.display_name,
+        "email": p.email,
+        "created_at": iso(p.created_at),
+    }
 
 
 def key_out(k: ApiKey, scope_path: str | None) -> dict[str, Any]:
     return {
-        "id": k.id, "principal_id": k.principal_id, "name": k.name, "prefix": k.prefix, "role": k.role.value,
-        "scope": scope_path, "created_at": iso(k.created_at),
+        "id": k.id,
+        "principal_id": k.principal_id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "role": k.role.value,
+        "scope": scope_path,
+        "created_at": iso(k.created_at),
         "expires_at": iso(k.expires_at) if k.expires_at else None,
         "revoked_at": iso(k.revoked_at) if k.revoked_at else None,
         "last_used_at": iso(k.last_used_at) if k.last_used_at else None,
@@ -100,10 +118,16 @@ def decode_token(token: str, shape: type) -> Any:
 def stored_response(response: Response) -> StoredResponse:
     """A response as the idempotency store keeps it (the fingerprint is filled in by the service)."""
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("etag", "location", "policyhub-dry-run")}
-    return StoredResponse(request_hash="", principal_id="", status=response.status_code,
-                          body=bytes(response.body).decode("utf-8"), headers=headers)
+    return StoredResponse(
+        request_hash="",
+        principal_id="",
+        status=response.status_code,
+        body=bytes(response.body).decode("utf-8"),
+        headers=headers,
+    )
 
 
 def replay(stored: StoredResponse) -> Response:
-    return Response(stored.body.encode("utf-8"), status_code=stored.status, headers=stored.headers,
-                    media_type="application/json")
+    return Response(
+        stored.body.encode("utf-8"), status_code=stored.status, headers=stored.headers, media_type="application/json"
+    )

@@ -16,20 +16,29 @@ from policyhub.http.v1.render import FastJSON, scope_out
 router = APIRouter(prefix="/orgs/{org}/scopes", tags=["scopes"])
 
 
-@router.post("", status_code=201, response_model=schemas.ScopeOut, summary="Create a scope",
-             openapi_extra=body_schema({"application/json": schemas.ScopeIn}))
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.ScopeOut,
+    summary="Create a scope",
+    openapi_extra=body_schema({"application/json": schemas.ScopeIn}),
+)
 def create_scope(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)
     data = parse_model(schemas.ScopeIn, body)
-    scope = c.db.transact(lambda uow: c.scopes.create(
-        uow, actor, kind=data.kind, key=data.key, name=data.name, parent=data.parent, attributes=data.attributes))
-    return FastJSON(scope_out(scope), status_code=201,
-                    headers={"Location": f"{request.url.path}/{scope.id}"})
+    scope = c.db.transact(
+        lambda uow: c.scopes.create(
+            uow, actor, kind=data.kind, key=data.key, name=data.name, parent=data.parent, attributes=data.attributes
+        )
+    )
+    return FastJSON(scope_out(scope), status_code=201, headers={"Location": f"{request.url.path}/{scope.id}"})
 
 
 @router.get("", response_model=list[schemas.ScopeOut], summary="List scopes")
 def list_scopes(
-    c: ContainerDep, actor: CurrentActor, org: OrgDep,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
     under: Annotated[str | None, Query(description="only this scope and its descendants")] = None,
     kind: str | None = None,
 ) -> Response:

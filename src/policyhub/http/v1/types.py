@@ -16,9 +16,14 @@ router = APIRouter(prefix="/policy-types", tags=["policy types"])
 
 
 def _type_out(t: PolicyType) -> dict[str, Any]:
-    return {"name": t.name, "title": t.title, "description": t.description,
-            "immutable_fields": list(t.immutable_fields), "source_media_type": t.source_media_type,
-            "spec_schema": t.json_schema()}
+    return {
+        "name": t.name,
+        "title": t.title,
+        "description": t.description,
+        "immutable_fields": list(t.immutable_fields),
+        "source_media_type": t.source_media_type,
+        "spec_schema": t.json_schema(),
+    }
 
 
 @router.get("", response_model=list[schemas.PolicyTypeOut], summary="List policy types")

@@ -19,7 +19,7 @@ class DocumentType(PolicyType):
     title = "Document"
     may_reference = True
     description = (
-        "Any JSON object. Set \"$schema\" to the name of one of the org's document schemas to have "
+        'Any JSON object. Set "$schema" to the name of one of the org\'s document schemas to have '
         "the document validated against it on every write."
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,7 +78,7 @@ class EventRepository:
             stmt = stmt.where(events.c.seq > flt.after_seq)
         return [_event(r) for r in self.conn.execute(stmt.order_by(events.c.seq).limit(limit))]
 
-    def for_object(self, org_id: str, object_id: str) -> list[Event]:
+    def for_object(self, org_id: str, object_id: str) -> builtins.list[Event]:
         stmt = select(events).where(events.c.org_id == org_id, events.c.object_id == object_id)
         return [_event(r) for r in self.conn.execute(stmt.order_by(events.c.seq))]
 

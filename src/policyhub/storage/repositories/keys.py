@@ -78,8 +78,13 @@ class KeyRepository:
             "email": row.email,
             "principal_disabled": bool(row.disabled),
             "scope_path": row.scope_path,
-            "org": Org(id=row.org_id, slug=row.org_slug, name=row.org_name, settings=dict(row.org_settings or {}),
-                       created_at=row.org_created_at),
+            "org": Org(
+                id=row.org_id,
+                slug=row.org_slug,
+                name=row.org_name,
+                settings=dict(row.org_settings or {}),
+                created_at=row.org_created_at,
+            ),
         }
         return _key(row), extra
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,8 +129,9 @@ class PolicyRepository:
     # -- writes ----------------------------------------------------------------------------------
     def insert(self, p: Policy) -> None:
         self.conn.execute(
-            policies.insert().values(id=p.id, org_id=p.org_id, created_at=p.created_at, created_by=p.created_by,
-                                     **_columns(p))
+            policies.insert().values(
+                id=p.id, org_id=p.org_id, created_at=p.created_at, created_by=p.created_by, **_columns(p)
+            )
         )
 
     def update(self, p: Policy, expected_revision: int) -> bool:
@@ -157,7 +159,7 @@ class PolicyRepository:
             )
         )
 
-    def versions(self, org_id: str, policy_id: str) -> list[Version]:
+    def versions(self, org_id: str, policy_id: str) -> builtins.list[Version]:
         stmt = (
             select(policy_versions, principals.c.display_name)
             .outerjoin(principals, principals.c.id == policy_versions.c.created_by)
@@ -188,7 +190,7 @@ class PolicyRepository:
                 [{"policy_id": policy_id, "org_id": org_id, "kind": k, "ref_id": r} for k, r in sorted(set(refs))],
             )
 
-    def referencing(self, org_id: str, kind: str, ref_id: str) -> list[str]:
+    def referencing(self, org_id: str, kind: str, ref_id: str) -> builtins.list[str]:
         """Names of live policies that refer to the object."""
         stmt = (
             select(policies.c.name)

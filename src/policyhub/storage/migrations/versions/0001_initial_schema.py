@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 03:49:54.980687
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0001"
 down_revision = None
@@ -41,9 +40,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("object_kind", sa.String(length=32), nullable=False),
@@ -139,9 +136,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], name=op.f("fk_api_keys_org_id_orgs")),
-        sa.ForeignKeyConstraint(
-            ["principal_id"], ["principals.id"], name=op.f("fk_api_keys_principal_id_principals")
-        ),
+        sa.ForeignKeyConstraint(["principal_id"], ["principals.id"], name=op.f("fk_api_keys_principal_id_principals")),
         sa.ForeignKeyConstraint(["scope_id"], ["scopes.id"], name=op.f("fk_api_keys_scope_id_scopes")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("secret_hash", name=op.f("uq_api_keys_secret_hash")),
@@ -194,9 +189,7 @@ def upgrade() -> None:
         sa.Column("ref_id", sa.String(length=128), nullable=False),
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], name=op.f("fk_policy_references_org_id_orgs")),
-        sa.ForeignKeyConstraint(
-            ["policy_id"], ["policies.id"], name=op.f("fk_policy_references_policy_id_policies")
-        ),
+        sa.ForeignKeyConstraint(["policy_id"], ["policies.id"], name=op.f("fk_policy_references_policy_id_policies")),
         sa.PrimaryKeyConstraint("policy_id", "kind", "ref_id", name=op.f("pk_policy_references")),
     )
     with op.batch_alter_table("policy_references", schema=None) as batch_op:
@@ -204,9 +197,7 @@ def upgrade() -> None:
 
     op.create_table(
         "policy_versions",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("policy_id", sa.String(length=36), nullable=False),
         sa.Column("org_id", sa.String(length=36), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -217,9 +208,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=36), nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], name=op.f("fk_policy_versions_org_id_orgs")),
-        sa.ForeignKeyConstraint(
-            ["policy_id"], ["policies.id"], name=op.f("fk_policy_versions_policy_id_policies")
-        ),
+        sa.ForeignKeyConstraint(["policy_id"], ["policies.id"], name=op.f("fk_policy_versions_policy_id_policies")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_policy_versions")),
         sa.UniqueConstraint("policy_id", "version", name="uq_policy_versions_policy_version"),
     )
