@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from policyhub import __version__
 from policyhub.app import build_container
 from policyhub.errors import DomainError
-from policyhub.http import problems
+from policyhub.http import compat, problems
 from policyhub.http.deps import Container
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from policyhub.http.openapi import install_openapi
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     problems.install(app, faces)
     _health_routes(app)
     app.include_router(v1_router)
+    compat.install(app, faces)
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log)

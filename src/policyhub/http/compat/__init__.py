@@ -1,0 +1,28 @@
+"""Vendor-compatible APIs: each a thin dialect over the core services, at the vendor's documented paths.
+
+A dialect package exposes ``install(app, faces)``: it includes its router and registers its error
+renderer for its path prefix. It translates wire formats and calls the core services; it never
+re-implements versioning, audit, permission checks or transactions.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+
+from policyhub.http.problems import ErrorFaces
+
+DIALECTS = ("kosli", "jfrog", "syftspace", "apinizer", "flashback")
+
+
+def install(app: FastAPI, faces: ErrorFaces) -> None:
+    """Install every vendor dialect."""
+    for name in DIALECTS:
+        try:
+            module = importlib.import_module(f"policyhub.http.compat.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"policyhub.http.compat.{name}":
+                continue  # not built yet
+            raise
+        module.install(app, faces)
