@@ -15,9 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from click.testing import Result
 from fastapi import FastAPI
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from policyhub.cli.main import app as cli_app
 from policyhub.http.app import create_app

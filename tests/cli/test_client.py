@@ -120,7 +120,9 @@ def test_delete_archives_and_list_archived(cli: Cli, policy_file: PolicyFile) ->
     _put(cli, policy_file, "live", {"a": 1})
     assert "archived policy 'old'" in cli.ok("policies", "delete", "old").stdout
     assert [p["name"] for p in cli.json("policies", "list")["items"]] == ["live"]
-    assert [p["name"] for p in cli.json("policies", "list", "--archived")["items"]] == ["old"]
+    archived = cli.json("policies", "list", "--archived")["items"]
+    assert [p["name"] for p in archived] == ["old"]
+    assert archived[0]["id"] in cli.ok("policies", "list", "--archived").stdout
     assert "restored policy 'old'" in cli.ok("policies", "unarchive", "old").stdout
 
 
@@ -231,6 +233,8 @@ def test_bad_url_and_bad_files_are_exit_2(cli: Cli, policy_file: PolicyFile) -> 
     assert nameless.exit_code == 2 and "--name" in nameless.stderr
     broken = cli.run("policies", "put", "-f", policy_file("{not json", name="p.json"))
     assert broken.exit_code == 2 and "is not valid JSON" in broken.stderr
+    slashed = cli.run("policies", "get", "x/versions")  # would reach another route as x%2Fversions
+    assert slashed.exit_code == 2 and "invalid name or id" in slashed.stderr
 
 
 def test_unknown_org_is_404(cli: Cli) -> None:

@@ -36,7 +36,11 @@ VALID: dict[str, dict[str, Any]] = {
     "jfrog.lifecycle": {
         "mode": "block",
         "action": {"type": "certify_to_gate", "stage": {"key": "qa", "gate": "exit"}},
-        "scope": {"type": "application", "application_keys": ["app"], "application_labels": [{"key": "k", "value": "v"}]},
+        "scope": {
+            "type": "application",
+            "application_keys": ["app"],
+            "application_labels": [{"key": "k", "value": "v"}],
+        },
         "rule_ids": ["rule-12345"],
     },
     "syftspace.rate_limit": {"limit": "10/s", "scope": "global", "applied_to": ["*@x.org"]},
@@ -47,7 +51,9 @@ VALID: dict[str, dict[str, Any]] = {
         "targetVariableForIdentity": {"type": "HEADER", "headerName": "X-API-Key"},
         "messageCountForInterval": 5,
         "throttlingInterval": "ONE_SECOND",
-        "detailList": [{"targetValue": "^a.*", "regexExpression": True, "messageCountForInterval": 9, "quotaInterval": "ONE_DAY"}],
+        "detailList": [
+            {"targetValue": "^a.*", "regexExpression": True, "messageCountForInterval": 9, "quotaInterval": "ONE_DAY"}
+        ],
         "policyCondition": {
             "conditionRuleList": [
                 {
@@ -72,11 +78,18 @@ VALID: dict[str, dict[str, Any]] = {
     "apinizer.policy-time-restriction": {
         "restrictionList": [
             {
-                "dayType": "CUSTOM", "day": 1, "month": 1, "startHour": 0, "startMinute": 0,
-                "startSecond": 0, "endHour": 23, "endMinute": 59, "endSecond": 59,
+                "dayType": "CUSTOM",
+                "day": 1,
+                "month": 1,
+                "startHour": 0,
+                "startMinute": 0,
+                "startSecond": 0,
+                "endHour": 23,
+                "endMinute": 59,
+                "endSecond": 59,
             }
         ]
-    },  # fmt: skip
+    },
 }
 
 SCALARS = (

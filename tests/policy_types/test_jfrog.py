@@ -48,9 +48,7 @@ def test_application_scope_with_keys(ctx: FakeContext) -> None:
 
 
 def test_use_skill_action_has_no_stage(ctx: FakeContext) -> None:
-    assert TYPE.normalize(with_changes(action={"type": "use_skill"}), ctx).spec["action"] == {
-        "type": "use_skill"
-    }
+    assert TYPE.normalize(with_changes(action={"type": "use_skill"}), ctx).spec["action"] == {"type": "use_skill"}
 
 
 def test_unknown_rule_is_rejected(ctx: FakeContext) -> None:
@@ -83,7 +81,10 @@ def test_exactly_one_rule(ctx: FakeContext, rule_ids: list[str]) -> None:
             {"spec.scope.application_keys": "application scope needs application_keys and/or application_labels"},
         ),
         ({"type": "global"}, {"spec.scope.type": "Input should be 'project' or 'application'"}),
-        ({"type": "project", "project_keys": [""]}, {"spec.scope.project_keys.0": "String should have at least 1 character"}),
+        (
+            {"type": "project", "project_keys": [""]},
+            {"spec.scope.project_keys.0": "String should have at least 1 character"},
+        ),
     ],
 )
 def test_scope_rules(ctx: FakeContext, scope: dict[str, Any], expected: dict[str, str]) -> None:
@@ -102,7 +103,10 @@ def test_scope_rules(ctx: FakeContext, scope: dict[str, Any], expected: dict[str
             {"type": "certify_to_gate", "stage": {"key": "qa", "gate": "middle"}},
             {"spec.action.stage.gate": "Input should be 'entry', 'exit' or 'release'"},
         ),
-        ({"type": "promote", "stage": {"key": "qa", "gate": "entry"}}, {"spec.action.type": "Input should be 'certify_to_gate' or 'use_skill'"}),
+        (
+            {"type": "promote", "stage": {"key": "qa", "gate": "entry"}},
+            {"spec.action.type": "Input should be 'certify_to_gate' or 'use_skill'"},
+        ),
     ],
 )
 def test_action_rules(ctx: FakeContext, action: dict[str, Any], expected: dict[str, str]) -> None:

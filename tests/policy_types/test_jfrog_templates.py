@@ -59,7 +59,7 @@ def test_template_server_fields_are_dropped() -> None:
     [
         ('r := http.send({"method": "GET", "url": "https://x"})', "http.send"),
         ("t := time.now_ns()", "time.now_ns"),
-        ("n := rand.intn(\"x\", 10)", "rand.intn"),
+        ('n := rand.intn("x", 10)', "rand.intn"),
         ("rt := opa.runtime()", "opa.runtime"),
         ('ips := net.lookup_ip_addr("example.com")', "net.lookup_ip_addr"),
         ('u := uuid.rfc4122("x")', "uuid.rfc4122"),
@@ -77,7 +77,7 @@ def test_rego_with_disallowed_builtin_is_rejected(call: str, name: str) -> None:
 
 def test_rego_check_ignores_comments_and_strings_and_allows_own_functions() -> None:
     assert disallowed_rego_calls(REGO) == []
-    assert disallowed_rego_calls("package p\nx := `http.send(raw)`\ny := sprintf(\"%v\", [1])\n") == ["sprintf"]
+    assert disallowed_rego_calls('package p\nx := `http.send(raw)`\ny := sprintf("%v", [1])\n') == ["sprintf"]
 
 
 def test_rego_needs_a_package() -> None:
@@ -155,12 +155,19 @@ def test_rule_without_template_checks_shape_only() -> None:
             {"parameters.2.name": "the template has no parameter 'x' (declared: max_vulns, strict)"},
         ),
         (
-            [{"name": "max_vulns", "value": "5"}, {"name": "max_vulns", "value": "6"}, {"name": "strict", "value": "true"}],
+            [
+                {"name": "max_vulns", "value": "5"},
+                {"name": "max_vulns", "value": "6"},
+                {"name": "strict", "value": "true"},
+            ],
             {"parameters.1.name": "duplicate parameter 'max_vulns'"},
         ),
         (
             [{"name": "max_vulns", "value": 5}, {"name": "strict", "value": True}],
-            {"parameters.0.value": "Input should be a valid string", "parameters.1.value": "Input should be a valid string"},
+            {
+                "parameters.0.value": "Input should be a valid string",
+                "parameters.1.value": "Input should be a valid string",
+            },
         ),
     ],
 )

@@ -92,7 +92,9 @@ def test_minimal_policy_gets_defaults(ctx: FakeContext) -> None:
 
 
 def test_openapi_example_yaml(ctx: FakeContext) -> None:
-    source = "_schema: https://kosli.com/schemas/policy/environment/v1\n\nartifacts:\n  provenance:\n    required: false"
+    source = (
+        "_schema: https://kosli.com/schemas/policy/environment/v1\n\nartifacts:\n  provenance:\n    required: false"
+    )
     assert TYPE.parse_source(source, ctx).spec["artifacts"] == DEFAULT_ARTIFACTS
 
 
@@ -172,9 +174,7 @@ def test_attestation_rules(ctx: FakeContext) -> None:
 
 
 def test_attestation_type_forms(ctx: FakeContext) -> None:
-    spec = spec_with(
-        attestations=[{"type": "pull-request"}, {"type": "*", "name": "x"}, {"type": "custom:a"}]
-    )
+    spec = spec_with(attestations=[{"type": "pull-request"}, {"type": "*", "name": "x"}, {"type": "custom:a"}])
     attestations = TYPE.normalize(spec, ctx).spec["artifacts"]["attestations"]
     assert attestations == [
         {"type": "pull_request", "name": "*", "must_be_compliant": True},

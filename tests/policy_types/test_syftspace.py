@@ -41,7 +41,9 @@ def test_valid_limits(ctx: FakeContext, limit: str, normalised: str) -> None:
     assert RATE.normalize({"limit": limit, "scope": "global"}, ctx).spec["limit"] == normalised
 
 
-@pytest.mark.parametrize("limit", ["0/m", "10/d", "10 /m", "10/M", "m/10", "-5/s", "1.5/s", "", "1000000001/s", "9" * 40 + "/s"])
+@pytest.mark.parametrize(
+    "limit", ["0/m", "10/d", "10 /m", "10/M", "m/10", "-5/s", "1.5/s", "", "1000000001/s", "9" * 40 + "/s"]
+)
 def test_invalid_limits(ctx: FakeContext, limit: str) -> None:
     assert list(error_map(lambda: RATE.normalize({"limit": limit}, ctx))) == ["spec.limit"]
 
@@ -102,9 +104,7 @@ def test_type_names_and_lookup() -> None:
     assert require_syftspace_type("rate_limit").name == "syftspace.rate_limit"
     with pytest.raises(InvalidInput) as info:
         require_syftspace_type("pii_filter")
-    assert [(e.field, e.message) for e in info.value.errors] == [
-        ("policy_type", "Policy type 'pii_filter' not found")
-    ]
+    assert [(e.field, e.message) for e in info.value.errors] == [("policy_type", "Policy type 'pii_filter' not found")]
 
 
 def test_schema_view_has_properties_and_required_only() -> None:

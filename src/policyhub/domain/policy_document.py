@@ -53,6 +53,14 @@ class PolicyFields(BaseModel):
 WRITABLE = tuple(PolicyFields.model_fields)
 
 
+def scope_ref(value: object) -> object:
+    """The canonical form of a scope reference: no surrounding slashes; ``""`` and ``"/"`` mean the org."""
+    if isinstance(value, str):
+        value = value.strip("/")
+        return value or None
+    return value
+
+
 def etag(policy: Policy) -> str:
     """A strong entity tag, unique across policies (so a recreated name never matches an old tag)."""
     return f'"{policy.id}.{policy.revision}"'

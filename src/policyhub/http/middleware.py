@@ -36,6 +36,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%2f" in scope.get("raw_path", b"").lower():
+            # Routing happens on the decoded path, so an encoded "/" would silently reach another route.
+            await _reject(send, 400, "Bad Request", "an encoded '/' (%2F) is not allowed in a path segment")
+            return
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:

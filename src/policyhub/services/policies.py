@@ -24,6 +24,7 @@ from policyhub.domain.policy_document import (
     WRITABLE,
     PolicyFields,
     etag,
+    scope_ref,
     to_document,
 )
 from policyhub.domain.records import Actor, Enforcement, EventType, Org, Policy, Role, Version
@@ -556,9 +557,11 @@ class PolicyService:
 
     @staticmethod
     def _resolve_scope(uow: UnitOfWork, org_id: str, scope: str | None) -> tuple[str | None, str | None]:
-        if scope in (None, "", "/"):
+        path = scope_ref(scope)
+        if path is None:
             return None, None
-        path = scope.strip("/")
+        if not isinstance(path, str):
+            raise InvalidInput.field("scope", "must be a scope path")
         found = uow.scopes.by_path(org_id, path)
         if found is None:
             raise InvalidInput.field("scope", f"no scope {path!r} in this organization")
@@ -576,7 +579,8 @@ def _reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None
     for key in SERVER_OWNED:
         if key not in document:
             continue
-        if stored is None or document[key] != stored[key]:
+        value = scope_ref(document[key]) if key == "scope" else document[key]
+        if stored is None or value != stored[key]:
             how = HOW_INSTEAD.get(key, "it is set by the server")
             errors.append(FieldError(key, f"cannot be set or changed: {how}"))
     unknown = sorted(set(document) - set(SERVER_OWNED) - set(WRITABLE))

@@ -331,3 +331,28 @@ def test_document_schema_validates_document_policies(org: OrgClient) -> None:
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "spec.max"
     missing = org.post("policies", json={"name": "d2", "type": "document", "spec": {"$schema": "nope"}})
     assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "spec.$schema"
+
+
+def test_repeating_a_put_with_an_unnormalised_scope_is_accepted(org: OrgClient) -> None:
+    org.post("scopes", json={"kind": "workspace", "key": "pay"})
+    body = {"type": "document", "scope": "/pay/", "spec": {"a": 1}}
+    first = org.put("policies/s1", json=body)
+    assert first.status_code == 201 and first.json()["scope"] == "pay"
+    again = org.put("policies/s1", json=body)
+    assert again.status_code == 200, again.text
+    assert again.headers["policyhub-changed"] == "false"
+    root = {"type": "document", "scope": "", "spec": {}}
+    assert org.put("policies/s2", json=root).status_code == 201
+    assert org.put("policies/s2", json=root).status_code == 200
+
+
+def test_encoded_slash_in_a_reference_is_refused(org: OrgClient) -> None:
+    org.create_policy("enc")
+    assert org.get("policies/enc%2Fversions").status_code == 400
+
+
+def test_list_can_include_archived(org: OrgClient) -> None:
+    org.create_policy("live")
+    org.create_policy("dead")
+    org.delete("policies/dead")
+    assert [p["name"] for p in org.get("policies?archived=all").json()["items"]] == ["dead", "live"]

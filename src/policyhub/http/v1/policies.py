@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jsonpatch
 import yaml
@@ -101,7 +101,9 @@ def list_policies(
     scope: Annotated[str | None, Query(description="scope path; includes its descendants")] = None,
     label_selector: Annotated[str | None, Query(description="e.g. env=prod,tier!=web,team,!legacy")] = None,
     enabled: bool | None = None,
-    archived: Annotated[bool | None, Query(description="false (default): live only; true: archived only")] = False,
+    archived: Annotated[
+        Literal["false", "true", "all"], Query(description="false (default): live only; true: archived only; all")
+    ] = "false",
     name_prefix: str | None = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     page_token: str | None = None,
@@ -116,7 +118,7 @@ def list_policies(
         scope_path=scope.strip("/") if scope else None,
         labels=parse_selector(label_selector or ""),
         enabled=enabled,
-        archived=archived,
+        archived={"false": False, "true": True, "all": None}[archived],
         name_prefix=name_prefix,
         after=after,  # type: ignore[arg-type]
     )

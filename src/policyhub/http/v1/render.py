@@ -24,7 +24,7 @@ class FastJSON(JSONResponse):
 def write_response(result: WriteResult, *, dry_run: bool, location: str | None = None) -> FastJSON:
     """The response of a policy write: 201 when created, the document, its ETag; a diff when dry."""
     body = to_document(result.policy)
-    headers = {"ETag": etag(result.policy)}
+    headers = {"ETag": etag(result.policy), "PolicyHub-Changed": "true" if result.changed else "false"}
     if dry_run:
         body = {**body, "dry_run": True, "diff": result.diff}
         headers["PolicyHub-Dry-Run"] = "true"
@@ -117,7 +117,11 @@ def decode_token(token: str, shape: type) -> Any:
 
 def stored_response(response: Response) -> StoredResponse:
     """A response as the idempotency store keeps it (the fingerprint is filled in by the service)."""
-    headers = {k: v for k, v in response.headers.items() if k.lower() in ("etag", "location", "policyhub-dry-run")}
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() in ("etag", "location", "policyhub-dry-run", "policyhub-changed")
+    }
     return StoredResponse(
         request_hash="",
         principal_id="",

@@ -117,9 +117,9 @@ class ConditionRule(ApinizerModel):
     conditionCriteria: Literal["VALUE", "NOT", "AND", "OR"]
     conditionRuleList: list[ConditionRule] | None = Field(default=None, max_length=MAX_CONDITION_RULES)
     firstVariable: Variable | None = None
-    variableDataType: (
-        Annotated[Literal["STRING", "NUMERIC", "DATE", "BOOLEAN"], _alias(_DATA_TYPE_ALIASES)] | None
-    ) = None
+    variableDataType: Annotated[Literal["STRING", "NUMERIC", "DATE", "BOOLEAN"], _alias(_DATA_TYPE_ALIASES)] | None = (
+        None
+    )
     dateFormat: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     valueComparisonOperator: Operator | None = None
     secondValueSource: Literal["VALUE", "VARIABLE"] | None = None
@@ -140,17 +140,13 @@ class ConditionRule(ApinizerModel):
         if self.conditionCriteria == "VALUE":
             errors = self._value_problems(path)
             if children:
-                errors.append(
-                    FieldError(f"{path}.conditionRuleList", "only AND, OR and NOT rules nest rules")
-                )
+                errors.append(FieldError(f"{path}.conditionRuleList", "only AND, OR and NOT rules nest rules"))
             return errors
         errors = []
         if self.conditionCriteria == "NOT" and len(children) != 1:
             errors.append(FieldError(f"{path}.conditionRuleList", "NOT takes exactly one nested rule"))
         elif not children:
-            errors.append(
-                FieldError(f"{path}.conditionRuleList", f"{self.conditionCriteria} needs at least one rule")
-            )
+            errors.append(FieldError(f"{path}.conditionRuleList", f"{self.conditionCriteria} needs at least one rule"))
         for index, child in enumerate(children):
             errors.extend(child.problems(f"{path}.conditionRuleList.{index}", depth + 1))
         return errors
@@ -171,9 +167,7 @@ class ConditionRule(ApinizerModel):
             return errors
         if self.secondValueSource == "VARIABLE":
             if self.secondVariable is None:
-                errors.append(
-                    FieldError(f"{path}.secondVariable", "required when secondValueSource is VARIABLE")
-                )
+                errors.append(FieldError(f"{path}.secondVariable", "required when secondValueSource is VARIABLE"))
             else:
                 errors.extend(self.secondVariable.problems(f"{path}.secondVariable"))
         elif self.secondValue is None:

@@ -74,9 +74,7 @@ class XmlSchemaValidationPolicy(PolicySpec):
     def problems(self, path: str) -> list[FieldError]:
         errors = super().problems(path)
         if not self.validateAgainstSpec and not self.schemaDefinitionList:
-            errors.append(
-                FieldError(f"{path}.schemaDefinitionList", "required unless validateAgainstSpec is true")
-            )
+            errors.append(FieldError(f"{path}.schemaDefinitionList", "required unless validateAgainstSpec is true"))
         return errors
 
 
@@ -114,7 +112,7 @@ class Restriction(ApinizerModel):
     endSecond: Annotated[int, Field(ge=0, le=59)] | None = None
 
     def problems(self, path: str) -> list[FieldError]:
-        needed = ("enumWeekDayList",) if self.dayType == "WEEK" else ("day", "month")
+        needed: tuple[str, ...] = ("enumWeekDayList",) if self.dayType == "WEEK" else ("day", "month")
         if not self.wholeDay:
             needed += ("startHour", "startMinute", "startSecond", "endHour", "endMinute", "endSecond")
         return [

@@ -100,9 +100,7 @@ class IpListPolicy(PolicySpec):
     ipList: list[IpEntry] = Field(min_length=1, max_length=10000)
 
     def problems(self, path: str) -> list[FieldError]:
-        return super().problems(path) + variable_problems(
-            self.targetVariableForIP, f"{path}.targetVariableForIP"
-        )
+        return super().problems(path) + variable_problems(self.targetVariableForIP, f"{path}.targetVariableForIP")
 
 
 class MaxMessageSizePolicy(PolicySpec):

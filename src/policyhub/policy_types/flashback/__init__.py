@@ -6,7 +6,7 @@ and cannot change after creation, so it is not part of the spec.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
@@ -14,6 +14,7 @@ from policyhub.policy_types.base import ModelPolicyType
 
 MAX_CONTENT_CHARS = 10_000
 ACTION_TYPES = {0: "log", 1: "alert", 2: "block"}
+_ACTION_SCHEMA: dict[str, Any] = {"enum": sorted(ACTION_TYPES)}
 
 
 def _check_content(value: str) -> str:
@@ -33,13 +34,13 @@ def _check_action(value: int) -> int:
 class FlashbackAiSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    content: Annotated[
-        str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(_check_content)
-    ] = Field(description="The policy rule in natural language")
+    content: Annotated[str, Field(min_length=1, max_length=MAX_CONTENT_CHARS), AfterValidator(_check_content)] = Field(
+        description="The policy rule in natural language"
+    )
     riskType: Literal["LOW", "MEDIUM", "HIGH"] = Field(description="Risk classification (violation severity)")
     actionType: Annotated[StrictInt, AfterValidator(_check_action)] = Field(
         description="Action on violation: 0 = log, 1 = alert, 2 = block",
-        json_schema_extra={"enum": sorted(ACTION_TYPES)},
+        json_schema_extra=_ACTION_SCHEMA,
     )
 
 

@@ -115,9 +115,7 @@ def _scope_errors(scope: Scope) -> list[FieldError]:
     errors: list[FieldError] = []
     if scope.type == "project":
         if len(scope.project_keys or []) != 1:
-            errors.append(
-                FieldError("spec.scope.project_keys", "project scope needs exactly one project key")
-            )
+            errors.append(FieldError("spec.scope.project_keys", "project scope needs exactly one project key"))
         for field in ("application_keys", "application_labels"):
             if getattr(scope, field) is not None:
                 errors.append(FieldError(f"spec.scope.{field}", "only valid for application scope"))

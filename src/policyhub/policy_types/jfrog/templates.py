@@ -49,9 +49,7 @@ class TemplateInput(_Model):
     data_source_type: Literal["evidence", "noop"]
     rego: str = Field(min_length=1, max_length=65536)
     parameters: list[TemplateParameter] = Field(default_factory=list, max_length=20)
-    scanners: Annotated[list[Scanner], AfterValidator(_unique_scanners)] = Field(
-        default_factory=list, max_length=10
-    )
+    scanners: Annotated[list[Scanner], AfterValidator(_unique_scanners)] = Field(default_factory=list, max_length=10)
 
 
 class RuleParameter(_Model):
@@ -103,7 +101,8 @@ def validate_rule(body: Any, template: dict[str, Any] | None = None) -> dict[str
 
 def check_rule_parameters(values: list[dict[str, Any]], declared: list[dict[str, Any]]) -> list[FieldError]:
     """Errors for rule parameter ``values`` ([{name, value}]) against ``declared`` ([{name, type}])."""
-    types = {str(p.get("name")): str(p.get("type")) for p in declared if isinstance(p, dict)}
+    items = declared if isinstance(declared, list) else []
+    types = {str(p.get("name")): str(p.get("type")) for p in items if isinstance(p, dict)}
     errors: list[FieldError] = []
     seen: set[str] = set()
     for index, item in enumerate(values):
@@ -113,9 +112,7 @@ def check_rule_parameters(values: list[dict[str, Any]], declared: list[dict[str,
         elif name not in types:
             known = ", ".join(sorted(types)) or "none"
             errors.append(
-                FieldError(
-                    f"parameters.{index}.name", f"the template has no parameter {name!r} (declared: {known})"
-                )
+                FieldError(f"parameters.{index}.name", f"the template has no parameter {name!r} (declared: {known})")
             )
         elif (problem := _value_problem(value, types[name])) is not None:
             errors.append(FieldError(f"parameters.{index}.value", problem))

@@ -208,9 +208,7 @@ class _Parser:
         if self.tok.text == "(":
             known = ", ".join(sorted(FUNCTIONS))
             raise ExpressionError(f"unknown function {tok.text!r} (known: {known})", tok.pos)
-        raise ExpressionError(
-            f"unknown name {tok.text!r}: use flow.* or artifact.*, or quote a string", tok.pos
-        )
+        raise ExpressionError(f"unknown name {tok.text!r}: use flow.* or artifact.*, or quote a string", tok.pos)
 
     def call(self, name: Token) -> Call:
         self.expect("(")

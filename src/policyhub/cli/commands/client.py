@@ -1,0 +1,245 @@
+"""``policyhub policies ...``: talk to a running server over HTTP (``/v1/orgs/{org}/policies``).
+
+The server, org and key come from ``--url``/``--org``/``--token`` or ``POLICYHUB_URL``,
+``POLICYHUB_ORG`` and ``POLICYHUB_TOKEN``. Output is a human view by default; ``-o json`` prints the
+server's JSON (write commands then report what they did on stderr). Exit codes: 1 when the server
+refuses (the problem's status, title and detail are printed), 2 for usage and connection problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from policyhub.cli.client_http import USAGE_ERROR, ApiClient, CliError, Reply
+from policyhub.cli.client_input import json_or_file, load_mapping
+from policyhub.cli.client_render import (
+    ARCHIVED_COLUMNS,
+    EVENT_COLUMNS,
+    POLICY_COLUMNS,
+    VERSION_COLUMNS,
+    describe,
+    dry_run_summary,
+    event_row,
+    policy_row,
+    version_row,
+    write_summary,
+)
+from policyhub.cli.output import Format, emit, fail
+
+policies_app = typer.Typer(
+    help="Policies on a running server (POLICYHUB_URL, POLICYHUB_ORG, POLICYHUB_TOKEN).",
+    add_completion=False, no_args_is_help=True,
+)
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+
+Url = Annotated[str, typer.Option("--url", envvar="POLICYHUB_URL", help="server base URL")]
+Org = Annotated[str, typer.Option("--org", envvar="POLICYHUB_ORG", help="org slug or id")]
+Token = Annotated[str | None, typer.Option(
+    "--token", envvar="POLICYHUB_TOKEN", show_default=False,
+    help="API key (prefer the POLICYHUB_TOKEN variable: options show up in process lists)")]
+Output = Annotated[Format, typer.Option("-o", "--output", help="table or json")]
+Ref = Annotated[str, typer.Argument(help="policy id or name", show_default=False)]
+IfMatch = Annotated[str | None, typer.Option(
+    "--if-match", help="write only if the policy's ETag is this one (quotes optional); else 412")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="validate and show what would change; write nothing")]
+Comment = Annotated[str, typer.Option("--comment", help="comment recorded on the new version")]
+
+DEFAULT_URL = "http://127.0.0.1:8181"
+DEFAULT_ORG = "default"
+
+
+@contextmanager
+def _api(url: str, org: str, token: str | None) -> Iterator[ApiClient]:
+    """A client for the command's duration; any :class:`CliError` becomes ``error: ...`` and an exit code."""
+    client: ApiClient | None = None
+    try:
+        client = ApiClient(url, org, token)
+        yield client
+    except CliError as exc:
+        fail(exc.message, exc.code)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _etag(value: str | None) -> str | None:
+    """An entity tag for If-Match; bare values (quotes eaten by the shell) are quoted again."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value if value == "*" or '"' in value else f'"{value}"'
+
+
+def _report_write(reply: Reply, output: Format, done: str, note: str = "", show: bool = True) -> None:
+    """Say what a write did (stderr with ``-o json``), then show the policy or the dry run's diff."""
+    body = reply.mapping
+    dry = bool(body.get("dry_run"))
+    summary = dry_run_summary(reply.status, body) if dry else write_summary(done, reply.status, body, note)
+    if output == Format.json:
+        typer.echo(summary.splitlines()[0], err=True)
+        emit(body, Format.json)
+        return
+    typer.echo(summary)
+    if show and not dry:
+        typer.echo(describe(body, reply.etag))
+
+
+@policies_app.command("list")
+def list_policies(
+    type_: Annotated[str | None, typer.Option("--type", help="only this policy type")] = None,
+    scope: Annotated[str | None, typer.Option(help="scope path; includes its descendants")] = None,
+    selector: Annotated[str | None, typer.Option(help="labels, e.g. env=prod,tier!=web,!legacy")] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="archived policies only")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="page size")] = None,
+    all_pages: Annotated[bool, typer.Option("--all", help="follow next_page_token to the end")] = False,
+    page_token: Annotated[str | None, typer.Option(help="continue a previous listing")] = None,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """List policies (one page, or every page with --all)."""
+    params = {"type": type_, "scope": scope, "label_selector": selector, "archived": archived, "limit": limit,
+              "page_token": page_token}
+    with _api(url, org, token) as api:
+        pages = api.pages(api.policies(), params)
+        page = next(pages)
+        items = list(page.get("items", []))
+        if all_pages:
+            for page in pages:
+                items += page.get("items", [])
+    next_token = page.get("next_page_token")
+    if output == Format.json:
+        emit({"items": items, "next_page_token": next_token}, output)
+        return
+    emit([policy_row(p) for p in items], output, ARCHIVED_COLUMNS if archived else POLICY_COLUMNS)
+    if next_token:
+        typer.echo(f"(more policies: use --all, or --page-token {next_token})", err=True)
+
+
+@policies_app.command("get")
+def get_policy(ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None,
+               output: Output = Format.table) -> None:
+    """Show one policy: its fields, ETag and spec."""
+    with _api(url, org, token) as api:
+        policy = api.call("GET", api.policies(ref))
+        body = policy.mapping
+    if output == Format.json:
+        emit(body, output)
+    else:
+        typer.echo(describe(body, policy.etag))
+
+
+@policies_app.command("put")
+def put_policy(
+    file: Annotated[str, typer.Option("-f", "--file", help="JSON or YAML body of the PUT ('-' for stdin)")],
+    name: Annotated[str | None, typer.Option(help="policy to create or replace (default: its name)")] = None,
+    if_match: IfMatch = None, dry_run: DryRun = False,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """Create or fully replace a policy from a file (omitted optional fields reset to defaults)."""
+    with _api(url, org, token) as api:
+        doc = load_mapping(file)
+        ref = name or doc.get("name")
+        if not isinstance(ref, str) or not ref:
+            raise CliError("the file has no 'name' (a string); add one or pass --name", USAGE_ERROR)
+        reply = api.call("PUT", api.policies(ref), params={"dry_run": dry_run}, body=doc,
+                         if_match=_etag(if_match))
+        _report_write(reply, output, "updated")
+
+
+@policies_app.command("patch")
+def patch_policy(
+    ref: Ref,
+    merge: Annotated[str | None, typer.Option(help="RFC 7396 merge patch: JSON, or @FILE")] = None,
+    json_patch: Annotated[str | None, typer.Option(help="RFC 6902 operations: JSON, or @FILE")] = None,
+    if_match: IfMatch = None, comment: Comment = "", dry_run: DryRun = False,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """Change part of a policy with a merge patch or a JSON Patch (a failed 'test' op changes nothing)."""
+    with _api(url, org, token) as api:
+        if (merge is None) == (json_patch is None):
+            raise CliError("give exactly one of --merge or --json-patch", USAGE_ERROR)
+        if merge is not None:
+            body, media = json_or_file(merge, "--merge"), MERGE_PATCH
+        else:
+            body, media = json_or_file(json_patch or "", "--json-patch"), JSON_PATCH
+        reply = api.call("PATCH", api.policies(ref), params={"dry_run": dry_run, "comment": comment or None},
+                         body=body, content_type=media, if_match=_etag(if_match))
+        _report_write(reply, output, "patched")
+
+
+@policies_app.command("history")
+def history(
+    ref: Ref, events: Annotated[bool, typer.Option("--events", help="also list the audit events")] = False,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """A policy's versions, oldest first (and, with --events, its audit events)."""
+    with _api(url, org, token) as api:
+        versions = api.call("GET", api.policies(ref, "versions")).array
+        found = [e for p in api.pages(api.policies(ref, "events"), {}) for e in p["items"]] if events else []
+    if output == Format.json:
+        emit({"versions": versions, "events": found} if events else versions, output)
+        return
+    emit([version_row(v) for v in versions], output, VERSION_COLUMNS)
+    if events:
+        typer.echo("")
+        emit([event_row(e) for e in found], output, EVENT_COLUMNS)
+
+
+@policies_app.command("diff")
+def diff(
+    ref: Ref,
+    from_version: Annotated[int, typer.Option("--from", min=1, help="old version")],
+    to_version: Annotated[int | None, typer.Option("--to", min=1, help="new version (default: now)")] = None,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """The unified diff of two versions' specs (-o json: the full answer, with a JSON Patch)."""
+    with _api(url, org, token) as api:
+        params = {"from": from_version, "to": to_version}
+        body = api.call("GET", api.policies(ref, "diff"), params=params).mapping
+    if output == Format.json:
+        emit(body, output)
+    elif body.get("unified"):
+        typer.echo(body["unified"].rstrip("\n"))
+    else:
+        typer.echo(f"versions {body.get('from_version')} and {body.get('to_version')} have the same spec")
+
+
+@policies_app.command("rollback")
+def rollback(
+    ref: Ref, to: Annotated[int, typer.Option("--to", min=1, help="the version to restore")],
+    comment: Comment = "", if_match: IfMatch = None, dry_run: DryRun = False,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """Make an old version's content current again, as a new version."""
+    with _api(url, org, token) as api:
+        reply = api.call("POST", api.policies(ref, "rollback"), params={"dry_run": dry_run},
+                         body={"version": to, "comment": comment}, if_match=_etag(if_match))
+        _report_write(reply, output, "rolled back", note=f" to version {to}")
+
+
+@policies_app.command("delete")
+def delete(
+    ref: Ref, if_match: IfMatch = None, dry_run: DryRun = False,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """Archive a policy (its history is kept; 'unarchive' restores it)."""
+    with _api(url, org, token) as api:
+        reply = api.call("DELETE", api.policies(ref), params={"dry_run": dry_run}, if_match=_etag(if_match))
+        _report_write(reply, output, "archived", show=False)
+
+
+@policies_app.command("unarchive")
+def unarchive(
+    ref: Ref, if_match: IfMatch = None, dry_run: DryRun = False,
+    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+) -> None:
+    """Restore an archived policy (its name must be free among live policies)."""
+    with _api(url, org, token) as api:
+        reply = api.call("POST", api.policies(ref, "unarchive"), params={"dry_run": dry_run},
+                         if_match=_etag(if_match))
+        _report_write(reply, output, "restored")
