@@ -5,6 +5,7 @@ from __future__ import annotations
 from policyhub.http.deps import Container
 from policyhub.policy_types.registry import default_registry
 from policyhub.services.policies import PolicyService
+from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
 from policyhub.settings import Settings
 from policyhub.storage.db import Database

@@ -17,6 +17,7 @@ from policyhub.http.json_body import parse_json
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.services import keys
 from policyhub.services.policies import PolicyService
+from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
 from policyhub.settings import Settings
 from policyhub.storage.db import Database
@@ -31,6 +32,7 @@ class Container:
     registry: PolicyTypeRegistry
     policies: PolicyService
     scopes: ScopeService
+    resources: ResourceService
 
 
 def get_container(request: Request) -> Container:

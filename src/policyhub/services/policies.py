@@ -74,6 +74,11 @@ class PolicyService:
     def __init__(self, registry: PolicyTypeRegistry) -> None:
         self.registry = registry
 
+    @staticmethod
+    def lock(uow: UnitOfWork, org: Org) -> None:
+        """Take the org's write lock now (a face that checks something before writing needs it first)."""
+        audit.lock_org(uow, org.id)
+
     # -- reads -----------------------------------------------------------------------------------
     def get(self, uow: UnitOfWork, actor: Actor, ref: str, *, include_archived: bool = True) -> Policy:
         """A policy by id, or by the name of a live one; 404 when absent or outside the actor's view."""
