@@ -21,5 +21,10 @@ def build_container(settings: Settings) -> Container:
     )
     registry = default_registry()
     return Container(
-        settings=settings, db=db, registry=registry, policies=PolicyService(registry), scopes=ScopeService()
+        settings=settings,
+        db=db,
+        registry=registry,
+        policies=PolicyService(registry),
+        scopes=ScopeService(),
+        resources=ResourceService(),
     )
