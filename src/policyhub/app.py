@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from policyhub.http.deps import Container
 from policyhub.policy_types.registry import default_registry
+from policyhub.services.actor_cache import ActorCache
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
@@ -27,4 +28,5 @@ def build_container(settings: Settings) -> Container:
         policies=PolicyService(registry),
         scopes=ScopeService(),
         resources=ResourceService(),
+        actors=ActorCache(settings.auth_cache_ttl_s),
     )

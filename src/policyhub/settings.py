@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(default=2, ge=1)
 
     key_touch_interval_s: float = Field(default=60.0, ge=0)
+    auth_cache_ttl_s: float = Field(default=2.0, ge=0, le=60)
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True

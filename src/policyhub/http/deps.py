@@ -16,6 +16,7 @@ from policyhub.errors import InvalidInput, NotFound, Unauthenticated
 from policyhub.http.json_body import parse_json
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.services import keys
+from policyhub.services.actor_cache import ActorCache
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
@@ -33,6 +34,7 @@ class Container:
     policies: PolicyService
     scopes: ScopeService
     resources: ResourceService
+    actors: ActorCache
 
 
 def get_container(request: Request) -> Container:
@@ -70,12 +72,18 @@ def authenticate(request: Request, container: ContainerDep) -> Actor:
     token = bearer_token(request)
     if len(token) > 512 or not token.isprintable():
         raise Unauthenticated("invalid API key")
-    db = container.db
-    with db.read() as uow:
-        actor, org, touch_due = keys.authenticate(uow, token, container.settings.key_touch_interval_s)
-    if touch_due and actor.key_id:
-        with db.write() as uow:
-            uow.keys.touch(actor.key_id, now())
+    token_hash = keys.hash_token(token)
+    cached = container.actors.get(token_hash)
+    if cached is not None:
+        actor, org = cached
+    else:
+        db = container.db
+        with db.read() as uow:
+            actor, org, touch_due = keys.authenticate(uow, token, container.settings.key_touch_interval_s)
+        if touch_due and actor.key_id:
+            with db.write() as uow:
+                uow.keys.touch(actor.key_id, now())
+        container.actors.put(token_hash, actor, org)
     request.state.actor = actor
     request.state.org = org
     return actor

@@ -62,6 +62,13 @@ class PolicyType(ABC):
     def normalize(self, spec: Any, ctx: ValidationContext) -> NormalizedSpec:
         """Validate ``spec`` and return it normalised (defaults filled, canonical forms)."""
 
+    def references(self, spec: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+        """The (kind, id) references a stored spec makes, if the type can tell cheaply (None: unknown).
+
+        Lets a write skip rewriting the reference rows when they cannot have changed.
+        """
+        return None if self.may_reference else ()
+
     def parse_source(self, source: str, ctx: ValidationContext) -> NormalizedSpec:
         """Validate source text (e.g. YAML) and return the spec it denotes, keeping the text."""
         raise InvalidInput.field("source", f"policy type {self.name!r} has no source format")

@@ -54,7 +54,13 @@ class WriteResult:
     changed: bool
     new_version: bool
     events: list[str] = field(default_factory=list)
-    diff: list[dict[str, Any]] = field(default_factory=list)
+    before: Policy | None = None
+
+    @property
+    def diff(self) -> list[dict[str, Any]]:
+        """JSON Patch from the previous document to the new one (computed only when asked: dry runs)."""
+        old = to_document(self.before) if self.before is not None else {}
+        return list(jsonpatch.make_patch(old, to_document(self.policy)).patch)
 
     @property
     def etag(self) -> str:
@@ -379,8 +385,7 @@ class PolicyService:
             type=EventType.CREATION,
             data={"name": policy.name, "type": type_name, "scope": scope_path, "version": 1, "content_hash": digest},
         )
-        diff = jsonpatch.make_patch({}, to_document(policy)).patch
-        return WriteResult(policy, created=True, changed=True, new_version=True, events=[EventType.CREATION], diff=diff)
+        return WriteResult(policy, created=True, changed=True, new_version=True, events=[EventType.CREATION])
 
     def _apply(
         self,
@@ -464,7 +469,8 @@ class PolicyService:
                     created_by=actor.principal_id,
                 ),
             )
-            if draft.normalized.references or plugin.may_reference:
+            previous_refs = plugin.references(current.spec)
+            if previous_refs is None or previous_refs != draft.normalized.references:
                 uow.policies.set_references(org.id, current.id, draft.normalized.references)
             audit.record(
                 uow,
@@ -535,8 +541,9 @@ class PolicyService:
     def _result(
         current: Policy, updated: Policy, *, created: bool, new_version: bool, events: builtins.list[str]
     ) -> WriteResult:
-        diff = jsonpatch.make_patch(to_document(current), to_document(updated)).patch
-        return WriteResult(updated, created=created, changed=True, new_version=new_version, events=events, diff=diff)
+        return WriteResult(
+            updated, created=created, changed=True, new_version=new_version, events=events, before=current
+        )
 
     # -- lookups ---------------------------------------------------------------------------------
     @staticmethod

@@ -48,6 +48,7 @@ def patch_settings(request: Request, c: ContainerDep, actor: CurrentActor, org: 
     data = parse_model(schemas.OrgSettingsIn, body)
     changes = data.model_dump(exclude_unset=True)
     updated = c.db.transact(lambda uow: orgs.update_settings(uow, actor, org, changes))
+    c.actors.clear()  # cached keys carry their org's settings
     return FastJSON(_org_out(updated))
 
 
@@ -128,6 +129,7 @@ def get_key(c: ContainerDep, actor: CurrentActor, org: OrgDep, key_id: str) -> R
 @router.delete("/keys/{key_id}", response_model=schemas.KeyOut, summary="Revoke an API key (admin)")
 def revoke_key(c: ContainerDep, actor: CurrentActor, org: OrgDep, key_id: str) -> Response:
     key = c.db.transact(lambda uow: keys.revoke_key(uow, actor, key_id))
+    c.actors.clear()  # the revoked key must stop working here at once
     return FastJSON(key_out(key, _scope_paths(c, org.id).get(key.scope_id or "")))
 
 

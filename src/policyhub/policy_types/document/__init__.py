@@ -30,6 +30,10 @@ class DocumentType(PolicyType):
             "additionalProperties": True,
         }
 
+    def references(self, spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        name = spec.get(SCHEMA_KEY)
+        return (("document_schema", name),) if isinstance(name, str) else ()
+
     def normalize(self, spec: Any, ctx: ValidationContext) -> NormalizedSpec:
         if not isinstance(spec, dict):
             raise InvalidInput.field("spec", "must be a JSON object")

@@ -91,6 +91,10 @@ class JFrogLifecycleType(ModelPolicyType):
         "lifecycle stage gate (action), for one project or for applications (scope); mode block or warning."
     )
     spec_model = LifecyclePolicySpec
+    may_reference = True
+
+    def references(self, spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        return tuple((RULE_KIND, str(rule_id)) for rule_id in spec.get("rule_ids", []))
 
     def check(self, model: Any, ctx: ValidationContext) -> Iterable[tuple[str, str]]:
         spec: LifecyclePolicySpec = model

@@ -41,13 +41,17 @@ class EventFilter:
     after_seq: int | None = None
 
 
+_INSERT = events.insert()
+
+
 class EventRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def append(self, e: Event) -> None:
         self.conn.execute(
-            events.insert().values(
+            _INSERT,
+            dict(
                 org_id=e.org_id,
                 seq=e.seq,
                 object_kind=e.object_kind,
@@ -59,7 +63,7 @@ class EventRepository:
                 data=e.data,
                 prev_hash=e.prev_hash,
                 hash=e.hash,
-            )
+            ),
         )
 
     def list(self, org_id: str, flt: EventFilter, limit: int) -> list[Event]:

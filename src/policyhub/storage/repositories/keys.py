@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import ApiKey, Org, Role
@@ -46,6 +46,9 @@ _BY_HASH = (
 )
 
 
+_BY_HASH_PARAM = _BY_HASH.where(api_keys.c.secret_hash == bindparam("b_hash"))
+
+
 class KeyRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -70,7 +73,7 @@ class KeyRepository:
 
     def by_hash(self, secret_hash: str) -> tuple[ApiKey, dict[str, Any]] | None:
         """The key with this secret hash, plus its principal's name/email and its scope path."""
-        row = self.conn.execute(_BY_HASH.where(api_keys.c.secret_hash == secret_hash)).first()
+        row = self.conn.execute(_BY_HASH_PARAM, {"b_hash": secret_hash}).first()
         if row is None:
             return None
         extra = {

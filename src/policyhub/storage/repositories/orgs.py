@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import Org
@@ -14,6 +14,11 @@ from policyhub.storage.tables import orgs
 
 def _org(row: Row[Any]) -> Org:
     return Org(id=row.id, slug=row.slug, name=row.name, settings=dict(row.settings or {}), created_at=row.created_at)
+
+
+_CHAIN = select(orgs.c.chain_seq, orgs.c.chain_head).where(orgs.c.id == bindparam("b_id"))
+_CHAIN_FOR_UPDATE = _CHAIN.with_for_update()
+_ADVANCE = update(orgs).where(orgs.c.id == bindparam("b_id"))
 
 
 class OrgRepository:
@@ -47,14 +52,12 @@ class OrgRepository:
         On PostgreSQL this row lock serialises the org's writers; SQLite already holds the
         database write lock (``BEGIN IMMEDIATE``).
         """
-        stmt = select(orgs.c.chain_seq, orgs.c.chain_head).where(orgs.c.id == org_id)
-        if self.conn.dialect.name != "sqlite":
-            stmt = stmt.with_for_update()
-        row = self.conn.execute(stmt).one()
+        stmt = _CHAIN_FOR_UPDATE if self.conn.dialect.name != "sqlite" else _CHAIN
+        row = self.conn.execute(stmt, {"b_id": org_id}).one()
         return int(row.chain_seq), str(row.chain_head)
 
     def advance_chain(self, org_id: str, seq: int, head: str) -> None:
-        self.conn.execute(update(orgs).where(orgs.c.id == org_id).values(chain_seq=seq, chain_head=head))
+        self.conn.execute(_ADVANCE, {"b_id": org_id, "chain_seq": seq, "chain_head": head})
 
     def chain_head(self, org_id: str) -> tuple[int, str]:
         row = self.conn.execute(select(orgs.c.chain_seq, orgs.c.chain_head).where(orgs.c.id == org_id)).one()

@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import Enforcement, Policy, Version
@@ -14,6 +14,19 @@ from policyhub.domain.selectors import Requirement
 from policyhub.storage.tables import policies, policy_references, policy_versions, principals, scopes
 
 _SELECT = select(policies, scopes.c.path.label("scope_path")).outerjoin(scopes, scopes.c.id == policies.c.scope_id)
+# Hot-path statements are built once; executing them with parameters skips SQLAlchemy's per-call
+# statement construction and cache-key generation (most of a write's CPU time otherwise).
+_BY_ID = _SELECT.where(policies.c.org_id == bindparam("b_org"), policies.c.id == bindparam("b_id"))
+_BY_NAME = _SELECT.where(
+    policies.c.org_id == bindparam("b_org"), policies.c.name == bindparam("b_name"), policies.c.archived.is_(False)
+)
+_UPDATE = update(policies).where(
+    policies.c.id == bindparam("b_id"),
+    policies.c.org_id == bindparam("b_org"),
+    policies.c.revision == bindparam("b_rev"),
+)
+_INSERT = policies.insert()
+_INSERT_VERSION = policy_versions.insert()
 
 
 def _policy(row: Row[Any]) -> Policy:
@@ -83,13 +96,12 @@ class PolicyRepository:
 
     # -- reads -----------------------------------------------------------------------------------
     def get(self, org_id: str, policy_id: str) -> Policy | None:
-        row = self.conn.execute(_SELECT.where(policies.c.org_id == org_id, policies.c.id == policy_id)).first()
+        row = self.conn.execute(_BY_ID, {"b_org": org_id, "b_id": policy_id}).first()
         return _policy(row) if row else None
 
     def by_name(self, org_id: str, name: str) -> Policy | None:
         """The live (non-archived) policy with this name."""
-        stmt = _SELECT.where(policies.c.org_id == org_id, policies.c.name == name, policies.c.archived.is_(False))
-        row = self.conn.execute(stmt).first()
+        row = self.conn.execute(_BY_NAME, {"b_org": org_id, "b_name": name}).first()
         return _policy(row) if row else None
 
     def latest_archived_by_name(self, org_id: str, name: str) -> Policy | None:
@@ -128,25 +140,19 @@ class PolicyRepository:
 
     # -- writes ----------------------------------------------------------------------------------
     def insert(self, p: Policy) -> None:
-        self.conn.execute(
-            policies.insert().values(
-                id=p.id, org_id=p.org_id, created_at=p.created_at, created_by=p.created_by, **_columns(p)
-            )
-        )
+        params = {"id": p.id, "org_id": p.org_id, "created_at": p.created_at, "created_by": p.created_by, **_columns(p)}
+        self.conn.execute(_INSERT, params)
 
     def update(self, p: Policy, expected_revision: int) -> bool:
         """Compare-and-set on ``revision``: False when someone else changed the row first."""
-        result = self.conn.execute(
-            update(policies)
-            .where(policies.c.id == p.id, policies.c.org_id == p.org_id, policies.c.revision == expected_revision)
-            .values(**_columns(p))
-        )
-        return result.rowcount == 1
+        params = {"b_id": p.id, "b_org": p.org_id, "b_rev": expected_revision, **_columns(p)}
+        return self.conn.execute(_UPDATE, params).rowcount == 1
 
     # -- versions --------------------------------------------------------------------------------
     def insert_version(self, org_id: str, v: Version) -> None:
         self.conn.execute(
-            policy_versions.insert().values(
+            _INSERT_VERSION,
+            dict(
                 policy_id=v.policy_id,
                 org_id=org_id,
                 version=v.version,
@@ -156,7 +162,7 @@ class PolicyRepository:
                 comment=v.comment,
                 created_at=v.created_at,
                 created_by=v.created_by,
-            )
+            ),
         )
 
     def versions(self, org_id: str, policy_id: str) -> builtins.list[Version]:
