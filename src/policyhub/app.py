@@ -19,6 +19,7 @@ def build_container(settings: Settings) -> Container:
         pool_size=settings.db_pool_size,
         connect_timeout_s=settings.db_connect_timeout_s,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        group_commit=settings.sqlite_group_commit,
     )
     registry = default_registry()
     return Container(

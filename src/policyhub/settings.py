@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_connect_timeout_s: float = Field(default=3.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    sqlite_group_commit: bool = True
     retry_after_s: int = Field(default=2, ge=1)
 
     key_touch_interval_s: float = Field(default=60.0, ge=0)

@@ -40,11 +40,15 @@ class Database:
         pool_size: int = 10,
         connect_timeout_s: float = 3.0,
         busy_timeout_ms: int = 5000,
+        group_commit: bool = True,
     ) -> None:
+        from policyhub.storage.group_commit import GroupCommitWriter
+
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
+        self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
 
     def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int) -> Engine:
         if self.is_sqlite:
@@ -69,6 +73,8 @@ class Database:
         )
 
     def dispose(self) -> None:
+        if self._group is not None:
+            self._group.stop()
         self.engine.dispose()
 
     @contextmanager
@@ -106,7 +112,14 @@ class Database:
                     lock.release()
 
     def transact(self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3) -> T:
-        """Run ``work`` in a write unit of work, retrying when a concurrent writer won a race."""
+        """Run ``work`` in a write unit of work, retrying when a concurrent writer won a race.
+
+        On SQLite, concurrent calls are grouped into one transaction (one fsync), each in its own
+        savepoint; the call returns only after its write is committed.
+        """
+        if self._group is not None:
+            with _unavailable_on_db_errors():
+                return self._group.submit(work, rollback=rollback, attempts=attempts)  # type: ignore[no-any-return]
         for attempt in range(attempts):
             try:
                 with self.write(rollback=rollback) as uow:
