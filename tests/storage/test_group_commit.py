@@ -1,0 +1,84 @@
+"""SQLite group commit: jobs batched into one transaction stay isolated from each other's failures."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from policyhub.domain.canonical import now
+from policyhub.storage.db import Database
+from policyhub.storage.migrate import upgrade
+from policyhub.storage.unit_of_work import UnitOfWork
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    upgrade(url)
+    database = Database(url, group_commit=True)
+    yield database  # type: ignore[misc]
+    database.dispose()
+
+
+def _insert_org(uow: UnitOfWork, slug: str) -> str:
+    uow.orgs.insert(org_id=str(uuid.uuid4()), slug=slug, name=slug, settings={}, at=now())
+    return slug
+
+
+def test_failed_and_dry_run_jobs_roll_back_alone(db: Database) -> None:
+    outcomes: dict[str, str] = {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(40)
+
+    def job(i: int) -> None:
+        slug = f"org-{i}"
+        kind = ("ok", "fail", "dry")[i % 3]
+
+        def work(uow: UnitOfWork) -> str:
+            _insert_org(uow, slug)
+            if kind == "fail":
+                raise Boom(slug)
+            return slug
+
+        barrier.wait()
+        try:
+            db.transact(work, rollback=kind == "dry")
+            result = kind
+        except Boom:
+            result = "raised"
+        with lock:
+            outcomes[slug] = result
+
+    threads = [threading.Thread(target=job, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    with db.read() as uow:
+        stored = {o.slug for o in uow.orgs.list()}
+    assert stored == {slug for slug, result in outcomes.items() if result == "ok"}
+    assert sum(r == "raised" for r in outcomes.values()) == len([i for i in range(40) if i % 3 == 1])
+
+
+def test_integrity_conflicts_are_retried_then_reported(db: Database) -> None:
+    db.transact(lambda uow: _insert_org(uow, "taken"))
+    calls = []
+
+    def work(uow: UnitOfWork) -> None:
+        calls.append(1)
+        _insert_org(uow, "taken")
+
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError):
+        db.transact(work)
+    assert len(calls) == 3
+    with db.read() as uow:
+        assert [o.slug for o in uow.orgs.list()] == ["taken"]
