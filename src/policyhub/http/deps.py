@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from policyhub.domain.canonical import now
@@ -37,7 +38,7 @@ class Container:
     actors: ActorCache
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -67,8 +68,11 @@ def bearer_token(request: Request) -> str:
     raise Unauthenticated("unsupported Authorization scheme; use Bearer or Basic")
 
 
-def authenticate(request: Request, container: ContainerDep) -> Actor:
-    """Resolve the request's key to an actor (401 when missing, unknown, revoked or expired)."""
+async def authenticate(request: Request, container: ContainerDep) -> Actor:
+    """Resolve the request's key to an actor (401 when missing, unknown, revoked or expired).
+
+    Async on purpose: a cached key costs no thread hop; only a cache miss goes to the database.
+    """
     token = bearer_token(request)
     if len(token) > 512 or not token.isprintable():
         raise Unauthenticated("invalid API key")
@@ -77,22 +81,26 @@ def authenticate(request: Request, container: ContainerDep) -> Actor:
     if cached is not None:
         actor, org = cached
     else:
-        db = container.db
-        with db.read() as uow:
-            actor, org, touch_due = keys.authenticate(uow, token, container.settings.key_touch_interval_s)
-        if touch_due and actor.key_id:
-            with db.write() as uow:
-                uow.keys.touch(actor.key_id, now())
+        actor, org = await run_in_threadpool(_lookup_key, container, token)
         container.actors.put(token_hash, actor, org)
     request.state.actor = actor
     request.state.org = org
     return actor
 
 
+def _lookup_key(container: Container, token: str) -> tuple[Actor, Org]:
+    with container.db.read() as uow:
+        actor, org, touch_due = keys.authenticate(uow, token, container.settings.key_touch_interval_s)
+    if touch_due and actor.key_id:
+        with container.db.write() as uow:
+            uow.keys.touch(actor.key_id, now())
+    return actor, org
+
+
 CurrentActor = Annotated[Actor, Depends(authenticate)]
 
 
-def resolve_org(request: Request, actor: CurrentActor, org: Annotated[str, Path()]) -> Org:
+async def resolve_org(request: Request, actor: CurrentActor, org: Annotated[str, Path()]) -> Org:
     """The org named in the path; any org but the key's own is indistinguishable from none (404)."""
     return key_org(request, org)
 
