@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(v1_router)
     compat.install(app, faces)
     install_openapi(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, faces=faces)
     app.add_middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log)
     return app
 

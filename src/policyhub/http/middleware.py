@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from policyhub.errors import DomainError, InvalidInput, PayloadTooLarge
+from policyhub.http.problems import ErrorFaces, status_of
 
 REQUESTS = Counter("policyhub_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -26,11 +29,15 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413, by Content-Length or while streaming (chunked)."""
+    """Refuse bodies over ``max_bytes`` with 413, by Content-Length or while streaming (chunked).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Its answers go through the error faces, so each API answers in its own error format.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, faces: ErrorFaces) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.faces = faces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,17 +45,17 @@ class BodyLimitMiddleware:
             return
         if b"%2f" in scope.get("raw_path", b"").lower():
             # Routing happens on the decoded path, so an encoded "/" would silently reach another route.
-            await _reject(send, 400, "Bad Request", "an encoded '/' (%2F) is not allowed in a path segment")
+            await self._reject(scope, send, InvalidInput.field("path", "an encoded '/' (%2F) is not allowed"))
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
                     too_big = int(value) > self.max_bytes
                 except ValueError:
-                    await _reject(send, 400, "Bad Request", "Content-Length is not a number")
+                    await self._reject(scope, send, InvalidInput.field("Content-Length", "is not a number"))
                     return
                 if too_big:
-                    await _reject(send, 413, "Payload Too Large", self._detail())
+                    await self._reject(scope, send, PayloadTooLarge(self._detail()))
                     return
         received = 0
         started = False
@@ -72,34 +79,20 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _reject(send, 413, "Payload Too Large", self._detail())
+                await self._reject(scope, send, PayloadTooLarge(self._detail()))
 
     def _detail(self) -> str:
         return f"request body exceeds the limit of {self.max_bytes} bytes"
 
+    async def _reject(self, scope: Scope, send: Send, exc: DomainError) -> None:
+        request = Request(scope)
+        response = self.faces.render(status_of(exc), exc, request)
+        response.headers["Connection"] = "close"
 
-async def _reject(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "errors": [{"field": "body", "message": detail}],
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        async def no_body() -> Message:
+            return {"type": "http.disconnect"}
+
+        await response(scope, no_body, send)
 
 
 class ObservabilityMiddleware:

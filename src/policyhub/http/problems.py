@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -37,6 +39,17 @@ STATUS: dict[type[e.DomainError], int] = {
 
 #: A renderer turns (status, domain error, request) into the face's response.
 Renderer = Callable[[int, e.DomainError, Request], Response]
+
+
+class RequestInvalid(e.InvalidInput):
+    """FastAPI rejected the request's shape (path, query, header or body parameters).
+
+    ``/v1`` answers 400 like any invalid input; a face that mimics FastAPI may answer 422 from ``raw``.
+    """
+
+    def __init__(self, detail: str, errors: list[e.FieldError], raw: list[dict[str, Any]]) -> None:
+        super().__init__(detail, errors)
+        self.raw = raw
 
 
 def status_of(exc: e.DomainError) -> int:
@@ -107,7 +120,8 @@ def install(app: FastAPI, faces: ErrorFaces) -> None:
             where = err.get("loc", ("",))[0]
             errs.append(e.FieldError(".".join(loc) or str(where), msg))
         detail = "; ".join(f"{x.field}: {x.message}" for x in errs) or "invalid request"
-        return faces.render(400, e.InvalidInput(detail, errs), request)
+        raw = jsonable_encoder(exc.errors())
+        return faces.render(400, RequestInvalid(detail, errs, raw), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,0 +1,156 @@
+"""Syft Space wire models (``backend/syft_space/components/policies/schemas.py``), plus a minimal endpoint.
+
+Models carry a ``SyftSpace`` prefix (``SyftSpacePolicyResponse`` is Syft Space's ``PolicyResponse``) so their
+OpenAPI component names never collide with other dialects' or FastAPI's own. Requests forbid unknown fields
+(Syft Space would ignore them; PolicyHub answers 422 so typos are seen). Responses are documented here and
+rendered as plain dicts by :mod:`.translate`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from policyhub.domain import names
+from policyhub.errors import InvalidInput
+
+NAME_MAX = 255
+
+
+def _visible_text(value: str) -> str:
+    """Free text, but no control or invisible characters (they cannot be told apart in a UI)."""
+    try:
+        names.check_text("name", value, max_len=NAME_MAX)
+    except InvalidInput as exc:  # -> a pydantic value error, so a 422 like any other schema error
+        raise ValueError(exc.errors[0].message if exc.errors else exc.detail) from None
+    return value
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SyftSpaceCreatePolicyRequest(_Request):
+    """``POST /policies/``: every field is required."""
+
+    name: str = Field(min_length=1, max_length=NAME_MAX, description="free text, unique per endpoint")
+    policy_type: str = Field(description="rate_limit, access or accounting (GET /policies/types/)")
+    configuration: dict[str, Any] = Field(description="validated and normalised by the policy type")
+    endpoint_id: UUID = Field(description="the endpoint (a PolicyHub scope of kind 'endpoint') to attach to")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return _visible_text(value)
+
+
+class SyftSpaceUpdatePolicyRequest(_Request):
+    """``PATCH /policies/{policy_id}``: all optional; ``configuration`` is shallow-merged, then re-validated.
+
+    ``policy_type`` and ``endpoint_id`` are immutable: repeating the stored value is accepted, any other
+    value is a 400.
+    """
+
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX, description="new name")
+    configuration: dict[str, Any] | None = Field(
+        default=None, description="partial configuration merged into the existing one ({**existing, **patch})"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        return None if value is None else _visible_text(value)
+
+
+class SyftSpacePolicyResponse(BaseModel):
+    id: UUID
+    name: str
+    policy_type: str
+    configuration: dict[str, Any]
+    endpoint_id: UUID | None = Field(description="null only for org-wide policies created through /v1")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SyftSpacePolicyListItem(BaseModel):
+    id: UUID
+    name: str
+    policy_type: str
+    endpoint_id: UUID | None
+    created_at: datetime
+
+
+class SyftSpacePolicyTypeSchema(BaseModel):
+    properties: dict[str, Any]
+    required: list[str]
+
+
+class SyftSpacePolicyTypeInfoResponse(BaseModel):
+    name: str
+    description: str
+    config_schema: SyftSpacePolicyTypeSchema
+    icon: str
+    enabled: bool
+
+
+class SyftSpaceMessageResponse(BaseModel):
+    message: str
+
+
+class SyftSpaceCreateEndpointRequest(_Request):
+    """A minimal endpoint: PolicyHub keeps only what policies need (Syft Space's dataset/model are not modelled)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    slug: str = Field(pattern=names.KEY_PATTERN.pattern, max_length=128, description="unique at the org level")
+    description: str = Field(default="", max_length=4096)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return _visible_text(value)
+
+
+class SyftSpaceEndpointResponse(BaseModel):
+    id: UUID
+    name: str
+    slug: str
+    description: str
+    created_at: datetime
+
+
+class SyftSpaceHTTPError(BaseModel):
+    """Every error but request-schema errors: ``{"detail": "<message>"}``."""
+
+    detail: str
+
+
+class SyftSpaceValidationErrorItem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class SyftSpaceHTTPValidationError(BaseModel):
+    """Request-schema errors (422), as FastAPI renders them."""
+
+    detail: list[SyftSpaceValidationErrorItem]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": SyftSpaceHTTPError, "description": "missing or invalid API key"},
+    404: {"model": SyftSpaceHTTPError, "description": "not found, or a tenant header naming another tenant"},
+    422: {"model": SyftSpaceHTTPValidationError, "description": "the request does not match its schema"},
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    400: {"model": SyftSpaceHTTPError, "description": "unknown policy type, invalid configuration, immutable field"},
+    403: {"model": SyftSpaceHTTPError, "description": "the key may not write here"},
+    409: {"model": SyftSpaceHTTPError, "description": "the name is taken on this endpoint"},
+    412: {"model": SyftSpaceHTTPError, "description": "If-Match is stale (PATCH, DELETE)"},
+    428: {"model": SyftSpaceHTTPError, "description": "the org requires If-Match on writes (PATCH, DELETE)"},
+}
