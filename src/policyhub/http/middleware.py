@@ -43,6 +43,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if b"%00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b""):
+            await self._reject(scope, send, InvalidInput.field("path", "a NUL character (%00) is not allowed"))
+            return
         if b"%2f" in scope.get("raw_path", b"").lower():
             # Routing happens on the decoded path, so an encoded "/" would silently reach another route.
             await self._reject(scope, send, InvalidInput.field("path", "an encoded '/' (%2F) is not allowed"))

@@ -25,7 +25,10 @@ def body_schema(content: dict[str, Any], required: bool = True) -> dict[str, Any
 
 
 def register_model(model: type[BaseModel]) -> str:
-    _MODELS[model.__name__] = model
+    """Register a body model for ``components.schemas``; two different models may not share a name."""
+    known = _MODELS.setdefault(model.__name__, model)
+    if known is not model:
+        raise ValueError(f"two OpenAPI models named {model.__name__!r}: {known.__module__} and {model.__module__}")
     return f"#/components/schemas/{model.__name__}"
 
 
@@ -46,7 +49,18 @@ def install_openapi(app: FastAPI) -> None:
             {"HTTPBearer": {"type": "http", "scheme": "bearer"}, "HTTPBasic": {"type": "http", "scheme": "basic"}}
         )
         schema["security"] = [{"HTTPBearer": []}, {"HTTPBasic": []}]
+        _drop_unused_422(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _drop_unused_422(schema: dict[str, Any]) -> None:
+    """FastAPI documents 422 on every route; our faces answer request-shape errors themselves (400 on /v1)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses") if isinstance(operation, dict) else None
+            if responses and "422" in responses and "HTTPValidationError" in str(responses["422"]):
+                del responses["422"]
+                responses.setdefault("400", {"description": "Invalid request"})

@@ -77,7 +77,7 @@ def bootstrap(db: Database, slug: str | None, token: str | None) -> NewOrg | Non
                         "issue keys with `policyhub keys create` instead",
                     )
                 return None
-        except IntegrityError:
+        except (IntegrityError, Conflict):
             continue  # another replica bootstrapped at the same moment; look again
     return None
 

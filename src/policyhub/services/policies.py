@@ -527,6 +527,8 @@ class PolicyService:
                 raise InvalidInput.field("source", "give either spec or source, not both")
             return plugin.parse_source(fields.source or "", ctx)
         if fields.spec is None:
+            if previous is not None and fields.source is not None and fields.source == previous.source:
+                return NormalizedSpec(previous.spec, previous.source, plugin.normalize(previous.spec, ctx).references)
             raise InvalidInput.field("spec", "field required")
         if previous is not None and fields.spec == previous.spec and fields.source == previous.source:
             normalized = plugin.normalize(fields.spec, ctx)

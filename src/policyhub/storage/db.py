@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from policyhub.errors import Unavailable
+from policyhub.errors import FieldError, InvalidInput, Unavailable
 from policyhub.storage.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
@@ -141,6 +141,10 @@ def _unavailable_on_db_errors() -> Iterator[None]:
         yield
     except IntegrityError:
         raise
+    except DataError as exc:  # a value the database cannot store (e.g. NUL in PostgreSQL text)
+        raise InvalidInput(
+            f"a value cannot be stored: {_short(exc)}", [FieldError("body", "value not storable")]
+        ) from exc
     except OperationalError as exc:
         raise Unavailable(f"database unavailable: {_short(exc)}") from exc
     except DBAPIError as exc:

@@ -136,3 +136,9 @@ def test_bad_query_parameters_are_400(org: OrgClient) -> None:
     assert org.get("policies?page_token=@@@").status_code == 400
     assert org.get("policies?label_selector=a%20in%20()").status_code == 400
     assert org.get("policies?enabled=maybe").status_code == 400
+
+
+def test_nul_in_path_or_query_is_400_not_a_database_error(org: OrgClient) -> None:
+    for path in ("policies/%00", "scopes/%00", "policies?name_prefix=%00", "policies/a%00b/versions"):
+        r = org.get(path)
+        assert r.status_code == 400, (path, r.text)

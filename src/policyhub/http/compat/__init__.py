@@ -19,11 +19,4 @@ DIALECTS = ("kosli", "jfrog", "syftspace", "apinizer", "flashback")
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Install every vendor dialect."""
     for name in DIALECTS:
-        try:
-            module = importlib.import_module(f"policyhub.http.compat.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"policyhub.http.compat.{name}":
-                continue  # not built yet
-            raise
-        if hasattr(module, "install"):  # TODO(lead): strict once all dialects land
-            module.install(app, faces)
+        importlib.import_module(f"policyhub.http.compat.{name}").install(app, faces)

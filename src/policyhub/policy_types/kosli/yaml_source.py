@@ -10,7 +10,7 @@ from yaml.nodes import MappingNode
 
 from policyhub.errors import InvalidInput
 
-MAX_SOURCE_BYTES = 1024 * 1024
+MAX_SOURCE_BYTES = 10 * 1024 * 1024  # Kosli's documented policy file limit
 MAX_DEPTH = 64
 MAX_NODES = 50_000  # a real policy has a few hundred; this bounds parsing time
 
