@@ -135,3 +135,41 @@ def test_concurrent_upserts_of_one_new_name_create_exactly_one(server: ServerPro
         assert len(c.get(f"/policies/{name}/versions").json()) == 1
         listed = c.get("/policies", params={"name_prefix": name}).json()["items"]
         assert len(listed) == 1
+
+
+def test_two_worker_processes_share_one_sqlite_file_without_errors(sqlite_url: str, tmp_path: Path) -> None:
+    server = ServerProcess(sqlite_url, workers=2, log_path=tmp_path / "server.log").start()
+    name = f"multi-{id(server)}"
+    statuses = Counter[int]()
+    acked: list[str] = []
+    lock = threading.Lock()
+    try:
+        with server.client() as c:
+            assert c.post("/policies", json={"name": name, "type": "document", "spec": {}}).status_code == 201
+
+        def writer(worker: int) -> None:
+            with server.client() as c:
+                for i in range(30):
+                    key = f"w{worker}-{i}"
+                    r = c.patch(
+                        f"/policies/{name}",
+                        json={"spec": {key: i}},
+                        headers={"Content-Type": "application/merge-patch+json"},
+                    )
+                    with lock:
+                        statuses[r.status_code] += 1
+                        if r.status_code == 200:
+                            acked.append(key)
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        with server.client() as c:
+            final = c.get(f"/policies/{name}").json()
+    finally:
+        server.stop()
+    assert statuses == Counter({200: 16 * 30}), statuses
+    assert set(final["spec"]) == set(acked)
+    assert final["revision"] == 1 + len(acked)

@@ -8,7 +8,10 @@ on the org row (``SELECT ... FOR UPDATE``), which also orders the org's audit ha
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +51,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
+        self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
         self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
 
     def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int) -> Engine:
@@ -93,6 +97,8 @@ class Database:
         with _unavailable_on_db_errors():
             if lock is not None:
                 lock.acquire()
+            if self._process_lock is not None:
+                self._process_lock.acquire()
             try:
                 with self.engine.connect() as conn:
                     if self.is_sqlite:
@@ -108,6 +114,8 @@ class Database:
                     else:
                         trans.commit()
             finally:
+                if self._process_lock is not None:
+                    self._process_lock.release()
                 if lock is not None:
                     lock.release()
 
@@ -153,6 +161,8 @@ def _unavailable_on_db_errors() -> Iterator[None]:
         raise
     except TimeoutError as exc:
         raise Unavailable("database unavailable: connection pool exhausted") from exc
+    except sqlite3.OperationalError as exc:  # raised by statements we issue on the driver connection
+        raise Unavailable(f"database unavailable: {exc}") from exc
 
 
 def _is_disconnect(exc: DBAPIError) -> bool:
@@ -163,6 +173,36 @@ def _is_disconnect(exc: DBAPIError) -> bool:
 def _short(exc: Exception) -> str:
     orig = getattr(exc, "orig", None) or exc
     return str(orig).strip().splitlines()[0][:200] if str(orig).strip() else type(orig).__name__
+
+
+class _ProcessWriteLock:
+    """An OS file lock that queues SQLite writers of several processes (``serve --workers N``).
+
+    The kernel wakes the next waiter as soon as the holder releases, where SQLite's busy handler would
+    sleep and poll; a process that dies releases it automatically.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def for_url(cls, url: str) -> _ProcessWriteLock | None:
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            return None
+        return cls(os.path.abspath(os.path.expanduser(database)) + ".write-lock")
+
+    def acquire(self) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 def _ensure_sqlite_dir(url: str) -> None:

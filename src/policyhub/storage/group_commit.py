@@ -91,21 +91,29 @@ class GroupCommitWriter:
 
 
 def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attempts: int) -> tuple[Any, Any]:
+    # Savepoints go straight to the driver: SQLAlchemy names each one uniquely, which defeats its
+    # statement cache, and it needs to know nothing of them (the batch is one transaction to it).
+    driver = conn.connection.driver_connection
     for attempt in range(attempts):
-        savepoint = conn.begin_nested()
+        driver.execute("SAVEPOINT job")
         try:
             result = work(UnitOfWork(conn))
         except IntegrityError as exc:
-            savepoint.rollback()
+            _undo(driver)
             if attempt == attempts - 1:
                 return None, exc
             continue
         except BaseException as exc:
-            savepoint.rollback()
+            _undo(driver)
             return None, exc
         if rollback:
-            savepoint.rollback()
+            _undo(driver)
         else:
-            savepoint.commit()
+            driver.execute("RELEASE job")
         return result, None
     return None, RuntimeError("unreachable")
+
+
+def _undo(driver: Any) -> None:
+    driver.execute("ROLLBACK TO job")
+    driver.execute("RELEASE job")
