@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8181, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    threads: int = Field(default=40, ge=1, le=256)
 
     bootstrap_org: str | None = None
     bootstrap_token: str | None = None
@@ -29,7 +30,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=500, ge=1)
     default_page_size: int = Field(default=50, ge=1)
 
-    db_pool_size: int = Field(default=10, ge=1)
+    # Connections kept open per process: as many as requests that can use one at once (the thread
+    # pool's 40), so a burst never opens and closes connections. Lower it for PostgreSQL with many replicas.
+    db_pool_size: int = Field(default=40, ge=1)
     db_connect_timeout_s: float = Field(default=3.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     sqlite_group_commit: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -181,3 +182,8 @@ def revoke_key(uow: UnitOfWork, actor: Actor, key_id: str) -> ApiKey:
     revoked = uow.keys.get(actor.org_id, key_id)
     assert revoked is not None
     return revoked
+
+
+def principal_names(uow: UnitOfWork, org_id: str, ids: Iterable[str]) -> dict[str, Principal]:
+    """The org's principals with these ids (faces show names where the core keeps ids)."""
+    return uow.principals.names(org_id, set(ids))

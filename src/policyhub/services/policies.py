@@ -27,7 +27,7 @@ from policyhub.domain.policy_document import (
     scope_ref,
     to_document,
 )
-from policyhub.domain.records import Actor, Enforcement, EventType, Org, Policy, Role, Version
+from policyhub.domain.records import Actor, Enforcement, Event, EventType, Org, Policy, Role, Version
 from policyhub.errors import Conflict, FieldError, InvalidInput, NotFound
 from policyhub.policy_types.base import NormalizedSpec, PolicyType, spec_errors
 from policyhub.policy_types.registry import PolicyTypeRegistry
@@ -108,6 +108,15 @@ class PolicyService:
         if found is None:
             raise NotFound(f"policy {ref!r} has no version {number}")
         return policy, found
+
+    def events(self, uow: UnitOfWork, actor: Actor, ref: str) -> builtins.list[Event]:
+        """A policy's audit events, oldest first (404 outside the actor's view)."""
+        policy = self.get(uow, actor, ref)
+        return uow.events.for_object(actor.org_id, policy.id)
+
+    def name_holder(self, uow: UnitOfWork, org: Org, name: str) -> Policy | None:
+        """The live policy holding ``name``, if any (call after :meth:`lock` when about to write)."""
+        return uow.policies.by_name(org.id, name)
 
     # -- writes ----------------------------------------------------------------------------------
     def create(

@@ -40,7 +40,7 @@ class Database:
         self,
         url: str,
         *,
-        pool_size: int = 10,
+        pool_size: int = 40,
         connect_timeout_s: float = 3.0,
         busy_timeout_ms: int = 5000,
         group_commit: bool = True,
@@ -60,8 +60,9 @@ class Database:
             engine = create_engine(
                 url,
                 json_serializer=dumps,
+                # Kept open: a SQLite connection is cheap to hold but not to open (PRAGMAs, WAL index).
                 pool_size=pool_size,
-                max_overflow=pool_size * 4,
+                max_overflow=8,
                 connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
             )
             _tune_sqlite(engine, busy_ms)
@@ -70,7 +71,7 @@ class Database:
             url,
             json_serializer=dumps,
             pool_size=pool_size,
-            max_overflow=pool_size * 2,
+            max_overflow=8,
             pool_timeout=timeout_s,
             pool_recycle=1800,
             connect_args={"connect_timeout": max(1, int(timeout_s))},

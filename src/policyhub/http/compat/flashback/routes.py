@@ -22,7 +22,8 @@ from policyhub.http.compat.flashback.translate import TYPE_NAME
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, key_org, parse_model
 from policyhub.http.deps import require_json_object as json_object
 from policyhub.http.openapi import body_schema
-from policyhub.services.policies import Preconditions
+from policyhub.services import keys
+from policyhub.services.policies import PolicyService, Preconditions
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -48,7 +49,7 @@ def create_policy(request: Request, c: ContainerDep, actor: CurrentActor, body: 
         c.policies.lock(uow, org)
         levels = Levels(c.scopes, uow, actor)
         target = levels.target(req.workspaceId, req.repoId)
-        core = _free_core_name(uow, org, name, None)
+        core = _free_core_name(c.policies, uow, org, name, None)
         doc = translate.create_document(name, req.content, req.riskType, req.actionType, core)
         result = c.policies.create(uow, actor, org, doc, type_name=TYPE_NAME, scope=target.path if target else None)
         return {"success": True, "policy": _dtos(uow, org, levels, [result.policy])[0]}
@@ -110,7 +111,7 @@ def update_policy(
         current = _find(c, uow, actor, policyId)
         _check_scope_unchanged(scope_fields, current, org, levels)
         _require_changes(changes)
-        core = _free_core_name(uow, org, changes["name"], current) if "name" in changes else current.name
+        core = _free_core_name(c.policies, uow, org, changes["name"], current) if "name" in changes else current.name
         patch = translate.update_patch(changes, core if core != current.name else None)
         result = c.policies.merge_patch(uow, actor, org, current.id, patch, Preconditions(if_match=if_match))
         return {"success": True, "policy": _dtos(uow, org, levels, [result.policy])[0]}
@@ -162,7 +163,7 @@ def _policies_at(c: Container, uow: UnitOfWork, actor: Actor, path: str | None, 
 
 def _dtos(uow: UnitOfWork, org: Org, levels: Levels, policies: list[Policy]) -> list[dict[str, Any]]:
     ids = {p.created_by for p in policies} | {p.updated_by for p in policies}
-    principals = uow.principals.names(org.id, ids)
+    principals = keys.principal_names(uow, org.id, ids)
     return [translate.policy_dto(p, org.id, principals, *levels.of_policy(p)) for p in policies]
 
 
@@ -205,12 +206,12 @@ def _check_scope_unchanged(given: dict[str, Any], current: Policy, org: Org, lev
         raise InvalidInput("The policy's scope (org/workspace/repo) cannot be changed after creation", errors)
 
 
-def _free_core_name(uow: UnitOfWork, org: Org, name: str, current: Policy | None) -> str:
+def _free_core_name(policy_service: PolicyService, uow: UnitOfWork, org: Org, name: str, current: Policy | None) -> str:
     """A core name for ``name`` no other live policy holds (keeping ``current``'s suffix if it can)."""
     suffix = (translate.name_suffix(current.name) if current else None) or secrets.token_hex(4)
     for _ in range(8):
         candidate = translate.core_name(name, suffix)
-        holder = uow.policies.by_name(org.id, candidate)
+        holder = policy_service.name_holder(uow, org, candidate)
         if holder is None or (current is not None and holder.id == current.id):
             return candidate
         suffix = secrets.token_hex(4)

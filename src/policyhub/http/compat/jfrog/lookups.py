@@ -10,6 +10,7 @@ from policyhub.errors import Conflict, FieldError, NotFound
 from policyhub.http.compat.jfrog.translate import TEMPLATE_KIND, TYPE_NAME, jfrog_name
 from policyhub.http.deps import Container
 from policyhub.policy_types.jfrog import RULE_KIND
+from policyhub.services import keys
 from policyhub.services.authz import require_role
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.repositories.resources import Resource
@@ -26,7 +27,7 @@ def may_write(actor: Actor, scope_path: str | None = None) -> None:
 
 def principal_names(uow: UnitOfWork, org_id: str, ids: Iterable[str]) -> dict[str, str]:
     """Principal id -> display name (JFrog's ``*_by`` fields carry a user name, not an id)."""
-    found = uow.principals.names(org_id, set(ids))
+    found = keys.principal_names(uow, org_id, ids)
     return {pid: p.display_name for pid, p in found.items()}
 
 

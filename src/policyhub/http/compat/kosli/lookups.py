@@ -13,6 +13,7 @@ from policyhub.errors import InvalidInput, NotFound
 from policyhub.http.compat.kosli import envs, schemas
 from policyhub.http.compat.kosli.translate import ENV_KIND, TYPE_NAME, policy_response
 from policyhub.http.deps import Container
+from policyhub.services import keys
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -93,7 +94,7 @@ class Reads:
     def response(self, policy: Policy, environments: list[Resource] | None = None) -> schemas.KosliPolicyResponse:
         """The full ``PolicyResponse``: versions, events, consuming environments."""
         _, versions = self.c.policies.versions(self.uow, self.actor, policy.id)
-        events = self.uow.events.for_object(self.actor.org_id, policy.id)
+        events = self.c.policies.events(self.uow, self.actor, policy.id)
         attached = environments if environments is not None else self.environments()
         consuming = [env.key for env in attached if policy.id in envs.policy_ids(env)]
         return policy_response(
@@ -129,5 +130,5 @@ class Reads:
 
     # -- principals ------------------------------------------------------------------------------
     def principal_names(self, ids: set[str]) -> dict[str, str]:
-        found = self.uow.principals.names(self.actor.org_id, ids)
+        found = keys.principal_names(self.uow, self.actor.org_id, ids)
         return {pid: p.display_name for pid, p in found.items()}
