@@ -8,7 +8,9 @@ on the org row (``SELECT ... FOR UPDATE``), which also orders the org's audit ha
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import functools
 import json
 import os
 import sqlite3
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -137,6 +140,18 @@ class Database:
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+    async def transact_async(
+        self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3
+    ) -> T:
+        """:meth:`transact` for async callers: on SQLite the event loop awaits the group commit
+        directly (no thread-pool hop); elsewhere the transaction runs in a worker thread."""
+        if self._group is not None:
+            with _unavailable_on_db_errors():
+                future = self._group.enqueue(work, rollback=rollback, attempts=attempts)
+                return await asyncio.wrap_future(future)  # type: ignore[no-any-return]
+        run = functools.partial(self.transact, work, rollback=rollback, attempts=attempts)
+        return await anyio.to_thread.run_sync(run)
 
     def ping(self) -> None:
         """Raise :class:`Unavailable` unless the database answers."""

@@ -34,10 +34,14 @@ class GroupCommitWriter:
 
     def submit(self, work: Callable[[UnitOfWork], Any], *, rollback: bool, attempts: int) -> Any:
         """Run ``work`` in the next batch and return its result once the batch is committed."""
+        return self.enqueue(work, rollback=rollback, attempts=attempts).result()
+
+    def enqueue(self, work: Callable[[UnitOfWork], Any], *, rollback: bool, attempts: int) -> Future[Any]:
+        """Queue ``work`` for the next batch; the future resolves once the batch is committed."""
         self._ensure_started()
         future: Future[Any] = Future()
         self._queue.put((work, rollback, attempts, future))
-        return future.result()
+        return future
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():

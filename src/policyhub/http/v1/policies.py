@@ -58,7 +58,7 @@ def require_json(request: Request) -> None:
     openapi_extra=body_schema({"application/json": schemas.PolicyCreate}),
     responses={409: {"description": "a live policy with this name exists"}},
 )
-def create_policy(
+async def create_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -85,10 +85,12 @@ def create_policy(
         return stored_response(write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}"))
 
     if idempotency_key is None or dry_run:
-        return replay(c.db.transact(produce, rollback=dry_run))
+        return replay(await c.db.transact_async(produce, rollback=dry_run))
     fingerprint = sha256_hex(canonical_json(["POST", base, body]))
     return replay(
-        c.db.transact(lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow)))
+        await c.db.transact_async(
+            lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow))
+        )
     )
 
 
@@ -149,7 +151,7 @@ def get_policy(
     openapi_extra=body_schema({"application/json": schemas.PolicyReplace}),
     responses={201: {"description": "created", "model": schemas.PolicyOut}, 412: {"description": "stale"}},
 )
-def put_policy(
+async def put_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -163,7 +165,7 @@ def put_policy(
     require_json(request)
     doc = require_json_object(body)
     pre = Preconditions(if_match=if_match, if_none_match=if_none_match)
-    result = c.db.transact(lambda uow: c.policies.put(uow, actor, org, ref, doc, pre), rollback=dry_run)
+    result = await c.db.transact_async(lambda uow: c.policies.put(uow, actor, org, ref, doc, pre), rollback=dry_run)
     base = str(request.url.path).rsplit("/", 1)[0]
     return write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}")
 
@@ -180,7 +182,7 @@ def put_policy(
         }
     ),
 )
-def patch_policy(
+async def patch_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -203,24 +205,24 @@ def patch_policy(
             return c.policies.json_patch(uow, actor, org, ref, body, pre, comment)
     else:
         raise UnsupportedMediaType(f"PATCH takes {MERGE_PATCH} or {JSON_PATCH}, not {mt or 'missing'!r}")
-    return write_response(c.db.transact(work, rollback=dry_run), dry_run=dry_run)
+    return write_response(await c.db.transact_async(work, rollback=dry_run), dry_run=dry_run)
 
 
 @router.delete("/{ref}", response_model=schemas.PolicyOut, summary="Archive a policy (history is kept)")
-def archive_policy(
+async def archive_policy(
     c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False, if_match: IfMatch = None
 ) -> Response:
     pre = Preconditions(if_match=if_match)
-    result = c.db.transact(lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run)
+    result = await c.db.transact_async(lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run)
     return write_response(result, dry_run=dry_run)
 
 
 @router.post("/{ref}/unarchive", response_model=schemas.PolicyOut, summary="Restore an archived policy")
-def unarchive_policy(
+async def unarchive_policy(
     c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False, if_match: IfMatch = None
 ) -> Response:
     pre = Preconditions(if_match=if_match)
-    result = c.db.transact(lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run)
+    result = await c.db.transact_async(lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run)
     return write_response(result, dry_run=dry_run)
 
 
@@ -277,7 +279,7 @@ def diff_versions(
     summary="Restore an old version as a new version",
     openapi_extra=body_schema({"application/json": schemas.RollbackIn}),
 )
-def rollback_policy(
+async def rollback_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -290,7 +292,7 @@ def rollback_policy(
     require_json(request)
     payload = parse_model(schemas.RollbackIn, require_json_object(body))
     pre = Preconditions(if_match=if_match)
-    result = c.db.transact(
+    result = await c.db.transact_async(
         lambda uow: c.policies.rollback(uow, actor, org, ref, payload.version, pre, payload.comment),
         rollback=dry_run,
     )
