@@ -110,8 +110,14 @@ class ApiClient:
         return "/".join([f"/v1/orgs/{segment(self.org)}/policies", *(segment(p) for p in parts)])
 
     def call(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
-        content_type: str = "application/json", if_match: str | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        if_match: str | None = None,
     ) -> Reply:
         """Send one request; a non-2xx answer or a transport failure raises :class:`CliError`."""
         headers = {"If-Match": if_match} if if_match else {}
@@ -135,13 +141,17 @@ class ApiClient:
             if not token:
                 return
 
-    def _send(self, method: str, path: str, query: dict[str, Any], content: bytes | None,
-              headers: dict[str, str]) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, query: dict[str, Any], content: bytes | None, headers: dict[str, str]
+    ) -> httpx.Response:
         try:
             return self._http.request(method, path, params=query, content=content, headers=headers)
         except httpx.ConnectError as exc:
-            raise CliError(f"cannot connect to PolicyHub at {self.url} ({exc}); is the server running? "
-                           "(set --url or POLICYHUB_URL)", USAGE_ERROR) from None
+            raise CliError(
+                f"cannot connect to PolicyHub at {self.url} ({exc}); is the server running? "
+                "(set --url or POLICYHUB_URL)",
+                USAGE_ERROR,
+            ) from None
         except httpx.TimeoutException:
             raise CliError(f"PolicyHub at {self.url} did not answer in time", USAGE_ERROR) from None
         except httpx.HTTPError as exc:
@@ -154,8 +164,11 @@ class ApiClient:
         try:
             return response.json()
         except ValueError:
-            raise CliError(f"{self.url} answered {response.status_code} with a body that is not JSON; "
-                           "is --url a PolicyHub server?", API_ERROR) from None
+            raise CliError(
+                f"{self.url} answered {response.status_code} with a body that is not JSON; "
+                "is --url a PolicyHub server?",
+                API_ERROR,
+            ) from None
 
     def _hint(self, response: httpx.Response, message: str) -> str:
         if response.status_code == 401 and not self.has_token:

@@ -24,8 +24,11 @@ def policy_row(policy: dict[str, Any]) -> dict[str, Any]:
 
 
 def version_row(version: dict[str, Any]) -> dict[str, Any]:
-    return {**version, "comment": version.get("comment") or None,
-            "content_hash": str(version.get("content_hash") or "")[:12] or None}
+    return {
+        **version,
+        "comment": version.get("comment") or None,
+        "content_hash": str(version.get("content_hash") or "")[:12] or None,
+    }
 
 
 def event_row(event: dict[str, Any]) -> dict[str, Any]:
@@ -36,11 +39,17 @@ def event_row(event: dict[str, Any]) -> dict[str, Any]:
 def describe(policy: dict[str, Any], etag: str | None) -> str:
     """A policy as aligned ``KEY: value`` lines followed by its spec as YAML (or its source text)."""
     fields = [
-        ("name", policy.get("name")), ("id", policy.get("id")), ("type", policy.get("type")),
-        ("scope", policy.get("scope") or "(org)"), ("description", policy.get("description") or None),
-        ("enforcement", policy.get("enforcement")), ("enabled", policy.get("enabled")),
-        ("labels", labels_text(policy.get("labels"))), ("version", policy.get("version")),
-        ("revision", policy.get("revision")), ("etag", etag),
+        ("name", policy.get("name")),
+        ("id", policy.get("id")),
+        ("type", policy.get("type")),
+        ("scope", policy.get("scope") or "(org)"),
+        ("description", policy.get("description") or None),
+        ("enforcement", policy.get("enforcement")),
+        ("enabled", policy.get("enabled")),
+        ("labels", labels_text(policy.get("labels"))),
+        ("version", policy.get("version")),
+        ("revision", policy.get("revision")),
+        ("etag", etag),
         ("created", f"{policy.get('created_at')} by {policy.get('created_by')}"),
         ("updated", f"{policy.get('updated_at')} by {policy.get('updated_by')}"),
         ("archived", policy.get("archived_at") if policy.get("archived") else None),
@@ -63,8 +72,10 @@ def write_summary(done: str, status: int, policy: dict[str, Any], note: str = ""
     """``created policy 'x' (version 1)`` / ``updated policy 'x' (version 2, revision 3)``."""
     if status == 201:
         return f"created policy {policy.get('name')!r} (version {policy.get('version')})"
-    return (f"{done} policy {policy.get('name')!r}{note} "
-            f"(version {policy.get('version')}, revision {policy.get('revision')})")
+    return (
+        f"{done} policy {policy.get('name')!r}{note} "
+        f"(version {policy.get('version')}, revision {policy.get('revision')})"
+    )
 
 
 def dry_run_summary(status: int, body: dict[str, Any]) -> str:
@@ -75,8 +86,10 @@ def dry_run_summary(status: int, body: dict[str, Any]) -> str:
     elif not diff:
         head = f"dry run: no changes to policy {body.get('name')!r}"
     else:
-        head = (f"dry run: would update policy {body.get('name')!r} "
-                f"(to version {body.get('version')}, revision {body.get('revision')})")
+        head = (
+            f"dry run: would update policy {body.get('name')!r} "
+            f"(to version {body.get('version')}, revision {body.get('revision')})"
+        )
     return "\n".join([head, *(f"  {_op_text(op)}" for op in diff)])
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from policyhub.domain.canonical import canonical_json, iso, now, sha256_hex
-from policyhub.domain.records import Actor, Event
+from policyhub.domain.records import Actor, Event, Role
+from policyhub.services.authz import require_org_admin, require_role
+from policyhub.storage.repositories.events import EventFilter
 from policyhub.storage.unit_of_work import UnitOfWork
 
 
@@ -121,3 +123,15 @@ def verify_chain(events: Iterable[Event], org_id: str, head: tuple[int, str]) ->
 
 def verify_org(uow: UnitOfWork, org_id: str) -> ChainReport:
     return verify_chain(uow.events.stream(org_id), org_id, uow.orgs.chain_head(org_id))
+
+
+def verify(uow: UnitOfWork, actor: Actor) -> ChainReport:
+    """Verify the actor's org chain (org admins only)."""
+    require_org_admin(actor)
+    return verify_org(uow, actor.org_id)
+
+
+def org_events(uow: UnitOfWork, actor: Actor, flt: EventFilter, limit: int) -> list[Event]:
+    """The org's events; keys bound to a scope may not read the whole org's log."""
+    require_role(actor, Role.VIEWER, None)
+    return uow.events.list(actor.org_id, flt, limit)

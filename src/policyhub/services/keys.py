@@ -168,7 +168,8 @@ def _issue(
     return IssuedKey(key, token)
 
 
-def revoke_key(uow: UnitOfWork, actor: Actor, key_id: str) -> ApiKey:
+def revoke_key(uow: UnitOfWork, actor: Actor, key_id: str) -> tuple[ApiKey, str | None]:
+    """Revoke a key (admin; idempotent); returns it as :func:`get_key` does."""
     require_org_admin(actor)
     audit.lock_org(uow, actor.org_id)
     key = uow.keys.get(actor.org_id, key_id)
@@ -179,11 +180,30 @@ def revoke_key(uow: UnitOfWork, actor: Actor, key_id: str) -> ApiKey:
         audit.record(
             uow, actor, object_kind="api_key", object_id=key_id, type="key_revoked", data={"prefix": key.prefix}
         )
-    revoked = uow.keys.get(actor.org_id, key_id)
-    assert revoked is not None
-    return revoked
+    return get_key(uow, actor, key_id)
 
 
 def principal_names(uow: UnitOfWork, org_id: str, ids: Iterable[str]) -> dict[str, Principal]:
     """The org's principals with these ids (faces show names where the core keeps ids)."""
     return uow.principals.names(org_id, set(ids))
+
+
+def list_keys(uow: UnitOfWork, actor: Actor) -> list[tuple[ApiKey, str | None]]:
+    """Every key of the org with the path of the scope its role is bound at (admin; never secrets)."""
+    require_org_admin(actor)
+    paths = {s.id: s.path for s in uow.scopes.list(actor.org_id)}
+    return [(k, paths.get(k.scope_id or "")) for k in uow.keys.list(actor.org_id)]
+
+
+def get_key(uow: UnitOfWork, actor: Actor, key_id: str) -> tuple[ApiKey, str | None]:
+    require_org_admin(actor)
+    key = uow.keys.get(actor.org_id, key_id)
+    if key is None:
+        raise NotFound(f"API key {key_id!r} not found")
+    scope = uow.scopes.get(actor.org_id, key.scope_id) if key.scope_id else None
+    return key, scope.path if scope else None
+
+
+def list_principals(uow: UnitOfWork, actor: Actor) -> list[Principal]:
+    require_org_admin(actor)
+    return uow.principals.list(actor.org_id)

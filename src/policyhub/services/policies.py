@@ -17,7 +17,7 @@ import jsonpatch
 from pydantic import ValidationError
 
 from policyhub.domain import names
-from policyhub.domain.canonical import content_hash, iso, now
+from policyhub.domain.canonical import content_hash, now
 from policyhub.domain.policy_document import (
     HOW_INSTEAD,
     SERVER_OWNED,
@@ -35,6 +35,7 @@ from policyhub.services import audit, preconditions
 from policyhub.services.authz import covers, require_role
 from policyhub.services.patching import json_patch, merge_patch
 from policyhub.services.validation_context import UowValidationContext
+from policyhub.storage.repositories.events import EventFilter
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -113,6 +114,11 @@ class PolicyService:
         """A policy's audit events, oldest first (404 outside the actor's view)."""
         policy = self.get(uow, actor, ref)
         return uow.events.for_object(actor.org_id, policy.id)
+
+    def event_page(self, uow: UnitOfWork, actor: Actor, ref: str, flt: EventFilter, limit: int) -> builtins.list[Event]:
+        """A filtered page of one policy's events (404 outside the actor's view)."""
+        policy = self.get(uow, actor, ref)
+        return uow.events.list(actor.org_id, replace(flt, object_id=policy.id), limit)
 
     def name_holder(self, uow: UnitOfWork, org: Org, name: str) -> Policy | None:
         """The live policy holding ``name``, if any (call after :meth:`lock` when about to write)."""
@@ -659,6 +665,3 @@ def _str(value: Any, field_name: str, *, required: bool = False) -> str:
 
 def _opt_str(value: Any, field_name: str) -> str | None:
     return None if value is None else _str(value, field_name)
-
-
-__all__ = ["PolicyService", "Preconditions", "WriteResult", "iso"]

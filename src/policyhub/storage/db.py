@@ -141,9 +141,7 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
-    async def transact_async(
-        self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3
-    ) -> T:
+    async def transact_async(self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3) -> T:
         """:meth:`transact` for async callers: on SQLite the event loop awaits the group commit
         directly (no thread-pool hop); elsewhere the transaction runs in a worker thread."""
         if self._group is not None:

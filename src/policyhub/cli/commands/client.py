@@ -32,7 +32,8 @@ from policyhub.cli.output import Format, emit, fail
 
 policies_app = typer.Typer(
     help="Policies on a running server (POLICYHUB_URL, POLICYHUB_ORG, POLICYHUB_TOKEN).",
-    add_completion=False, no_args_is_help=True,
+    add_completion=False,
+    no_args_is_help=True,
 )
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -40,13 +41,21 @@ JSON_PATCH = "application/json-patch+json"
 
 Url = Annotated[str, typer.Option("--url", envvar="POLICYHUB_URL", help="server base URL")]
 Org = Annotated[str, typer.Option("--org", envvar="POLICYHUB_ORG", help="org slug or id")]
-Token = Annotated[str | None, typer.Option(
-    "--token", envvar="POLICYHUB_TOKEN", show_default=False,
-    help="API key (prefer the POLICYHUB_TOKEN variable: options show up in process lists)")]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="POLICYHUB_TOKEN",
+        show_default=False,
+        help="API key (prefer the POLICYHUB_TOKEN variable: options show up in process lists)",
+    ),
+]
 Output = Annotated[Format, typer.Option("-o", "--output", help="table or json")]
 Ref = Annotated[str, typer.Argument(help="policy id or name", show_default=False)]
-IfMatch = Annotated[str | None, typer.Option(
-    "--if-match", help="write only if the policy's ETag is this one (quotes optional); else 412")]
+IfMatch = Annotated[
+    str | None,
+    typer.Option("--if-match", help="write only if the policy's ETag is this one (quotes optional); else 412"),
+]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="validate and show what would change; write nothing")]
 Comment = Annotated[str, typer.Option("--comment", help="comment recorded on the new version")]
 
@@ -99,11 +108,20 @@ def list_policies(
     limit: Annotated[int | None, typer.Option(min=1, help="page size")] = None,
     all_pages: Annotated[bool, typer.Option("--all", help="follow next_page_token to the end")] = False,
     page_token: Annotated[str | None, typer.Option(help="continue a previous listing")] = None,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """List policies (one page, or every page with --all)."""
-    params = {"type": type_, "scope": scope, "label_selector": selector, "archived": archived, "limit": limit,
-              "page_token": page_token}
+    params = {
+        "type": type_,
+        "scope": scope,
+        "label_selector": selector,
+        "archived": archived,
+        "limit": limit,
+        "page_token": page_token,
+    }
     with _api(url, org, token) as api:
         pages = api.pages(api.policies(), params)
         page = next(pages)
@@ -121,8 +139,9 @@ def list_policies(
 
 
 @policies_app.command("get")
-def get_policy(ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None,
-               output: Output = Format.table) -> None:
+def get_policy(
+    ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table
+) -> None:
     """Show one policy: its fields, ETag and spec."""
     with _api(url, org, token) as api:
         policy = api.call("GET", api.policies(ref))
@@ -137,8 +156,12 @@ def get_policy(ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: 
 def put_policy(
     file: Annotated[str, typer.Option("-f", "--file", help="JSON or YAML body of the PUT ('-' for stdin)")],
     name: Annotated[str | None, typer.Option(help="policy to create or replace (default: its name)")] = None,
-    if_match: IfMatch = None, dry_run: DryRun = False,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """Create or fully replace a policy from a file (omitted optional fields reset to defaults)."""
     with _api(url, org, token) as api:
@@ -146,8 +169,7 @@ def put_policy(
         ref = name or doc.get("name")
         if not isinstance(ref, str) or not ref:
             raise CliError("the file has no 'name' (a string); add one or pass --name", USAGE_ERROR)
-        reply = api.call("PUT", api.policies(ref), params={"dry_run": dry_run}, body=doc,
-                         if_match=_etag(if_match))
+        reply = api.call("PUT", api.policies(ref), params={"dry_run": dry_run}, body=doc, if_match=_etag(if_match))
         _report_write(reply, output, "updated")
 
 
@@ -156,8 +178,13 @@ def patch_policy(
     ref: Ref,
     merge: Annotated[str | None, typer.Option(help="RFC 7396 merge patch: JSON, or @FILE")] = None,
     json_patch: Annotated[str | None, typer.Option(help="RFC 6902 operations: JSON, or @FILE")] = None,
-    if_match: IfMatch = None, comment: Comment = "", dry_run: DryRun = False,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    if_match: IfMatch = None,
+    comment: Comment = "",
+    dry_run: DryRun = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """Change part of a policy with a merge patch or a JSON Patch (a failed 'test' op changes nothing)."""
     with _api(url, org, token) as api:
@@ -167,15 +194,25 @@ def patch_policy(
             body, media = json_or_file(merge, "--merge"), MERGE_PATCH
         else:
             body, media = json_or_file(json_patch or "", "--json-patch"), JSON_PATCH
-        reply = api.call("PATCH", api.policies(ref), params={"dry_run": dry_run, "comment": comment or None},
-                         body=body, content_type=media, if_match=_etag(if_match))
+        reply = api.call(
+            "PATCH",
+            api.policies(ref),
+            params={"dry_run": dry_run, "comment": comment or None},
+            body=body,
+            content_type=media,
+            if_match=_etag(if_match),
+        )
         _report_write(reply, output, "patched")
 
 
 @policies_app.command("history")
 def history(
-    ref: Ref, events: Annotated[bool, typer.Option("--events", help="also list the audit events")] = False,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    ref: Ref,
+    events: Annotated[bool, typer.Option("--events", help="also list the audit events")] = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """A policy's versions, oldest first (and, with --events, its audit events)."""
     with _api(url, org, token) as api:
@@ -195,7 +232,10 @@ def diff(
     ref: Ref,
     from_version: Annotated[int, typer.Option("--from", min=1, help="old version")],
     to_version: Annotated[int | None, typer.Option("--to", min=1, help="new version (default: now)")] = None,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """The unified diff of two versions' specs (-o json: the full answer, with a JSON Patch)."""
     with _api(url, org, token) as api:
@@ -211,21 +251,37 @@ def diff(
 
 @policies_app.command("rollback")
 def rollback(
-    ref: Ref, to: Annotated[int, typer.Option("--to", min=1, help="the version to restore")],
-    comment: Comment = "", if_match: IfMatch = None, dry_run: DryRun = False,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    ref: Ref,
+    to: Annotated[int, typer.Option("--to", min=1, help="the version to restore")],
+    comment: Comment = "",
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """Make an old version's content current again, as a new version."""
     with _api(url, org, token) as api:
-        reply = api.call("POST", api.policies(ref, "rollback"), params={"dry_run": dry_run},
-                         body={"version": to, "comment": comment}, if_match=_etag(if_match))
+        reply = api.call(
+            "POST",
+            api.policies(ref, "rollback"),
+            params={"dry_run": dry_run},
+            body={"version": to, "comment": comment},
+            if_match=_etag(if_match),
+        )
         _report_write(reply, output, "rolled back", note=f" to version {to}")
 
 
 @policies_app.command("delete")
 def delete(
-    ref: Ref, if_match: IfMatch = None, dry_run: DryRun = False,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    ref: Ref,
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """Archive a policy (its history is kept; 'unarchive' restores it)."""
     with _api(url, org, token) as api:
@@ -235,11 +291,15 @@ def delete(
 
 @policies_app.command("unarchive")
 def unarchive(
-    ref: Ref, if_match: IfMatch = None, dry_run: DryRun = False,
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table,
+    ref: Ref,
+    if_match: IfMatch = None,
+    dry_run: DryRun = False,
+    url: Url = DEFAULT_URL,
+    org: Org = DEFAULT_ORG,
+    token: Token = None,
+    output: Output = Format.table,
 ) -> None:
     """Restore an archived policy (its name must be free among live policies)."""
     with _api(url, org, token) as api:
-        reply = api.call("POST", api.policies(ref, "unarchive"), params={"dry_run": dry_run},
-                         if_match=_etag(if_match))
+        reply = api.call("POST", api.policies(ref, "unarchive"), params={"dry_run": dry_run}, if_match=_etag(if_match))
         _report_write(reply, output, "restored")

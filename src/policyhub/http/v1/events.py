@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from policyhub.domain.records import Role
+from policyhub.domain.records import Actor
 from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep
 from policyhub.http.v1 import schemas
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token, event_out
-from policyhub.services.authz import require_role
+from policyhub.services import audit
 from policyhub.storage.repositories.events import EventFilter
 
 router = APIRouter(prefix="/orgs/{org}", tags=["events"])
@@ -35,10 +35,14 @@ def _filter(
     )
 
 
-def _page(c: ContainerDep, org_id: str, flt: EventFilter, limit: int | None) -> Response:
+def _page(c: ContainerDep, actor: Actor, flt: EventFilter, limit: int | None, ref: str | None = None) -> Response:
+    """One page of the org's events, or of one policy's (``ref``) when the actor may see that policy."""
     size = min(limit or c.settings.default_page_size, c.settings.max_page_size)
     with c.db.read() as uow:
-        found = uow.events.list(org_id, flt, size + 1)
+        if ref is None:
+            found = audit.org_events(uow, actor, flt, size + 1)
+        else:
+            found = c.policies.event_page(uow, actor, ref, flt, size + 1)
     more = len(found) > size
     found = found[:size]
     token = encode_token(found[-1].seq) if more else None
@@ -57,8 +61,7 @@ def org_events(
     limit: Annotated[int | None, Query(ge=1)] = None,
     page_token: str | None = None,
 ) -> Response:
-    require_role(actor, Role.VIEWER, None)
-    return _page(c, org.id, _filter(types, since, until, page_token, object_kind=object_kind), limit)
+    return _page(c, actor, _filter(types, since, until, page_token, object_kind=object_kind), limit)
 
 
 @router.get(
@@ -75,6 +78,4 @@ def policy_events(
     limit: Annotated[int | None, Query(ge=1)] = None,
     page_token: str | None = None,
 ) -> Response:
-    with c.db.read() as uow:
-        policy = c.policies.get(uow, actor, ref)
-    return _page(c, org.id, _filter(types, since, until, page_token, object_id=policy.id), limit)
+    return _page(c, actor, _filter(types, since, until, page_token), limit, ref=ref)

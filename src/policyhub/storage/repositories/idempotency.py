@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from policyhub.storage.tables import idempotency_keys
@@ -46,6 +45,3 @@ class IdempotencyRepository:
                 created_at=at,
             )
         )
-
-    def purge_before(self, at: datetime) -> Any:
-        return self.conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < at)).rowcount

@@ -6,7 +6,7 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import Enforcement, Policy, Version
@@ -134,10 +134,6 @@ class PolicyRepository:
         stmt = stmt.order_by(policies.c.name, policies.c.id).limit(limit)
         return [_policy(r) for r in self.conn.execute(stmt)]
 
-    def count_live(self, org_id: str) -> int:
-        stmt = select(func.count()).where(policies.c.org_id == org_id, policies.c.archived.is_(False))
-        return int(self.conn.execute(stmt).scalar_one())
-
     # -- writes ----------------------------------------------------------------------------------
     def insert(self, p: Policy) -> None:
         params = {"id": p.id, "org_id": p.org_id, "created_at": p.created_at, "created_by": p.created_by, **_columns(p)}
@@ -245,6 +241,3 @@ def _label_clause(req: Requirement) -> Any:
     if req.op == "notin":
         return or_(value.is_(None), value.not_in(req.values))
     raise ValueError(req.op)
-
-
-__all__ = ["PolicyFilter", "PolicyRepository", "and_"]
