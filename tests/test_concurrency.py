@@ -6,7 +6,6 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.server import ServerProcess
@@ -117,8 +116,7 @@ def test_concurrent_upserts_of_one_new_name_create_exactly_one(server: ServerPro
     barrier = threading.Barrier(16)
 
     def writer(i: int) -> None:
-        with httpx.Client(base_url=server.url, timeout=30) as raw, server.client() as c:
-            del raw
+        with server.client() as c:
             barrier.wait()
             r = c.put(f"/policies/{name}", json={"type": "document", "spec": {"same": True}})
             with lock:

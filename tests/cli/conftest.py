@@ -40,8 +40,11 @@ class Cli:
     token: str | None
 
     def env(self, **overrides: str | None) -> dict[str, str | None]:
-        env: dict[str, str | None] = {"POLICYHUB_URL": self.url, "POLICYHUB_ORG": self.org,
-                                      "POLICYHUB_TOKEN": self.token}
+        env: dict[str, str | None] = {
+            "POLICYHUB_URL": self.url,
+            "POLICYHUB_ORG": self.org,
+            "POLICYHUB_TOKEN": self.token,
+        }
         env.update(overrides)
         return env
 

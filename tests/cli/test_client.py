@@ -33,14 +33,14 @@ def _closed_port() -> int:
 
 # -- put / get --------------------------------------------------------------------------------------
 def test_put_creates_then_updates_with_a_new_version(cli: Cli, policy_file: PolicyFile) -> None:
-    path = policy_file({"name": "max-replicas", "type": "document", "spec": {"max": 3},
-                        "labels": {"env": "prod"}, "comment": "first"})
+    path = policy_file(
+        {"name": "max-replicas", "type": "document", "spec": {"max": 3}, "labels": {"env": "prod"}, "comment": "first"}
+    )
     created = cli.ok("policies", "put", "-f", path)
     assert "created policy 'max-replicas' (version 1)" in created.stdout
     assert re.search(r"^SPEC:\n  max: 3$", created.stdout, re.M)
 
-    path = policy_file({"name": "max-replicas", "type": "document", "spec": {"max": 5},
-                        "labels": {"env": "prod"}})
+    path = policy_file({"name": "max-replicas", "type": "document", "spec": {"max": 5}, "labels": {"env": "prod"}})
     updated = cli.ok("policies", "put", "-f", path)
     assert "updated policy 'max-replicas' (version 2, revision 2)" in updated.stdout
 
@@ -68,7 +68,7 @@ def test_put_dry_run_writes_nothing(cli: Cli, policy_file: PolicyFile) -> None:
     path = policy_file({"name": "dry", "type": "document", "spec": {"a": 1}})
     result = cli.ok("policies", "put", "-f", path, "--dry-run")
     assert "dry run: would create policy 'dry'" in result.stdout
-    assert "add /spec = {\"a\": 1}" in result.stdout
+    assert 'add /spec = {"a": 1}' in result.stdout
     missing = cli.run("policies", "get", "dry")
     assert missing.exit_code == 1
     assert "404 Not found" in missing.stderr
@@ -141,8 +141,9 @@ def test_patch_merge_and_json_patch(cli: Cli, policy_file: PolicyFile, tmp_path:
 
 def test_failed_patch_test_op_is_409_and_changes_nothing(cli: Cli, policy_file: PolicyFile) -> None:
     before = _put(cli, policy_file, "guarded", {"max": 3})
-    ops = json.dumps([{"op": "test", "path": "/spec/max", "value": 99},
-                      {"op": "replace", "path": "/spec/max", "value": 1}])
+    ops = json.dumps(
+        [{"op": "test", "path": "/spec/max", "value": 99}, {"op": "replace", "path": "/spec/max", "value": 1}]
+    )
     result = cli.run("policies", "patch", "guarded", "--json-patch", ops)
     assert result.exit_code == 1
     assert result.stderr.startswith("error: 409 Patch test failed: ")

@@ -9,30 +9,10 @@ from policyhub.policy_types.kosli import KosliEnvironmentType
 from policyhub.policy_types.kosli.yaml_source import MAX_SOURCE_BYTES
 
 from .helpers import FakeContext, error_fields, error_map
+from .kosli_data import DOCS_EXAMPLE
 
 TYPE = KosliEnvironmentType()
 
-DOCS_EXAMPLE = """\
-_schema: https://docs.kosli.com/schemas/policy/v1
-artifacts:
-  provenance:
-    required: true
-    exceptions:
-      - if: ${{ matches(artifact.name, "^datadog:.*") }}
-  trail-compliance:
-    required: true
-  attestations:
-    - name: security-scan
-      type: snyk
-    - name: pull-request
-      type: pull_request
-      if: ${{ flow.tags.risk-level == "high" }}
-    - name: coverage
-      type: custom:coverage-metrics
-    - type: decision            # Controls beta
-      name: decision
-      for_control: assert-artifact-ctl
-"""
 
 DOCS_EXAMPLE_NORMALIZED = {
     "_schema": "https://docs.kosli.com/schemas/policy/v1",

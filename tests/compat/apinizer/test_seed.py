@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from tests.conftest import OrgClient
+from tests.policy_types.apinizer_data import SEED_POLICY
 
 from .helpers import SCRIPT, THROTTLING, Apinizer
 
@@ -19,40 +20,7 @@ FULL_BODY: dict[str, Any] = {
         "deployTargetEnvironmentNameList": ["production"],
         "order": 2,
     },
-    "policy": {
-        "type": "policy-api-based-throttling",
-        "description": "Updated API throttling policy - 200 requests per minute",
-        "active": True,
-        "targetVariableForIdentity": {"type": "HEADER", "headerName": "X-API-Key"},
-        "messageCountForInterval": 200,
-        "throttlingInterval": "ONE_MINUTE",
-        "intervalPeriodLength": 1,
-        "intervalWindowType": "FIXED",
-        "cacheConnectionTimeoutInSeconds": 5,
-        "cacheErrorHandlingType": "FAIL",
-        "showRateLimitStatisticsInResponseHeader": True,
-        "detailList": [
-            {
-                "targetValue": "VIP",
-                "regexExpression": False,
-                "messageCountForInterval": 2000,
-                "intervalPeriodLength": 1,
-                "quotaInterval": "ONE_MINUTE",
-            }
-        ],
-        "policyCondition": {
-            "conditionRuleList": [
-                {
-                    "conditionCriteria": "VALUE",
-                    "firstVariable": {"name": "userTypeHeader", "type": "HEADER", "headerName": "X-User-Type"},
-                    "variableDataType": "STRING",
-                    "valueComparisonOperator": "EQ",
-                    "secondValueSource": "VALUE",
-                    "secondValue": "PREMIUM",
-                }
-            ]
-        },
-    },
+    "policy": copy.deepcopy(SEED_POLICY),
 }
 
 

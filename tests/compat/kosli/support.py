@@ -11,6 +11,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from tests.conftest import OrgClient
+from tests.policy_types.kosli_data import DOCS_EXAMPLE
 
 HERE = Path(__file__).parent
 #: The OpenAPI document of Kosli's ``PUT /policies/{org}`` seed page (a copy of the shared reference).
@@ -25,26 +26,7 @@ artifacts:
     required: false"""
 
 #: The docs' full example (kosli-dev/docs ``environment_policy.mdx``, paraphrased in vendor-apis.md 1.5).
-FULL_YAML = """_schema: https://docs.kosli.com/schemas/policy/v1
-artifacts:
-  provenance:
-    required: true
-    exceptions:
-      - if: ${{ matches(artifact.name, "^datadog:.*") }}
-  trail-compliance:
-    required: true
-  attestations:
-    - name: security-scan
-      type: snyk
-    - name: pull-request
-      type: pull_request
-      if: ${{ flow.tags.risk-level == "high" }}
-    - name: coverage
-      type: custom:coverage-metrics
-    - type: decision
-      name: decision
-      for_control: assert-artifact-ctl
-"""
+FULL_YAML = DOCS_EXAMPLE
 
 
 @cache

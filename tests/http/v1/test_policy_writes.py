@@ -356,3 +356,16 @@ def test_list_can_include_archived(org: OrgClient) -> None:
     org.create_policy("dead")
     org.delete("policies/dead")
     assert [p["name"] for p in org.get("policies?archived=all").json()["items"]] == ["dead", "live"]
+
+
+def test_a_document_schema_in_use_cannot_be_deleted(org: OrgClient) -> None:
+    assert org.put("document-schemas/s", json={"type": "object"}).status_code == 201
+    org.create_policy("uses-s", {"$schema": "s"})
+    r = org.delete("document-schemas/s")
+    assert r.status_code == 409 and "uses-s" in r.json()["detail"]
+    assert org.get("document-schemas/s").status_code == 200
+    org.patch("policies/uses-s", merge={"spec": {"$schema": None}})
+    assert org.delete("document-schemas/s").status_code == 204
+    assert org.get("document-schemas/s").status_code == 404
+    viewer = org.key("viewer")
+    assert org.put("document-schemas/t", json={"type": "object"}, token=viewer).status_code == 403

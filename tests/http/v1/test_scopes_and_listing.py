@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
+from policyhub.domain.selectors import matches, parse_selector
 from policyhub.http.app import create_app
 from policyhub.settings import Settings
 from tests.conftest import OrgClient
@@ -57,6 +59,30 @@ def test_list_filters(org: OrgClient) -> None:
     assert names("archived=true") == ["gone"]
     assert names("type=document&name_prefix=b") == ["b-three"]
     assert names("type=other") == []
+
+
+SELECTORS = [
+    "env=prod",
+    "env!=prod",
+    "team",
+    "!team",
+    "env in (dev,qa)",
+    "env notin (dev)",
+    "env=prod,team=x",
+    "env==dev",
+    "nope",
+    "!nope,env",
+]
+
+
+@pytest.mark.parametrize("selector", SELECTORS)
+def test_sql_label_filter_agrees_with_the_in_memory_matcher(org: OrgClient, selector: str) -> None:
+    labelled = {"p1": {"env": "prod", "team": "x"}, "p2": {"env": "dev"}, "p3": {}, "p4": {"env": "qa", "team": "y"}}
+    for name, labels in labelled.items():
+        org.create_policy(name, labels=labels)
+    listed = [p["name"] for p in org.get("policies", params={"label_selector": selector}).json()["items"]]
+    requirements = parse_selector(selector)
+    assert listed == [name for name, labels in labelled.items() if matches(requirements, labels)]
 
 
 def test_keyset_pagination_visits_every_policy_once(org: OrgClient) -> None:
