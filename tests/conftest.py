@@ -104,7 +104,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=url, access_log=False, **overrides)
+    """Test settings: decisions re-check the org's state on every call (the freshness bound has its own tests)."""
+    return Settings(database_url=url, access_log=False, **{"decision_refresh_s": 0.0, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from policyhub.engine.compiled import Judge
+from policyhub.engine.engine import DecisionEngine
+from policyhub.engine.points import default_points
+from policyhub.engine.ratelimit import build_limiter
 from policyhub.http.deps import Container
 from policyhub.policy_types.registry import default_registry
 from policyhub.services.actor_cache import ActorCache
+from policyhub.services.decision_log import DecisionLog, LogPolicy
+from policyhub.services.decisions import DecisionService
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
@@ -22,6 +28,19 @@ def build_container(settings: Settings) -> Container:
         group_commit=settings.sqlite_group_commit,
     )
     registry = default_registry()
+    engine = DecisionEngine(
+        db,
+        registry,
+        default_points(),
+        build_limiter(settings.redis_url),
+        judge=build_judge(settings),
+        refresh_s=settings.decision_refresh_s,
+    )
+    log_policy = LogPolicy(
+        enabled=settings.decision_log,
+        sample_allow=settings.decision_log_sample_allow,
+        input_mode=settings.decision_log_input,
+    )
     return Container(
         settings=settings,
         db=db,
@@ -30,4 +49,14 @@ def build_container(settings: Settings) -> Container:
         scopes=ScopeService(),
         resources=ResourceService(),
         actors=ActorCache(settings.auth_cache_ttl_s),
+        decisions=DecisionService(engine, DecisionLog(db, log_policy)),
     )
+
+
+def build_judge(settings: Settings) -> Judge | None:
+    """The optional content judge (an OpenAI-compatible chat endpoint), when ``POLICYHUB_JUDGE_URL`` is set."""
+    if not settings.judge_url:
+        return None
+    from policyhub.engine.judge import ChatJudge
+
+    return ChatJudge(settings.judge_url, model=settings.judge_model, api_key=settings.judge_api_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,18 @@ class Settings(BaseSettings):
 
     key_touch_interval_s: float = Field(default=60.0, ge=0)
     auth_cache_ttl_s: float = Field(default=2.0, ge=0, le=60)
+    # Decisions: how often a replica re-checks an org's policy state (the staleness bound, seconds),
+    # the shared counter store for rate limits (Redis URL; unset = this process's memory), the judge.
+    decision_refresh_s: float = Field(default=0.25, ge=0, le=60)
+    redis_url: str | None = None
+    judge_url: str | None = None
+    judge_model: str = "gpt-4o-mini"
+    judge_api_key: str | None = None
+    judge_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    decision_log: bool = True
+    decision_log_sample_allow: float = Field(default=1.0, ge=0, le=1)
+    decision_log_input: Literal["none", "redacted", "full"] = "redacted"
+
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True

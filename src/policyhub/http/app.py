@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
         if owned:
+            app.state.container.decisions.log.close()
             app.state.container.db.dispose()
 
     app = FastAPI(

@@ -18,6 +18,7 @@ from policyhub.http.json_body import parse_json
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.services import keys
 from policyhub.services.actor_cache import ActorCache
+from policyhub.services.decisions import DecisionService
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
@@ -36,6 +37,7 @@ class Container:
     scopes: ScopeService
     resources: ResourceService
     actors: ActorCache
+    decisions: DecisionService
 
 
 async def get_container(request: Request) -> Container:

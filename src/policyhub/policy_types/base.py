@@ -11,11 +11,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from policyhub.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from policyhub.domain.records import Policy
+    from policyhub.engine.compiled import CompiledPolicy, Resources
 
 
 class ValidationContext(Protocol):
@@ -53,6 +57,8 @@ class PolicyType(ABC):
     source_media_type: ClassVar[str | None] = None
     #: Whether specs of this type can refer to other objects (kept in ``policy_references``).
     may_reference: ClassVar[bool] = False
+    #: The decision point whose requests this type evaluates (None: the type takes no part in decisions).
+    decision_point: ClassVar[str | None] = None
 
     @abstractmethod
     def json_schema(self) -> dict[str, Any]:
@@ -76,6 +82,14 @@ class PolicyType(ABC):
     def render_source(self, spec: dict[str, Any]) -> str | None:
         """Source text for a spec written without one (None when the type has no source format)."""
         return None
+
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        """The policy's evaluator, built once per version (parsed expressions, compiled regexes, Rego).
+
+        Only called for types with a ``decision_point``; raising marks the stored policy as broken,
+        which makes every decision it takes part in deny with the error as the reason.
+        """
+        raise NotImplementedError(f"policy type {self.name!r} has no evaluator")
 
 
 class ModelPolicyType(PolicyType):

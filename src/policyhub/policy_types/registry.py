@@ -27,6 +27,9 @@ class PolicyTypeRegistry:
             supported = ", ".join(sorted(self._types))
             raise InvalidInput.field("type", f"unknown policy type {name!r}; supported: {supported}") from None
 
+    def find(self, name: str) -> PolicyType | None:
+        return self._types.get(name)
+
     def names(self) -> list[str]:
         return sorted(self._types)
 

@@ -214,3 +214,37 @@ resources = Table(
     Column("updated_by", ID, nullable=False),
     UniqueConstraint("org_id", "kind", "key", name="uq_resources_org_kind_key"),
 )
+
+# The decision log: one row per recorded decision, and one per policy that took part (for per-policy queries).
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("point", String(32), nullable=False),
+    Column("scope_path", String(1024), nullable=True),
+    Column("decision", String(8), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("input", JSON, nullable=True),
+    Column("results", JSON, nullable=False),
+    Column("obligations", JSON, nullable=False),
+    Column("principal_id", ID, nullable=True),
+    Column("policy_state", BigInteger, nullable=False),
+    Index("ix_decisions_org_at", "org_id", "at", "id"),
+)
+
+decision_policies = Table(
+    "decision_policies",
+    metadata,
+    Column("decision_id", ID, ForeignKey("decisions.id"), primary_key=True),
+    Column("policy_id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("policy_type", String(64), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("effect", String(16), nullable=False),
+    Index("ix_decision_policies_policy", "org_id", "policy_id", "at"),
+    Index("ix_decision_policies_type", "org_id", "policy_type", "effect", "at"),
+)

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from sqlalchemy.engine import Connection
 
+from policyhub.storage.repositories.decisions import DecisionRepository
 from policyhub.storage.repositories.events import EventRepository
 from policyhub.storage.repositories.idempotency import IdempotencyRepository
 from policyhub.storage.repositories.keys import KeyRepository
@@ -59,3 +60,7 @@ class UnitOfWork:
     @cached_property
     def resources(self) -> ResourceRepository:
         return ResourceRepository(self.conn)
+
+    @cached_property
+    def decisions(self) -> DecisionRepository:
+        return DecisionRepository(self.conn)

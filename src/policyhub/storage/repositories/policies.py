@@ -135,6 +135,23 @@ class PolicyRepository:
         return [_policy(r) for r in self.conn.execute(stmt)]
 
     # -- writes ----------------------------------------------------------------------------------
+    def live_enabled(self, org_id: str) -> builtins.list[Policy]:
+        """The org's policies that can take part in decisions: enabled and not archived."""
+        stmt = _SELECT.where(
+            policies.c.org_id == org_id, policies.c.archived.is_(False), policies.c.enabled.is_(True)
+        ).order_by(policies.c.name)
+        return [_policy(r) for r in self.conn.execute(stmt)]
+
+    def all_references(self, org_id: str) -> dict[str, builtins.list[tuple[str, str]]]:
+        """Every reference the org's policies make, by policy id."""
+        stmt = select(policy_references.c.policy_id, policy_references.c.kind, policy_references.c.ref_id).where(
+            policy_references.c.org_id == org_id
+        )
+        found: dict[str, builtins.list[tuple[str, str]]] = {}
+        for row in self.conn.execute(stmt):
+            found.setdefault(row.policy_id, []).append((row.kind, row.ref_id))
+        return found
+
     def insert(self, p: Policy) -> None:
         params = {"id": p.id, "org_id": p.org_id, "created_at": p.created_at, "created_by": p.created_by, **_columns(p)}
         self.conn.execute(_INSERT, params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,6 +84,11 @@ class ResourceRepository:
             .where(resources.c.org_id == org_id, resources.c.kind == kind)
             .order_by(resources.c.created_at, resources.c.id)
         )
+        return [_resource(r) for r in self.conn.execute(stmt)]
+
+    def all(self, org_id: str) -> builtins.list[Resource]:
+        """Every resource of the org, of every kind (the decision engine's snapshot)."""
+        stmt = select(resources).where(resources.c.org_id == org_id).order_by(resources.c.created_at, resources.c.id)
         return [_resource(r) for r in self.conn.execute(stmt)]
 
     def delete(self, org_id: str, kind: str, resource_id: str) -> bool:

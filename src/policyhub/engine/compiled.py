@@ -1,0 +1,129 @@
+"""The compiled form of a policy version, and what it may use while compiling and evaluating."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from policyhub.domain.records import Policy
+from policyhub.engine.outcome import Outcome
+from policyhub.storage.repositories.resources import Resource
+
+if TYPE_CHECKING:
+    from policyhub.engine.snapshot import OrgSnapshot
+
+
+class Resources(Protocol):
+    """The org's non-policy objects (JFrog rules and templates, Kosli environments), read-only."""
+
+    def resource(self, kind: str, resource_id: str) -> Resource | None: ...
+
+    def resource_by_key(self, kind: str, key: str) -> Resource | None: ...
+
+    def resources(self, kind: str) -> list[Resource]: ...
+
+
+class RateLimiter(Protocol):
+    """A counter store shared by the evaluators of one process (memory) or of all replicas (Redis)."""
+
+    #: Whether a call may block on the network (the engine then evaluates off the event loop).
+    blocking: bool
+
+    def hit(self, key: str, limit: int, window_s: float, *, sliding: bool, now: float, cost: int = 1) -> RateState:
+        """Count one request against ``key`` and say whether it is within ``limit`` per ``window_s``."""
+        ...
+
+
+@dataclass(frozen=True)
+class RateState:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after_s: float  # until the window (or the oldest counted request) frees capacity
+    retry_after_s: float  # 0 when allowed
+
+
+class Judge(Protocol):
+    """An optional model that judges content no deterministic detector can (an OpenAI-compatible endpoint)."""
+
+    blocking: bool
+
+    def judge(self, rule: str, content: str, *, timeout_s: float) -> JudgeVerdict: ...
+
+
+@dataclass(frozen=True)
+class JudgeVerdict:
+    violated: bool
+    explanation: str
+
+
+@dataclass
+class Evaluation:
+    """Everything an evaluator sees for one decision: the validated input and the shared services."""
+
+    point: str
+    scope: str | None
+    input: BaseModel
+    now: float
+    snapshot: OrgSnapshot
+    limiter: RateLimiter
+    judge: Judge | None = None
+    #: Scratch space shared by the policies of one decision (e.g. a parsed JSON body, extracted variables).
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+class CompiledPolicy(ABC):
+    """A policy version compiled once by its type and cached; ``evaluate`` must be fast and side-effect free
+    except for the counters it owns (rate limits)."""
+
+    #: Services an evaluation may call that can block (``"limiter"``, ``"judge"``).
+    uses: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy_id = policy.id
+        #: Evaluate even when an error occurs? The policy's own documented fail-open setting only.
+        self.fail_open = False
+
+    def applies(self, evaluation: Evaluation) -> bool:
+        """A cheap pre-filter beyond scope selection (a JFrog stage/gate, a Kosli attachment)."""
+        return True
+
+    def order(self) -> tuple[Any, ...]:
+        """Sort key among the policies of one decision (e.g. Apinizer's placement order); ties keep scope order."""
+        return ()
+
+    @abstractmethod
+    def evaluate(self, evaluation: Evaluation) -> Outcome:
+        """Judge the input. Raising is an evaluation error: the engine denies (or allows when ``fail_open``)."""
+
+
+class NotEvaluable(CompiledPolicy):
+    """A policy whose type has no evaluator (a plain document, a message transformation)."""
+
+    def __init__(self, policy: Policy, why: str) -> None:
+        super().__init__(policy)
+        self.why = why
+
+    def applies(self, evaluation: Evaluation) -> bool:
+        return False
+
+    def evaluate(self, evaluation: Evaluation) -> Outcome:
+        return Outcome.not_applicable(self.why)
+
+
+class BrokenPolicy(CompiledPolicy):
+    """A stored policy that failed to compile: every evaluation is an error (never a silent allow)."""
+
+    def __init__(self, policy: Policy, error: str) -> None:
+        super().__init__(policy)
+        self.error = error
+
+    def evaluate(self, evaluation: Evaluation) -> Outcome:
+        raise CompileError(self.error)
+
+
+class CompileError(Exception):
+    """A policy version could not be compiled (bad Rego, a missing referenced rule...)."""

@@ -1,0 +1,278 @@
+"""Select, evaluate, combine: the decision engine over the org snapshots."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from policyhub.domain.canonical import canonical_json, sha256_hex
+from policyhub.domain.records import Enforcement, Policy
+from policyhub.engine.cache import CompiledCache
+from policyhub.engine.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, RateLimiter
+from policyhub.engine.outcome import Decision, DecisionResult, Effect, Outcome, PolicyResult, Severity, Status
+from policyhub.engine.points import DecisionPoint, PointRegistry
+from policyhub.engine.snapshot import Entry, OrgSnapshot, load_snapshot
+from policyhub.errors import InvalidInput, NotFound
+from policyhub.policy_types.registry import PolicyTypeRegistry
+from policyhub.storage.db import Database
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One question: at ``point`` and ``scope``, may ``input`` pass? ``policies`` narrows to named ones."""
+
+    point: str
+    input: Any
+    scope: str | None = None
+    policies: tuple[str, ...] | None = None
+    explain: bool = False
+
+
+@dataclass
+class Prepared:
+    """A request resolved against a snapshot: the point, the scope, the parsed input, the candidates."""
+
+    request: DecisionRequest
+    snapshot: OrgSnapshot
+    point: DecisionPoint
+    scope_path: str | None
+    input: BaseModel
+    entries: list[Entry] = field(default_factory=list)
+
+
+class DecisionEngine:
+    """Keeps one snapshot per org, refreshed when the org's state revision moves.
+
+    Freshness bound: a replica checks the org's revision (one indexed single-row read) at most every
+    ``refresh_s`` seconds, so a decision reflects every write acknowledged more than ``refresh_s``
+    earlier, on any replica. ``refresh_s=0`` checks on every decision.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        registry: PolicyTypeRegistry,
+        points: PointRegistry,
+        limiter: RateLimiter,
+        *,
+        judge: Judge | None = None,
+        refresh_s: float = 0.25,
+        cache: CompiledCache | None = None,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.points = points
+        self.limiter = limiter
+        self.judge = judge
+        self.refresh_s = refresh_s
+        self.cache = cache or CompiledCache()
+        self._snapshots: dict[str, tuple[OrgSnapshot, float]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    # -- snapshots --------------------------------------------------------------------------------
+
+    def current(self, org_id: str) -> OrgSnapshot | None:
+        """The org's snapshot if it was checked within the freshness bound, else None (refresh needed)."""
+        held = self._snapshots.get(org_id)
+        if held is None or time.monotonic() - held[1] >= self.refresh_s:
+            return None
+        return held[0]
+
+    def refresh(self, org_id: str) -> OrgSnapshot:
+        """Check the org's revision and reload when it moved (blocking: call off the event loop)."""
+        with self._org_lock(org_id):
+            held = self._snapshots.get(org_id)
+            started = time.monotonic()
+            if held is not None and started - held[1] < self.refresh_s:
+                return held[0]  # another thread refreshed while this one waited
+            with self.db.read() as uow:
+                if held is not None and uow.orgs.chain_head(org_id)[0] == held[0].seq:
+                    self._snapshots[org_id] = (held[0], started)
+                    return held[0]
+                snapshot = load_snapshot(uow, org_id, self._compile)
+            self._snapshots[org_id] = (snapshot, started)
+            return snapshot
+
+    def snapshot(self, org_id: str) -> OrgSnapshot:
+        return self.current(org_id) or self.refresh(org_id)
+
+    def invalidate(self, org_id: str) -> None:
+        """Forget the org's freshness check (the next decision re-reads its revision)."""
+        held = self._snapshots.get(org_id)
+        if held is not None:
+            self._snapshots[org_id] = (held[0], float("-inf"))
+
+    def _org_lock(self, org_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(org_id, threading.Lock())
+
+    def _compile(self, policy: Policy, snapshot: OrgSnapshot, stamp: tuple[Any, ...]) -> Entry | None:
+        policy_type = self.registry.find(policy.type)
+        point = policy_type.decision_point if policy_type else None
+        if policy_type is None or point is None:
+            return None
+        key = (policy.id, policy.revision, stamp)
+        compiled = self.cache.get(key)
+        if compiled is None:
+            try:
+                compiled = policy_type.compile(policy, snapshot)
+            except Exception as exc:  # a stored policy that cannot compile must deny, not vanish
+                compiled = BrokenPolicy(policy, f"policy {policy.name!r} cannot be compiled: {exc}")
+            self.cache.put(key, compiled)
+        return Entry(policy, compiled, point)
+
+    # -- decisions --------------------------------------------------------------------------------
+
+    def prepare(self, snapshot: OrgSnapshot, request: DecisionRequest) -> Prepared:
+        """Validate the request and select the candidate policies (raises a 4xx error on bad input)."""
+        point = self.points.get(request.point)
+        scope_path: str | None = None
+        if request.scope not in (None, "", "/"):
+            scope = snapshot.scope(str(request.scope))
+            if scope is None:
+                raise NotFound(f"scope {request.scope!r} not found")
+            scope_path = scope.path
+        parsed = point.parse(request.input)
+        entries = point.select(snapshot, scope_path, parsed)
+        if request.policies is not None:
+            wanted = set(request.policies)
+            entries = [e for e in entries if e.policy.name in wanted]
+            missing = wanted - {e.policy.name for e in entries}
+            if missing:
+                raise InvalidInput.field(
+                    "policies", f"no enabled {point.name} policy applies here named {', '.join(sorted(missing))}"
+                )
+        return Prepared(request, snapshot, point, scope_path, parsed, entries)
+
+    def blocking(self, prepared: Prepared) -> bool:
+        """Whether evaluating may wait on the network (Redis counters, a judge): run it off the event loop."""
+        for entry in prepared.entries:
+            uses = entry.compiled.uses
+            if uses and (
+                ("limiter" in uses and self.limiter.blocking)
+                or ("judge" in uses and self.judge is not None and self.judge.blocking)
+            ):
+                return True
+        return False
+
+    def evaluate(self, prepared: Prepared) -> DecisionResult:
+        """Evaluate every candidate in order and combine: any deny denies, else any warn warns, else allow."""
+        evaluation = Evaluation(
+            point=prepared.point.name,
+            scope=prepared.scope_path,
+            input=prepared.input,
+            now=time.time(),
+            snapshot=prepared.snapshot,
+            limiter=self.limiter,
+            judge=self.judge,
+        )
+        ordered = sorted(enumerate(prepared.entries), key=lambda item: (item[1].compiled.order(), item[0]))
+        results: list[PolicyResult] = []
+        obligations: list[dict[str, Any]] = []
+        denied_by: str | None = None
+        for _, entry in ordered:
+            compiled = entry.compiled
+            if not compiled.applies(evaluation):
+                if prepared.request.explain:
+                    results.append(_result(entry, Outcome.not_applicable("does not apply to this input")))
+                continue
+            if denied_by is not None and "limiter" in compiled.uses:
+                # A request a gateway already refuses must not use up anyone's quota.
+                outcome = Outcome.not_applicable(f"not counted: already denied by policy {denied_by!r}")
+                if prepared.request.explain:
+                    results.append(_result(entry, outcome))
+                continue
+            result = _evaluate_one(entry, compiled, evaluation)
+            if result.effect is Effect.NOT_APPLICABLE and not prepared.request.explain:
+                continue
+            results.append(result)
+            for obligation in result.obligations:
+                obligations.append({**obligation, "policy_id": entry.policy.id, "policy": entry.policy.name})
+            if result.effect is Effect.DENY and denied_by is None:
+                denied_by = entry.policy.name
+        decision = _combine(results)
+        return DecisionResult(
+            decision=decision,
+            point=prepared.point.name,
+            scope=prepared.scope_path,
+            results=results,
+            obligations=obligations,
+            snapshot_seq=prepared.snapshot.seq,
+            id=str(uuid.uuid4()),
+            input_hash=input_hash(prepared.point.name, prepared.scope_path, prepared.request.input),
+        )
+
+    def decide(self, org_id: str, request: DecisionRequest) -> DecisionResult:
+        """Prepare and evaluate in the calling thread (the CLI, tests, the batch endpoint's worker)."""
+        return self.evaluate(self.prepare(self.snapshot(org_id), request))
+
+
+def input_hash(point: str, scope_path: str | None, data: Any) -> str:
+    """SHA-256 of the canonical request: equal inputs give equal hashes, so logs can omit the input."""
+    try:
+        return sha256_hex(canonical_json({"point": point, "scope": scope_path, "input": data}))
+    except (TypeError, ValueError):
+        return sha256_hex(repr(data))
+
+
+def _evaluate_one(entry: Entry, compiled: CompiledPolicy, evaluation: Evaluation) -> PolicyResult:
+    try:
+        outcome = compiled.evaluate(evaluation)
+    except Exception as exc:  # never allow because of an internal error
+        message = str(exc) or type(exc).__name__
+        if compiled.fail_open:
+            return _result(
+                entry,
+                Outcome.passed(f"evaluation error, allowed by the policy's fail-open setting: {message}"),
+                error=True,
+            )
+        return _result(entry, Outcome.violated(f"evaluation error: {message}"), error=True)
+    return _result(entry, outcome)
+
+
+def _result(entry: Entry, outcome: Outcome, *, error: bool = False) -> PolicyResult:
+    policy = entry.policy
+    return PolicyResult(
+        policy_id=policy.id,
+        name=policy.name,
+        type=policy.type,
+        version=policy.version,
+        revision=policy.revision,
+        scope=policy.scope_path,
+        enforcement=policy.enforcement.value,
+        effect=effect_of(outcome, policy.enforcement),
+        status=outcome.status,
+        reasons=outcome.reasons,
+        obligations=outcome.obligations,
+        details=outcome.details,
+        error=error,
+    )
+
+
+def effect_of(outcome: Outcome, enforcement: Enforcement) -> Effect:
+    """A verdict under the policy's enforcement mode: ``warn`` turns a violation into a warning, ``audit``
+    (or a vendor's log-only action) only records it."""
+    if outcome.status is Status.PASS:
+        return Effect.ALLOW
+    if outcome.status is Status.NOT_APPLICABLE:
+        return Effect.NOT_APPLICABLE
+    if enforcement is Enforcement.AUDIT or outcome.severity is Severity.LOG:
+        return Effect.AUDIT
+    if enforcement is Enforcement.WARN or outcome.severity is Severity.WARN:
+        return Effect.WARN
+    return Effect.DENY
+
+
+def _combine(results: list[PolicyResult]) -> Decision:
+    effects = {r.effect for r in results}
+    if Effect.DENY in effects:
+        return Decision.DENY
+    if Effect.WARN in effects:
+        return Decision.WARN
+    return Decision.ALLOW

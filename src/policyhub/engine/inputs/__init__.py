@@ -1,0 +1,1 @@
+"""The input model of each decision point."""

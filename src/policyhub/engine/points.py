@@ -1,0 +1,64 @@
+"""Decision points: the kinds of enforcement point that ask for decisions, with their input models.
+
+A point names the input it accepts (a strict Pydantic model, so a typo is a 400 naming the field) and
+how the policies that apply are selected. The default selection is by scope: the policies attached at
+the requested scope and at each of its ancestors, org level included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from policyhub.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from policyhub.engine.snapshot import Entry, OrgSnapshot
+
+
+@dataclass(frozen=True)
+class DecisionPoint:
+    """One kind of enforcement point (``http_request``, ``environment``, ``lifecycle_gate``, ``ai_content``)."""
+
+    name: str
+    description: str
+    input_model: type[BaseModel]
+
+    def parse(self, data: Any) -> BaseModel:
+        """The validated input; bad input is a 400 naming each field under ``input``."""
+        if not isinstance(data, dict):
+            raise InvalidInput.field("input", "must be a JSON object")
+        try:
+            return self.input_model.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidInput.from_pydantic(exc, "input") from None
+
+    def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> list[Entry]:
+        """The candidate policies, most general scope first (org level, then down to ``scope_path``)."""
+        return snapshot.at_scope(self.name, scope_path)
+
+
+class PointRegistry:
+    def __init__(self, points: list[DecisionPoint]) -> None:
+        self._points = {p.name: p for p in points}
+
+    def get(self, name: Any) -> DecisionPoint:
+        point = self._points.get(name) if isinstance(name, str) else None
+        if point is None:
+            raise InvalidInput.field("point", f"unknown decision point {name!r}; supported: {', '.join(self.names())}")
+        return point
+
+    def names(self) -> list[str]:
+        return sorted(self._points)
+
+
+def default_points() -> PointRegistry:
+    """Every built-in decision point; each lives in its own module under ``engine/inputs``."""
+    from policyhub.engine.inputs.ai_content import AI_CONTENT
+    from policyhub.engine.inputs.environment import ENVIRONMENT
+    from policyhub.engine.inputs.http_request import HTTP_REQUEST
+    from policyhub.engine.inputs.lifecycle_gate import LIFECYCLE_GATE
+
+    return PointRegistry([HTTP_REQUEST, ENVIRONMENT, LIFECYCLE_GATE, AI_CONTENT])

@@ -1,0 +1,165 @@
+"""``/v1/orgs/{org}/decisions``: ask for a decision (one or a batch), and read the decision log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from policyhub.engine.engine import DecisionRequest
+from policyhub.errors import DomainError
+from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, OrgDep, parse_model
+from policyhub.http.openapi import body_schema
+from policyhub.http.problems import status_of
+from policyhub.http.v1.policies import require_json
+from policyhub.http.v1.render import FastJSON, decode_token, encode_token
+from policyhub.http.v1.schemas import Strict
+from policyhub.services.decisions import MAX_BATCH, logged_json
+from policyhub.storage.repositories.decisions import DecisionFilter
+
+router = APIRouter(prefix="/orgs/{org}", tags=["decisions"])
+
+
+class DecisionIn(Strict):
+    point: str = Field(description="the enforcement point: http_request, environment, lifecycle_gate, ai_content")
+    scope: str | None = Field(default=None, description="scope path or id; omitted: the org level only")
+    input: dict[str, Any] = Field(description="what is asked about; its shape depends on the point")
+    policies: list[str] | None = Field(default=None, max_length=1000, description="evaluate only these policies")
+    explain: bool = Field(default=False, description="also list the policies that did not apply")
+
+    def request(self) -> DecisionRequest:
+        policies = tuple(self.policies) if self.policies is not None else None
+        return DecisionRequest(self.point, self.input, self.scope, policies, self.explain)
+
+
+class BatchIn(Strict):
+    requests: list[DecisionIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class PolicyResultOut(BaseModel):
+    policy_id: str
+    name: str
+    type: str
+    version: int
+    revision: int
+    scope: str | None
+    enforcement: str
+    effect: Literal["allow", "warn", "deny", "audit", "not_applicable"]
+    status: Literal["pass", "violation", "not_applicable"]
+    reasons: list[str]
+    error: bool = False
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionOut(BaseModel):
+    id: str
+    decision: Literal["allow", "warn", "deny"]
+    point: str
+    scope: str | None
+    results: list[PolicyResultOut]
+    obligations: list[dict[str, Any]]
+    policy_state: int = Field(description="the org's policy state (audit sequence) the decision was made at")
+    input_hash: str
+
+
+class BatchOut(BaseModel):
+    decisions: list[dict[str, Any]] = Field(description="one decision or one problem per request, in order")
+
+
+class LoggedOut(BaseModel):
+    id: str
+    at: datetime
+    source: str
+    point: str
+    scope: str | None
+    decision: str
+    input_hash: str
+    input: Any
+    results: list[dict[str, Any]]
+    obligations: list[dict[str, Any]]
+    principal_id: str | None
+    policy_state: int
+
+
+class LogPage(BaseModel):
+    items: list[LoggedOut]
+    next_page_token: str | None
+
+
+@router.post(
+    "/decisions",
+    response_model=DecisionOut,
+    summary="Evaluate the policies that apply and decide: allow, warn or deny",
+    openapi_extra=body_schema({"application/json": DecisionIn}),
+)
+async def decide(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
+    require_json(request)
+    asked = parse_model(DecisionIn, body)
+    result = await c.decisions.decide_async(actor, asked.request())
+    return FastJSON(result.to_json())
+
+
+@router.post(
+    "/decisions/batch",
+    response_model=BatchOut,
+    summary="Many decisions in one call (gateways, CI)",
+    openapi_extra=body_schema({"application/json": BatchIn}),
+)
+async def decide_batch(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
+    require_json(request)
+    asked = parse_model(BatchIn, body)
+    answers = await c.decisions.decide_batch(actor, [item.request() for item in asked.requests])
+    out: list[dict[str, Any]] = []
+    for answer in answers:
+        if isinstance(answer, DomainError):
+            out.append({"error": _problem(answer)})
+        elif isinstance(answer, Exception):  # pragma: no cover - decide_batch only returns domain errors
+            raise answer
+        else:
+            out.append(answer.to_json())
+    return FastJSON({"decisions": out})
+
+
+@router.get("/decisions", response_model=LogPage, summary="The decision log, newest first")
+def decision_log(
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    policy: Annotated[str | None, Query(description="only decisions this policy (id or name) took part in")] = None,
+    decision: Literal["allow", "warn", "deny"] | None = None,
+    point: str | None = None,
+    source: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    page_token: str | None = None,
+) -> Response:
+    after = None
+    if page_token:
+        at, last_id = decode_token(page_token, list) if page_token else (None, None)
+        after = (datetime.fromisoformat(str(at)), str(last_id))
+    with c.db.read() as uow:
+        policy_id = c.policies.get(uow, actor, policy).id if policy else None
+        flt = DecisionFilter(
+            policy_id=policy_id, decision=decision, point=point, source=source, since=since, after=after
+        )
+        rows, nxt = c.decisions.log_page(uow, actor, flt, limit)
+    token = encode_token([nxt[0].isoformat(), nxt[1]]) if nxt else None
+    return FastJSON({"items": [logged_json(r) for r in rows], "next_page_token": token})
+
+
+@router.get("/decisions/{decision_id}", response_model=LoggedOut, summary="One logged decision")
+def logged_decision(c: ContainerDep, actor: CurrentActor, org: OrgDep, decision_id: str) -> Response:
+    with c.db.read() as uow:
+        return FastJSON(logged_json(c.decisions.logged(uow, actor, decision_id)))
+
+
+def _problem(exc: DomainError) -> dict[str, Any]:
+    return {
+        "status": status_of(exc),
+        "title": exc.title,
+        "detail": exc.detail,
+        "errors": [err.as_dict() for err in exc.errors],
+    }

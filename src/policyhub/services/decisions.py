@@ -1,0 +1,116 @@
+"""Decisions: who may ask, evaluation through the engine, the decision log."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import anyio
+
+from policyhub.domain.canonical import iso
+from policyhub.domain.records import Actor, Role
+from policyhub.engine.engine import DecisionEngine, DecisionRequest, Prepared
+from policyhub.engine.outcome import DecisionResult
+from policyhub.errors import InvalidInput, NotFound
+from policyhub.services.authz import covers, require_role
+from policyhub.services.decision_log import DecisionLog
+from policyhub.storage.repositories.decisions import DecisionFilter, LoggedDecision
+from policyhub.storage.unit_of_work import UnitOfWork
+
+MAX_BATCH = 1000
+
+
+class DecisionService:
+    def __init__(self, engine: DecisionEngine, log: DecisionLog) -> None:
+        self.engine = engine
+        self.log = log
+
+    def prepare(self, actor: Actor, request: DecisionRequest) -> Prepared:
+        """Resolve and authorise (blocking when the org's snapshot must be re-checked)."""
+        snapshot = self.engine.snapshot(actor.org_id)
+        return self._authorised(actor, self.engine.prepare(snapshot, request))
+
+    def decide(
+        self, actor: Actor, request: DecisionRequest, *, source: str = "v1", record: bool | None = None
+    ) -> DecisionResult:
+        """A decision, evaluated in the calling thread. ``record=True`` writes it to the log and waits
+        for the commit (vendor APIs that hand out the record's id); None follows the log's sampling."""
+        result = self.engine.evaluate(self.prepare(actor, request))
+        future = self.log.record(
+            actor.org_id, result, request.input, source=source, principal_id=actor.principal_id, force=bool(record)
+        )
+        if record and future is not None:
+            future.result(timeout=10)
+        return result
+
+    async def decide_async(self, actor: Actor, request: DecisionRequest, *, source: str = "v1") -> DecisionResult:
+        """A decision for the event loop: evaluation stays on the loop unless it may wait on the network."""
+        snapshot = self.engine.current(actor.org_id)
+        if snapshot is None:
+            snapshot = await anyio.to_thread.run_sync(self.engine.refresh, actor.org_id)
+        prepared = self._authorised(actor, self.engine.prepare(snapshot, request))
+        if self.engine.blocking(prepared):
+            result = await anyio.to_thread.run_sync(self.engine.evaluate, prepared)
+        else:
+            result = self.engine.evaluate(prepared)
+        self.log.record(actor.org_id, result, request.input, source=source, principal_id=actor.principal_id)
+        return result
+
+    async def decide_batch(self, actor: Actor, requests: list[DecisionRequest]) -> list[DecisionResult | Exception]:
+        """Many independent decisions; a bad item fails alone (its error takes its place in the answer)."""
+        if len(requests) > MAX_BATCH:
+            raise InvalidInput.field("requests", f"at most {MAX_BATCH} decisions per batch")
+        out: list[DecisionResult | Exception] = []
+        for request in requests:
+            try:
+                out.append(await self.decide_async(actor, request))
+            except (InvalidInput, NotFound) as exc:
+                out.append(exc)
+            await asyncio.sleep(0)  # let other requests in between items of a large batch
+        return out
+
+    def _authorised(self, actor: Actor, prepared: Prepared) -> Prepared:
+        """Any role may ask (enforcement points hold viewer keys), at a scope its key covers. A scope the
+        key cannot see is a 404, like the scope API; an ancestor of the key's scope is a 403."""
+        path = prepared.scope_path
+        if path is not None and not covers(actor, path) and not (actor.scope_path or "").startswith(path + "/"):
+            raise NotFound(f"scope {prepared.request.scope!r} not found")
+        require_role(actor, Role.VIEWER, path)
+        return prepared
+
+    # -- the log ----------------------------------------------------------------------------------
+
+    def logged(self, uow: UnitOfWork, actor: Actor, decision_id: str) -> LoggedDecision:
+        found = uow.decisions.get(actor.org_id, decision_id)
+        if found is None or (not covers(actor, found.scope_path) and actor.scope_path is not None):
+            raise NotFound(f"decision {decision_id!r} not found")
+        require_role(actor, Role.VIEWER, found.scope_path)
+        return found
+
+    def log_page(
+        self, uow: UnitOfWork, actor: Actor, flt: DecisionFilter, limit: int
+    ) -> tuple[list[LoggedDecision], tuple[datetime, str] | None]:
+        """Newest first, keyset-paged on (at, id); returns the page and the position after it (None at
+        the end). A scope-bound key sees only decisions asked within its scope."""
+        require_role(actor, Role.VIEWER, actor.scope_path)
+        rows = uow.decisions.page(actor.org_id, flt, limit + 1)
+        after = (rows[limit - 1].at, rows[limit - 1].id) if len(rows) > limit else None
+        return [r for r in rows[:limit] if covers(actor, r.scope_path)], after
+
+
+def logged_json(d: LoggedDecision) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "at": iso(d.at),
+        "source": d.source,
+        "point": d.point,
+        "scope": d.scope_path,
+        "decision": d.decision,
+        "input_hash": d.input_hash,
+        "input": d.input,
+        "results": d.results,
+        "obligations": d.obligations,
+        "principal_id": d.principal_id,
+        "policy_state": d.policy_state,
+    }
