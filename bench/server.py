@@ -42,6 +42,7 @@ class ServerProcess:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout_s: float = 60.0) -> None:
         self.port = free_port()
@@ -52,6 +53,7 @@ class ServerProcess:
             "POLICYHUB_BOOTSTRAP_TOKEN": TOKEN,
             "POLICYHUB_ACCESS_LOG": "false",
             "POLICYHUB_LOG_LEVEL": "WARNING",
+            **self.extra_env,
         }
         self.log_path = self.workdir / f"server-{self.port}.log"
         cmd = [venv_bin("policyhub"), "serve", "--port", str(self.port)]

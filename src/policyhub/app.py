@@ -7,7 +7,7 @@ from policyhub.engine.engine import DecisionEngine
 from policyhub.engine.points import default_points
 from policyhub.engine.ratelimit import build_limiter
 from policyhub.http.deps import Container
-from policyhub.policy_types.registry import default_registry
+from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
 from policyhub.services.actor_cache import ActorCache
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
@@ -18,8 +18,8 @@ from policyhub.settings import Settings
 from policyhub.storage.db import Database
 
 
-def build_container(settings: Settings) -> Container:
-    """Everything a request needs, created at start-up (never at import)."""
+def build_container(settings: Settings, registry: PolicyTypeRegistry | None = None) -> Container:
+    """Everything a request needs, created at start-up (never at import). Tests may add policy types."""
     db = Database(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -27,7 +27,7 @@ def build_container(settings: Settings) -> Container:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         group_commit=settings.sqlite_group_commit,
     )
-    registry = default_registry()
+    registry = registry or default_registry()
     engine = DecisionEngine(
         db,
         registry,

@@ -1,0 +1,64 @@
+"""A policy type for testing the engine itself: ``context[field]`` must not exceed ``max``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from policyhub.domain.records import Policy
+from policyhub.engine.compiled import CompiledPolicy, Evaluation, Resources
+from policyhub.engine.outcome import Outcome, Severity
+from policyhub.policy_types.base import ModelPolicyType
+from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
+
+
+class ThresholdSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    max: int
+    severity: str = "block"
+    explode: bool = False  # evaluation raises (an internal error)
+    fail_open: bool = False
+    uses_limiter: bool = False
+
+
+class CompiledThreshold(CompiledPolicy):
+    def __init__(self, policy: Policy, spec: ThresholdSpec) -> None:
+        super().__init__(policy)
+        self.spec = spec
+        self.fail_open = spec.fail_open
+        self.evaluations = 0
+        if spec.uses_limiter:
+            self.uses = frozenset({"limiter"})
+
+    def evaluate(self, evaluation: Evaluation) -> Outcome:
+        self.evaluations += 1
+        if self.spec.explode:
+            raise RuntimeError("the evaluator broke")
+        value: Any = getattr(evaluation.input, "context", {}).get(self.spec.field)
+        if value is None:
+            return Outcome.not_applicable(f"no {self.spec.field}")
+        if value > self.spec.max:
+            return Outcome.violated(
+                f"{self.spec.field}={value} > {self.spec.max}", severity=Severity(self.spec.severity)
+            )
+        return Outcome.passed(f"{self.spec.field}={value} <= {self.spec.max}")
+
+
+class ThresholdType(ModelPolicyType):
+    name = "test.threshold"
+    decision_point = "http_request"
+    spec_model = ThresholdSpec
+
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        if policy.spec.get("field") == "uncompilable":
+            raise ValueError("cannot compile this")
+        return CompiledThreshold(policy, ThresholdSpec.model_validate(policy.spec))
+
+
+def registry_with_threshold() -> PolicyTypeRegistry:
+    registry = default_registry()
+    registry.register(ThresholdType())
+    return registry
