@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     # pool's 40), so a burst never opens and closes connections. Lower it for PostgreSQL with many replicas.
     db_pool_size: int = Field(default=40, ge=1)
     db_connect_timeout_s: float = Field(default=3.0, gt=0)
-    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    # How long a write waits for another process's SQLite write lock before answering 503: below 5 s,
+    # so that even a write queued behind a waiting one is refused within 5 s.
+    sqlite_busy_timeout_ms: int = Field(default=3000, ge=0)
     sqlite_group_commit: bool = True
     retry_after_s: int = Field(default=2, ge=1)
 

@@ -45,7 +45,7 @@ class Database:
         *,
         pool_size: int = 40,
         connect_timeout_s: float = 3.0,
-        busy_timeout_ms: int = 5000,
+        busy_timeout_ms: int = 3000,
         group_commit: bool = True,
     ) -> None:
         from policyhub.storage.group_commit import GroupCommitWriter

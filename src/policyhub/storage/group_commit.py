@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
+from policyhub.errors import Unavailable
 from policyhub.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -72,6 +73,20 @@ class GroupCommitWriter:
                 batch.append(job)
             self._run_batch(batch)
 
+    def _fail_waiting(self, exc: BaseException) -> None:
+        """The database could not be written for a whole busy timeout: the jobs that queued meanwhile
+        get the same 503 now, instead of each waiting another busy timeout in the next batch."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is None:
+                self._queue.put(None)
+                return
+            if not job[3].done():
+                job[3].set_exception(exc)
+
     def _run_batch(self, batch: list[Job]) -> None:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
@@ -86,6 +101,8 @@ class GroupCommitWriter:
             for job in batch:
                 if not job[3].done():
                     job[3].set_exception(exc)
+            if isinstance(exc, Unavailable):
+                self._fail_waiting(exc)
             return
         for future, result, error in outcomes:
             if error is not None:

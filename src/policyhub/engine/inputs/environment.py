@@ -1,23 +1,129 @@
-"""``environment``: is what runs in an environment compliant with its policies (Kosli)?"""
+"""``environment``: is what runs in an environment compliant with its policies (Kosli)?
+
+The input is an environment snapshot as Kosli knows it: each running artifact (name, SHA-256
+fingerprint) with the trails it was reported in. A trail belongs to a flow (name, tags), says whether
+the artifact is compliant in it, and carries the attestations made there (name, type, compliance).
+An artifact with no trails has no provenance.
+
+Selection: the policies attached to ``input.environment`` (the Kosli dialect's environments, see
+:mod:`policyhub.policy_types.kosli.attachments`), in attachment order; an unknown environment is a 404.
+Without an environment, the default selection by scope applies (the org level and the scope's
+ancestors), which is what lets a request name policies regardless of attachment, like Kosli's
+``assert artifact --policy``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from policyhub.engine.points import DecisionPoint
+from policyhub.errors import NotFound
+from policyhub.policy_types.kosli.attachments import ENVIRONMENT_KIND, attached_policy_ids
+from policyhub.policy_types.kosli.spec import BUILTIN_ATTESTATION_TYPES
+
+if TYPE_CHECKING:
+    from policyhub.engine.snapshot import Entry, OrgSnapshot
+
+FINGERPRINT_PATTERN = r"^[a-f0-9]{64}$"
 
 
-class EnvironmentInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _attestation_type(value: str) -> str:
+    """A concrete attestation type: built-in, ``decision`` or ``custom:<name>`` (``pull-request`` is accepted)."""
+    if value == "pull-request":
+        return "pull_request"
+    if value in BUILTIN_ATTESTATION_TYPES or value == "decision" or (value.startswith("custom:") and len(value) > 7):
+        return value
+    allowed = ", ".join((*BUILTIN_ATTESTATION_TYPES, "decision", "custom:<name>"))
+    raise ValueError(f"unknown attestation type {value!r}; expected one of {allowed}")
 
-    environment: str | None = Field(default=None, max_length=256)
-    artifacts: list[dict[str, Any]] = Field(default_factory=list)
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-ENVIRONMENT = DecisionPoint(
+class FlowIn(_Strict):
+    """The flow a trail belongs to: what ``flow.name`` and ``flow.tags.<key>`` read in expressions."""
+
+    name: str = Field(min_length=1, max_length=256)
+    tags: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=256)
+
+
+class AttestationIn(_Strict):
+    """One attestation in a trail, made for the artifact or for the trail."""
+
+    name: str = Field(min_length=1, max_length=1024)
+    type: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_attestation_type)]
+    compliant: bool
+    for_control: str | None = Field(default=None, min_length=1, max_length=1024, description="decision attestations")
+
+
+class TrailIn(_Strict):
+    """One trail the artifact was reported in."""
+
+    flow: FlowIn
+    name: str | None = Field(default=None, max_length=1024, description="the trail's name")
+    compliant: bool | None = Field(default=None, description="is the artifact compliant in this trail (null: unknown)")
+    attestations: list[AttestationIn] = Field(default_factory=list, max_length=1000)
+
+
+class ArtifactIn(_Strict):
+    """One artifact running in the environment."""
+
+    name: str | None = Field(default=None, max_length=1024, description="what artifact.name reads")
+    fingerprint: str = Field(pattern=FINGERPRINT_PATTERN, description="SHA-256, 64 lower-case hex digits")
+    trails: list[TrailIn] = Field(default_factory=list, max_length=100, description="none: no provenance")
+
+
+class EnvironmentInput(_Strict):
+    environment: str | None = Field(
+        default=None, min_length=1, max_length=256, description="select the policies attached to this environment"
+    )
+    artifacts: list[ArtifactIn] = Field(default_factory=list, max_length=10000)
+
+
+@dataclass(frozen=True)
+class EnvironmentPoint(DecisionPoint):
+    """Selects by attachment when the input names an environment, else by scope."""
+
+    def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> list[Entry]:
+        name = getattr(parsed, "environment", None)
+        if name is None:
+            return snapshot.at_scope(self.name, scope_path)
+        attached = attachments(snapshot, self.name).get(name)
+        if attached is None:
+            raise NotFound(f"environment {name!r} not found")
+        return list(attached)
+
+
+_INDEXES: weakref.WeakKeyDictionary[OrgSnapshot, Mapping[str, tuple[Entry, ...]]] = weakref.WeakKeyDictionary()
+_INDEXES_LOCK = threading.Lock()
+
+
+def attachments(snapshot: OrgSnapshot, point: str) -> Mapping[str, tuple[Entry, ...]]:
+    """Environment name -> the snapshot's policies of ``point`` attached to it, built once per snapshot.
+
+    The snapshot holds enabled, live policies only, so a disabled or archived policy's attachment
+    selects nothing (and comes back when the policy does).
+    """
+    found = _INDEXES.get(snapshot)
+    if found is not None:
+        return found
+    index: dict[str, tuple[Entry, ...]] = {}
+    for env in snapshot.resources(ENVIRONMENT_KIND):
+        entries = (snapshot.entry(i) for i in attached_policy_ids(env.data))
+        index[env.key] = tuple(e for e in entries if e is not None and e.point == point)
+    with _INDEXES_LOCK:
+        return _INDEXES.setdefault(snapshot, index)
+
+
+ENVIRONMENT = EnvironmentPoint(
     name="environment",
-    description="An environment's running artifacts: are they compliant?",
+    description="An environment's running artifacts: are they compliant with the policies attached to it?",
     input_model=EnvironmentInput,
 )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from policyhub.engine.engine import DecisionRequest
 from policyhub.errors import DomainError
-from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, OrgDep, parse_model
+from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep, caller, json_body, parse_model
 from policyhub.http.openapi import body_schema
 from policyhub.http.problems import status_of
 from policyhub.http.v1.policies import require_json
@@ -95,9 +95,10 @@ class LogPage(BaseModel):
     summary="Evaluate the policies that apply and decide: allow, warn or deny",
     openapi_extra=body_schema({"application/json": DecisionIn}),
 )
-async def decide(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
+async def decide(request: Request, org: str) -> Response:
+    c, actor = await caller(request, org)
     require_json(request)
-    asked = parse_model(DecisionIn, body)
+    asked = parse_model(DecisionIn, await json_body(request))
     result = await c.decisions.decide_async(actor, asked.request())
     return FastJSON(result.to_json())
 
@@ -108,9 +109,10 @@ async def decide(request: Request, c: ContainerDep, actor: CurrentActor, org: Or
     summary="Many decisions in one call (gateways, CI)",
     openapi_extra=body_schema({"application/json": BatchIn}),
 )
-async def decide_batch(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
+async def decide_batch(request: Request, org: str) -> Response:
+    c, actor = await caller(request, org)
     require_json(request)
-    asked = parse_model(BatchIn, body)
+    asked = parse_model(BatchIn, await json_body(request))
     answers = await c.decisions.decide_batch(actor, [item.request() for item in asked.requests])
     out: list[dict[str, Any]] = []
     for answer in answers:

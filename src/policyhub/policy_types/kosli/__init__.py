@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyhub.errors import FieldError, InvalidInput
 from policyhub.policy_types.base import ModelPolicyType, NormalizedSpec, ValidationContext
 from policyhub.policy_types.kosli.spec import EnvironmentPolicy
 from policyhub.policy_types.kosli.yaml_source import MAX_SOURCE_BYTES, dump_yaml, load_yaml_mapping
+
+if TYPE_CHECKING:
+    from policyhub.domain.records import Policy
+    from policyhub.engine.compiled import CompiledPolicy, Resources
 
 __all__ = ["MAX_SOURCE_BYTES", "EnvironmentPolicy", "KosliEnvironmentType"]
 
@@ -25,6 +29,7 @@ class KosliEnvironmentType(ModelPolicyType):
     )
     source_media_type = "application/yaml"
     spec_model = EnvironmentPolicy
+    decision_point = "environment"
 
     def parse_source(self, source: str, ctx: ValidationContext) -> NormalizedSpec:
         data = load_yaml_mapping(source)
@@ -33,6 +38,12 @@ class KosliEnvironmentType(ModelPolicyType):
 
     def render_source(self, spec: dict[str, Any]) -> str | None:
         return dump_yaml(spec)
+
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        """Every rule's expressions parsed once (see :mod:`.evaluate` for the evaluation's semantics)."""
+        from policyhub.policy_types.kosli.evaluate import compile_policy
+
+        return compile_policy(policy)
 
     def check(self, model: Any, ctx: ValidationContext) -> Iterable[tuple[str, str]]:
         errors: list[FieldError] = []

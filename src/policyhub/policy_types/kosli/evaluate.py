@@ -1,0 +1,262 @@
+"""The compiled Kosli environment policy: every artifact of an environment against each rule.
+
+Kosli's evaluation output (its ``PolicyEvaluationResponse``) is kept: per artifact, per rule, a rule
+evaluation ``{rule: {type, definition}, satisfied, ignored, resolutions: [{type, context}]}`` where a
+resolution says what was found in one trail: ``rule_satisfied``, ``rule_not_applicable``,
+``missing_attestation``, ``non_compliant_attestation``, ``non_compliant_in_trail`` or ``no_provenance``
+(Kosli's vocabulary; its ``missing_provenance`` and ``legacy_flow`` need data PolicyHub does not have).
+
+Semantics (Kosli documents the rules, not every corner; the choices are fail-closed):
+
+* ``provenance`` (when required): the artifact was reported in at least one trail; otherwise the
+  rule is waived if an exception holds (evaluated without a flow), else ``no_provenance``.
+* ``trail-compliance`` (when required): the artifact must be compliant in *every* trail it appears in;
+  a trail where an exception holds (evaluated with that trail's flow) is waived. No trail at all is
+  ``no_provenance`` unless an exception holds.
+* each required attestation: in every trail where its ``if`` holds (no ``if``: every trail), a matching
+  attestation (``*`` matches any name or type; a ``decision`` with ``for_control`` must be for that
+  control) must exist and, with ``must_be_compliant`` (the default), every match must be compliant.
+  An artifact with no trail is missing it, unless its ``if`` is false without a flow.
+
+A rule is *violated* if any resolution is a violation, *ignored* if every resolution is
+``rule_not_applicable``, else *satisfied*. An expression that cannot be evaluated (ordering a string
+against a list) raises: "an invalid expression causes a policy evaluation error", and the engine denies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from policyhub.domain.records import Policy
+from policyhub.engine.compiled import CompiledPolicy, Evaluation
+from policyhub.engine.outcome import Outcome, Status
+from policyhub.policy_types.kosli.expr_eval import evaluate_condition
+from policyhub.policy_types.kosli.expressions import Expr, parse_template
+from policyhub.policy_types.kosli.spec import AttestationRule, BooleanRule, EnvironmentPolicy
+
+if TYPE_CHECKING:
+    from policyhub.engine.inputs.environment import ArtifactIn, AttestationIn, TrailIn
+
+MAX_REASONS = 20
+SATISFIED, NOT_APPLICABLE = "rule_satisfied", "rule_not_applicable"
+_MEMO_KEY = "kosli.environment.subjects"
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """One place an artifact was reported: the expression variables and where, for resolutions."""
+
+    variables: dict[str, Any]
+    trail: TrailIn | None  # None: the artifact has no provenance
+    where: dict[str, Any] | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """One artifact, prepared once per decision and shared by every policy evaluated in it."""
+
+    artifact: ArtifactIn
+    label: str
+    contexts: tuple[_Context, ...]
+
+
+def _subjects(evaluation: Evaluation) -> list[_Subject]:
+    found: list[_Subject] | None = evaluation.memo.get(_MEMO_KEY)
+    if found is None:
+        found = [_subject(a) for a in getattr(evaluation.input, "artifacts", ())]
+        evaluation.memo[_MEMO_KEY] = found
+    return found
+
+
+def _subject(artifact: ArtifactIn) -> _Subject:
+    art = {"name": artifact.name, "fingerprint": artifact.fingerprint}
+    contexts = tuple(
+        _Context(
+            {"flow": {"name": t.flow.name, "tags": t.flow.tags}, "artifact": art},
+            t,
+            {"flow_name": t.flow.name, "trail_name": t.name},
+            f"{t.flow.name}/{t.name}" if t.name else t.flow.name,
+        )
+        for t in artifact.trails
+    )
+    if not contexts:
+        contexts = (_Context({"flow": None, "artifact": art}, None, None, ""),)
+    return _Subject(artifact, repr(artifact.name) if artifact.name else artifact.fingerprint, contexts)
+
+
+def _resolution(kind: str, context: dict[str, Any] | None) -> dict[str, Any]:
+    return {"type": kind, "context": context}
+
+
+def _any_holds(conditions: tuple[Expr, ...], variables: dict[str, Any]) -> bool:
+    return any(evaluate_condition(c, variables) for c in conditions)
+
+
+def _if_json(text: str | None) -> dict[str, Any]:
+    return {} if text is None else {"if": {"text": text}}
+
+
+class _Rule:
+    """A compiled rule: ``check`` returns the resolutions for one artifact and the reasons of its violations."""
+
+    kind: str
+    json: dict[str, Any]
+
+    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
+        raise NotImplementedError
+
+
+class _Provenance(_Rule):
+    kind = "provenance"
+
+    def __init__(self, rule: BooleanRule) -> None:
+        self.exceptions = tuple(parse_template(e.if_) for e in rule.exceptions if e.if_ is not None)
+        self.json = {"type": self.kind, "definition": _boolean_json(rule)}
+
+    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
+        first = subject.contexts[0]
+        if first.trail is not None:
+            return [_resolution(SATISFIED, c.where) for c in subject.contexts], []
+        if _any_holds(self.exceptions, first.variables):
+            return [_resolution(NOT_APPLICABLE, None)], []
+        return [_resolution("no_provenance", None)], ["no provenance (not reported in any flow)"]
+
+
+class _TrailCompliance(_Rule):
+    kind = "trail-compliance"
+
+    def __init__(self, rule: BooleanRule) -> None:
+        self.exceptions = tuple(parse_template(e.if_) for e in rule.exceptions if e.if_ is not None)
+        self.json = {"type": self.kind, "definition": _boolean_json(rule)}
+
+    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
+        out: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        for c in subject.contexts:
+            trail = c.trail
+            if trail is not None and trail.compliant:
+                out.append(_resolution(SATISFIED, c.where))
+            elif _any_holds(self.exceptions, c.variables):
+                out.append(_resolution(NOT_APPLICABLE, c.where))
+            elif trail is None:
+                out.append(_resolution("no_provenance", None))
+                reasons.append("not part of any trail (no provenance)")
+            else:
+                status = "UNKNOWN" if trail.compliant is None else "NON-COMPLIANT"
+                out.append(_resolution("non_compliant_in_trail", {**(c.where or {}), "artifact_status": status}))
+                reasons.append(f"not compliant in trail {c.label}" + (" (not reported)" if status == "UNKNOWN" else ""))
+        return out, reasons
+
+
+class _Attestation(_Rule):
+    kind = "attestation"
+
+    def __init__(self, rule: AttestationRule) -> None:
+        self.name, self.type, self.for_control = rule.name, rule.type, rule.for_control
+        self.must_be_compliant = rule.must_be_compliant
+        self.condition = parse_template(rule.if_) if rule.if_ is not None else None
+        definition: dict[str, Any] = {"name": rule.name, "type": rule.type, "must_be_compliant": rule.must_be_compliant}
+        if rule.for_control is not None:
+            definition["for_control"] = rule.for_control
+        self.json = {"type": self.kind, "definition": {**definition, **_if_json(rule.if_)}}
+        self.what = self._describe()
+
+    def _describe(self) -> str:
+        if self.type == "decision" and self.for_control is not None:
+            return f"decision for control '{self.for_control}'"
+        if self.name == "*":
+            return f"{self.type} attestation"
+        return f"attestation '{self.name}'" + ("" if self.type == "*" else f" (type {self.type})")
+
+    def matches(self, att: AttestationIn) -> bool:
+        return (
+            (self.name == "*" or att.name == self.name)
+            and (self.type == "*" or att.type == self.type)
+            and (self.for_control is None or att.for_control == self.for_control)
+        )
+
+    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
+        out: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        for c in subject.contexts:
+            if self.condition is not None and not evaluate_condition(self.condition, c.variables):
+                out.append(_resolution(NOT_APPLICABLE, c.where))
+                continue
+            where = c.where if self.for_control is None else {**(c.where or {}), "for_control": self.for_control}
+            trail = c.trail
+            found = [a for a in trail.attestations if self.matches(a)] if trail is not None else []
+            place = f" in trail {c.label}" if trail is not None else " (no provenance)"
+            if not found:
+                out.append(_resolution("missing_attestation", where))
+                reasons.append(f"missing {self.what}{place}")
+            elif self.must_be_compliant and not all(a.compliant for a in found):
+                out.append(_resolution("non_compliant_attestation", where))
+                reasons.append(f"{self.what} is non-compliant{place}")
+            else:
+                out.append(_resolution(SATISFIED, where))
+        return out, reasons
+
+
+def _boolean_json(rule: BooleanRule) -> dict[str, Any]:
+    return {"required": rule.required, "exceptions": [_if_json(e.if_) for e in rule.exceptions]}
+
+
+class CompiledEnvironmentPolicy(CompiledPolicy):
+    """A ``kosli.environment`` policy version, its expressions parsed once."""
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__(policy)
+        spec = EnvironmentPolicy.model_validate(policy.spec).artifacts
+        rules: list[_Rule] = []
+        if spec.provenance.required:
+            rules.append(_Provenance(spec.provenance))
+        if spec.trail_compliance.required:
+            rules.append(_TrailCompliance(spec.trail_compliance))
+        rules.extend(_Attestation(r) for r in spec.attestations)
+        self.rules = tuple(rules)
+
+    def evaluate(self, evaluation: Evaluation) -> Outcome:
+        subjects = _subjects(evaluation)
+        artifacts: list[dict[str, Any]] = []
+        reasons: list[str] = []
+        violations = 0
+        for subject in subjects:
+            rule_evaluations: list[dict[str, Any]] = []
+            compliant = True
+            for rule in self.rules:
+                resolutions, failures = rule.check(subject)
+                if failures:
+                    compliant = False
+                    violations += len(failures)
+                    room = MAX_REASONS - len(reasons)
+                    reasons.extend(f"artifact {subject.label}: {f}" for f in failures[: max(room, 0)])
+                ignored = not failures and all(r["type"] == NOT_APPLICABLE for r in resolutions)
+                rule_evaluations.append(
+                    {
+                        "rule": rule.json,
+                        "satisfied": None if ignored else not failures,
+                        "ignored": ignored,
+                        "resolutions": resolutions,
+                    }
+                )
+            artifact = subject.artifact
+            artifacts.append(
+                {
+                    "name": artifact.name,
+                    "fingerprint": artifact.fingerprint,
+                    "compliant": compliant,
+                    "rule_evaluations": rule_evaluations,
+                }
+            )
+        if violations:
+            if violations > len(reasons):
+                reasons.append(f"... and {violations - len(reasons)} more violations")
+            return Outcome(Status.VIOLATION, reasons, details={"status": "NON-COMPLIANT", "artifacts": artifacts})
+        summary = f"{len(subjects)} artifact(s) comply with {len(self.rules)} rule(s)"
+        return Outcome(Status.PASS, [summary], details={"status": "COMPLIANT", "artifacts": artifacts})
+
+
+def compile_policy(policy: Policy) -> CompiledEnvironmentPolicy:
+    return CompiledEnvironmentPolicy(policy)
