@@ -32,8 +32,21 @@ class RateLimiter(Protocol):
     #: Whether a call may block on the network (the engine then evaluates off the event loop).
     blocking: bool
 
-    def hit(self, key: str, limit: int, window_s: float, *, sliding: bool, now: float, cost: int = 1) -> RateState:
-        """Count one request against ``key`` and say whether it is within ``limit`` per ``window_s``."""
+    def hit(
+        self,
+        key: str,
+        limit: int,
+        window_s: float,
+        *,
+        sliding: bool,
+        now: float,
+        cost: int = 1,
+        timeout_s: float | None = None,
+    ) -> RateState:
+        """Count one request against ``key`` and say whether it is within ``limit`` per ``window_s``.
+
+        ``timeout_s`` bounds a networked store's wait (a policy's own setting); None: the store's default.
+        """
         ...
 
 

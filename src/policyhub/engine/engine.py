@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
-from policyhub.domain.canonical import canonical_json, sha256_hex
 from policyhub.domain.records import Enforcement, Policy
 from policyhub.engine.cache import CompiledCache
 from policyhub.engine.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, RateLimiter
@@ -214,11 +215,12 @@ class DecisionEngine:
 
 
 def input_hash(point: str, scope_path: str | None, data: Any) -> str:
-    """SHA-256 of the canonical request: equal inputs give equal hashes, so logs can omit the input."""
+    """SHA-256 of the request as sorted-key JSON: equal inputs give equal hashes, so logs can omit the input."""
     try:
-        return sha256_hex(canonical_json({"point": point, "scope": scope_path, "input": data}))
-    except (TypeError, ValueError):
-        return sha256_hex(repr(data))
+        text = orjson.dumps({"point": point, "scope": scope_path, "input": data}, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        text = repr(data).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 def _evaluate_one(entry: Entry, compiled: CompiledPolicy, evaluation: Evaluation) -> PolicyResult:

@@ -17,6 +17,7 @@ from policyhub.http import compat, problems
 from policyhub.http.deps import Container
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from policyhub.http.openapi import install_openapi
+from policyhub.http.v1 import decisions
 from policyhub.http.v1 import router as v1_router
 from policyhub.settings import Settings, get_settings
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     problems.install(app, faces)
     _health_routes(app)
     app.include_router(v1_router)
+    app.router.routes[0:0] = decisions.hot_routes()
     compat.install(app, faces)
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, faces=faces)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from policyhub.domain.canonical import now
 from policyhub.domain.records import Actor, Org
-from policyhub.errors import InvalidInput, NotFound, Unauthenticated, Unavailable
+from policyhub.errors import InvalidInput, NotFound, Unauthenticated, Unavailable, UnsupportedMediaType
 from policyhub.http.json_body import parse_json
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.services import keys
@@ -132,7 +132,15 @@ async def caller(request: Request, org: str) -> tuple[Container, Actor]:
 
 
 async def json_body(request: Request) -> object:
-    """The request body as JSON, checked by the shared strict parser."""
+    """The request body as JSON, checked by the shared strict parser.
+
+    A body declared as anything but JSON is a 415 before it is parsed, so the client learns that the
+    media type is wrong rather than that its XML or form data is malformed JSON. (Whether an undeclared
+    body is acceptable is each face's rule: ``/v1`` refuses it, some vendor dialects do not.)
+    """
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media or 'missing'!r}")
     settings: Settings = request.app.state.container.settings
     return parse_json(await request.body(), max_depth=settings.max_json_depth)
 

@@ -1,8 +1,8 @@
 """Strict JSON request parsing: the limits every face shares.
 
 Rejected (400): invalid UTF-8, malformed JSON, duplicate object keys, NaN/Infinity, integers outside
-the interoperable range (RFC 7493, +-2^53), nesting deeper than the configured limit, and lone
-surrogates (which no database can store).
+the interoperable range (RFC 7493, +-2^53), nesting deeper than the configured limit, lone
+surrogates (which no database can store) and NUL characters (which PostgreSQL cannot store).
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def check_tree(value: Any, *, max_depth: int, field: str = "body") -> None:
 
 
 def _check_str(text: str, field: str) -> None:
+    if "\x00" in text:  # PostgreSQL cannot store it; SQLite would: refuse it on both alike
+        raise InvalidInput.field(field, "contains a NUL character (\\u0000), which is not allowed")
     if text.isascii():
         return
     try:

@@ -76,7 +76,7 @@ class DecisionLog:
         self.policy = policy
         self.dropped = 0
         self._pattern = re.compile("|".join(re.escape(k) for k in policy.redact_keys) or "(?!)", re.IGNORECASE)
-        self._queue: queue.Queue[tuple[LoggedDecision, concurrent.futures.Future[None]] | None] = queue.Queue(max_queue)
+        self._queue: queue.Queue[_Pending | None] = queue.Queue(max_queue)
         self._max_batch = max_batch
         self._linger_s = linger_s
         self._thread: threading.Thread | None = None
@@ -129,26 +129,29 @@ class DecisionLog:
         source: str,
         principal_id: str | None,
         force: bool = False,
+        wait: bool = False,
     ) -> concurrent.futures.Future[None] | None:
-        """Queue the decision if the policy keeps it; the future resolves when it is committed."""
+        """Queue the decision if the policy keeps it (``force``: always). With ``wait``, the returned future
+        resolves when the record is committed. The record itself is built by the writer thread."""
         if not self.wanted(result, force=force):
             return None
         self._ensure_thread()
-        future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        logged = self.entry(org_id, result, raw_input, source=source, principal_id=principal_id, at=now())
+        future: concurrent.futures.Future[None] | None = concurrent.futures.Future() if wait else None
+        pending = _Pending(org_id, result, raw_input, source, principal_id, now(), future)
         try:
-            self._queue.put((logged, future), block=force, timeout=5 if force else None)
+            self._queue.put(pending, block=force, timeout=5 if force else None)
         except queue.Full:
             self.dropped += 1
-            future.set_exception(RuntimeError("the decision log is full"))
+            if future is not None:
+                future.set_exception(RuntimeError("the decision log is full"))
         return future
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Wait until everything queued so far is written (tests, shutdown)."""
-        future: concurrent.futures.Future[None] = concurrent.futures.Future()
         if self._thread is None:
             return
-        self._queue.put((_FLUSH, future))
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._queue.put(_Pending("", None, None, "", None, now(), future))
         future.result(timeout=timeout_s)
 
     def close(self) -> None:
@@ -181,8 +184,12 @@ class DecisionLog:
                 pass
             self._write(batch)
 
-    def _write(self, batch: list[tuple[LoggedDecision, concurrent.futures.Future[None]]]) -> None:
-        rows = [logged for logged, _ in batch if logged is not _FLUSH]
+    def _write(self, batch: list[_Pending]) -> None:
+        rows = [
+            self.entry(p.org_id, p.result, p.raw_input, source=p.source, principal_id=p.principal_id, at=p.at)
+            for p in batch
+            if p.result is not None
+        ]
         error: Exception | None = None
         for attempt in range(3):
             try:
@@ -195,25 +202,23 @@ class DecisionLog:
         if error is not None:
             log.error("decision log batch of %d lost: %s", len(rows), error)
             self.dropped += len(rows)
-        for _, future in batch:
+        for pending in batch:
+            if pending.future is None:
+                continue
             if error is None:
-                future.set_result(None)
+                pending.future.set_result(None)
             else:
-                future.set_exception(error)
+                pending.future.set_exception(error)
 
 
-_FLUSH: Any = LoggedDecision(
-    id="",
-    org_id="",
-    at=datetime.min,
-    source="",
-    point="",
-    scope_path=None,
-    decision="",
-    input_hash="",
-    input=None,
-    results=[],
-    obligations=[],
-    principal_id=None,
-    policy_state=0,
-)
+@dataclass(frozen=True)
+class _Pending:
+    """A decision waiting for the writer (``result`` None: a flush marker)."""
+
+    org_id: str
+    result: DecisionResult | None
+    raw_input: Any
+    source: str
+    principal_id: str | None
+    at: datetime
+    future: concurrent.futures.Future[None] | None

@@ -38,7 +38,13 @@ class DecisionService:
         for the commit (vendor APIs that hand out the record's id); None follows the log's sampling."""
         result = self.engine.evaluate(self.prepare(actor, request))
         future = self.log.record(
-            actor.org_id, result, request.input, source=source, principal_id=actor.principal_id, force=bool(record)
+            actor.org_id,
+            result,
+            request.input,
+            source=source,
+            principal_id=actor.principal_id,
+            force=bool(record),
+            wait=bool(record),
         )
         if record and future is not None:
             future.result(timeout=10)

@@ -1,12 +1,22 @@
-"""``http_request``: an API gateway asks whether a request may pass (rate limits, IP lists, access, conditions)."""
+"""``http_request``: an API gateway asks whether a request may pass (rate limits, IP lists, access, conditions).
+
+``phase`` says which pipeline asks: ``request`` (before the backend is called; the default),
+``response`` (on the backend's answer) or ``error`` (Apinizer's error pipeline). A policy placed in
+one pipeline takes no part in the others' decisions; Syft Space policies are request-phase only.
+
+Header names are case-insensitive: they are lower-cased when the input is parsed, so
+``input.headers`` and :meth:`HttpRequestInput.header` are plain dictionary lookups.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from policyhub.engine.points import DecisionPoint
+
+Phase = Literal["request", "response", "error"]
 
 
 class HttpRequestInput(BaseModel):
@@ -20,6 +30,28 @@ class HttpRequestInput(BaseModel):
     client_ip: str | None = Field(default=None, max_length=64)
     user: str | None = Field(default=None, max_length=320, description="the authenticated caller (e.g. an email)")
     context: dict[str, Any] = Field(default_factory=dict, description="gateway context values")
+    phase: Phase = Field(default="request", description="the pipeline asking: request, response or error")
+    variables: dict[str, str] = Field(
+        default_factory=dict,
+        description="values the gateway computed for named variables (custom or script variables), by name",
+    )
+    path_params: dict[str, str] = Field(default_factory=dict, description="path template parameters, by name")
+
+    @field_validator("headers")
+    @classmethod
+    def _lower_case_names(cls, headers: dict[str, str]) -> dict[str, str]:
+        return {name.lower(): value for name, value in headers.items()}
+
+    def header(self, name: str) -> str | None:
+        """A header's value by case-insensitive name."""
+        return self.headers.get(name.lower())
+
+    def query_value(self, name: str) -> str | None:
+        """A query parameter's (first) value."""
+        value = self.query.get(name)
+        if isinstance(value, list):
+            return value[0] if value else None
+        return value
 
 
 HTTP_REQUEST = DecisionPoint(

@@ -1,21 +1,63 @@
-"""``lifecycle_gate``: may an application version pass a stage's gate (JFrog)?"""
+"""``lifecycle_gate``: may an application version pass a stage's gate (JFrog)?
+
+The input names the gate (``stage``, ``gate``), the application version asking to pass it (its
+project, application key, labels and version: what a policy's scope is matched against) and the
+evidence gathered for it (what a template's Rego reads as ``input.data``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from policyhub.engine.points import DecisionPoint
+
+Key = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class ApplicationLabel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key
+    value: str = Field(max_length=255)
+
+
+def _labels(value: Any) -> Any:
+    """Labels as JFrog sends them (``[{"key", "value"}]``) or as a plain object (``{"env": "prod"}``)."""
+    if isinstance(value, dict):
+        return [{"key": k, "value": v} for k, v in value.items()]
+    return value
+
+
+class ApplicationVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: Key = Field(description="the application key")
+    version: str | None = Field(default=None, min_length=1, max_length=255)
+    project: Key | None = Field(default=None, description="the key of the project the application belongs to")
+    labels: Annotated[list[ApplicationLabel], BeforeValidator(_labels)] = Field(default_factory=list, max_length=1000)
+
+    _label_pairs: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
+
+    def model_post_init(self, context: Any) -> None:
+        self._label_pairs = frozenset((label.key, label.value) for label in self.labels)
+
+    @property
+    def label_pairs(self) -> frozenset[tuple[str, str]]:
+        """The labels as (key, value) pairs, computed once (scope matching reads them per policy)."""
+        return self._label_pairs
 
 
 class LifecycleGateInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    stage: str = Field(max_length=128)
-    gate: str = Field(max_length=32)
-    application: dict[str, Any] = Field(default_factory=dict)
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    stage: Key = Field(description="the lifecycle stage key, e.g. qa or production")
+    gate: Literal["entry", "exit", "release"]
+    application: ApplicationVersion
+    evidence: dict[str, Any] = Field(
+        default_factory=dict, description="the evidence gathered for the version; templates read it as input.data"
+    )
 
 
 LIFECYCLE_GATE = DecisionPoint(

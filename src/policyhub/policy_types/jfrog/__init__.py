@@ -2,17 +2,19 @@
 
 ``name``, ``description`` and ``enabled`` are core policy fields, not part of the spec. Templates and
 rules are not policy types; :mod:`policyhub.policy_types.jfrog.templates` validates them for the API.
+The type evaluates at the ``lifecycle_gate`` decision point (:mod:`.evaluate`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from policyhub.errors import FieldError, InvalidInput
 from policyhub.policy_types.base import ModelPolicyType, ValidationContext
+from policyhub.policy_types.jfrog.kinds import RULE_KIND, TEMPLATE_KIND
 from policyhub.policy_types.jfrog.rego import allowed_rego_builtins, disallowed_rego_calls
 from policyhub.policy_types.jfrog.templates import (
     RuleInput,
@@ -23,8 +25,13 @@ from policyhub.policy_types.jfrog.templates import (
     validate_template,
 )
 
+if TYPE_CHECKING:
+    from policyhub.domain.records import Policy
+    from policyhub.engine.compiled import CompiledPolicy, Resources
+
 __all__ = [
     "RULE_KIND",
+    "TEMPLATE_KIND",
     "JFrogLifecycleType",
     "LifecyclePolicySpec",
     "RuleInput",
@@ -37,7 +44,6 @@ __all__ = [
     "validate_template",
 ]
 
-RULE_KIND = "jfrog.rule"
 STAGED_ACTIONS = ("certify_to_gate",)
 Key = Annotated[str, Field(min_length=1, max_length=255)]
 
@@ -92,6 +98,7 @@ class JFrogLifecycleType(ModelPolicyType):
     )
     spec_model = LifecyclePolicySpec
     may_reference = True
+    decision_point = "lifecycle_gate"
 
     def references(self, spec: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         return tuple((RULE_KIND, str(rule_id)) for rule_id in spec.get("rule_ids", []))
@@ -105,6 +112,12 @@ class JFrogLifecycleType(ModelPolicyType):
         if errors:
             raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors)
         return ((RULE_KIND, rule_id),)
+
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        """The policy's gate and scope, and its rule bound to its template's compiled Rego."""
+        from policyhub.policy_types.jfrog.evaluate import CompiledLifecyclePolicy
+
+        return CompiledLifecyclePolicy(policy, resources)
 
 
 def _action_errors(action: Action) -> list[FieldError]:

@@ -1,15 +1,20 @@
-"""A light static check of Rego source: built-in calls must be on JFrog's allow-list.
+"""Checks of a template's Rego source at write time: it parses, defines ``allow``, and calls only
+built-ins on JFrog's allow-list.
 
-This is not a Rego parser. Comments and string literals are blanked out, then every ``name(`` or
-``a.b.c(`` call is checked: it must be an allowed built-in or a function defined in the module
-itself (a rule head at the start of a line, outside any braces). Everything else, notably
-``http.send``, ``opa.runtime``, ``time.now_ns``, ``rand.*``, ``uuid.rfc4122``, ``net.lookup_ip_addr``,
-``io.jwt.*`` and ``os.getenv``, is rejected.
+The module is parsed by the Rego engine that evaluates it (:mod:`.program`), so a syntax error is a
+400 naming ``rego`` with the engine's ``line:col`` message. The allow-list check is static: comments
+and string literals are blanked out, then every ``name(`` or ``a.b.c(`` call is checked: it must be
+an allowed built-in or a function defined in the module itself (a rule head at the start of a line,
+outside any braces). Everything else, notably ``http.send``, ``opa.runtime``, ``time.now_ns``,
+``rand.*``, ``uuid.rfc4122``, ``net.lookup_ip_addr``, ``io.jwt.*`` and ``os.getenv``, is rejected
+(the engine itself would run several of them).
 """
 
 from __future__ import annotations
 
 import re
+
+from policyhub.policy_types.jfrog.program import ENTRY_RULE, RegoError, parse
 
 # JFrog's "List of Valid Rego Operations", as enforced by jfrog/terraform-provider-unifiedpolicy
 # (GetAllowedRegoOperations), minus time.now_ns: evaluations must be deterministic and replayable.
@@ -84,10 +89,19 @@ def disallowed_rego_calls(source: str) -> list[str]:
 
 def rego_problems(source: str) -> list[str]:
     """Human-readable problems with a template's Rego source (empty when it passes the checks)."""
-    problems: list[str] = []
     code = _STRIP.sub(_blank, source)
     if not _PACKAGE.search(code):
-        problems.append("must declare a package (e.g. 'package curation.policies')")
+        return ["must declare a package (e.g. 'package curation.policies')"]
+    try:
+        parsed = parse(source)
+    except RegoError as exc:
+        return [f"is not valid Rego: {exc}"]
+    problems: list[str] = []
+    if ENTRY_RULE not in parsed.rules:
+        problems.append(
+            f"must define an {ENTRY_RULE!r} rule (JFrog evaluates {parsed.package}.{ENTRY_RULE}, an object "
+            'such as {"should_allow": true, "explanation": "..."})'
+        )
     bad = disallowed_rego_calls(source)
     if bad:
         problems.append(

@@ -144,9 +144,10 @@ class _TrailCompliance(_Rule):
                 out.append(_resolution("no_provenance", None))
                 reasons.append("not part of any trail (no provenance)")
             else:
-                status = "UNKNOWN" if trail.compliant is None else "NON-COMPLIANT"
+                status = "INCOMPLETE" if trail.compliant is None else "NON-COMPLIANT"
                 out.append(_resolution("non_compliant_in_trail", {**(c.where or {}), "artifact_status": status}))
-                reasons.append(f"not compliant in trail {c.label}" + (" (not reported)" if status == "UNKNOWN" else ""))
+                unknown = " (compliance not reported)" if trail.compliant is None else ""
+                reasons.append(f"not compliant in trail {c.label}{unknown}")
         return out, reasons
 
 

@@ -7,12 +7,16 @@ filled: ``{"limit": "200/m"}`` becomes ``{"limit": "200/m", "scope": "per_user",
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from policyhub.errors import InvalidInput
 from policyhub.policy_types.base import ModelPolicyType
+
+if TYPE_CHECKING:
+    from policyhub.domain.records import Policy
+    from policyhub.engine.compiled import CompiledPolicy, Resources
 
 SYFTSPACE_PREFIX = "syftspace."
 MAX_RATE_COUNT = 1_000_000_000
@@ -62,11 +66,27 @@ class AccountingConfig(_Config):
 
 
 class SyftSpaceType(ModelPolicyType):
-    """Base of the Syft Space types: ``vendor_name`` is the Syft Space ``policy_type``."""
+    """Base of the Syft Space types: ``vendor_name`` is the Syft Space ``policy_type``.
+
+    All three guard an endpoint's queries: they decide at ``http_request`` (request phase); their
+    evaluators are in :mod:`policyhub.policy_types.syftspace.evaluate`.
+    """
 
     vendor_name: ClassVar[str]
     icon: ClassVar[str]
     error_label: ClassVar[str]
+    decision_point = "http_request"
+
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        from policyhub.policy_types.syftspace import evaluate
+
+        config = self.spec_model.model_validate(policy.spec)
+        compiler = {
+            "rate_limit": evaluate.CompiledRateLimit,
+            "access": evaluate.CompiledAccess,
+            "accounting": evaluate.CompiledAccounting,
+        }[self.vendor_name]
+        return compiler(policy, config)
 
 
 class RateLimitType(SyftSpaceType):

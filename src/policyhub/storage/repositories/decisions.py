@@ -93,13 +93,16 @@ class DecisionRepository:
         mark, json_mark = ("?", "?") if sqlite else ("%s", "%s::json")
 
         def at(value: datetime) -> Any:
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
+            # SQLAlchemy's SQLite DATETIME text form (naive UTC), so reads and range filters agree.
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else value
+
+        stamps = {d.id: at(d.at) for d in logged}
 
         decision_rows = [
             (
                 d.id,
                 d.org_id,
-                at(d.at),
+                stamps[d.id],
                 d.source,
                 d.point,
                 d.scope_path,
@@ -116,7 +119,7 @@ class DecisionRepository:
         marks = ", ".join([mark] * 8 + [json_mark] * 3 + [mark] * 2)
         self.conn.exec_driver_sql(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES ({marks})", decision_rows)
         policy_rows = [
-            (d.id, p.policy_id, d.org_id, at(d.at), p.policy_type, p.policy_version, p.effect)
+            (d.id, p.policy_id, d.org_id, stamps[d.id], p.policy_type, p.policy_version, p.effect)
             for d in logged
             for p in d.policies
         ]

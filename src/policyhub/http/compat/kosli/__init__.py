@@ -8,6 +8,8 @@ Routes (``{org}`` is the key's org slug; any other org is a 404):
 * ``PUT /api/v2/environments/{org}``, ``GET .../{org}``, ``GET``/``PATCH .../{org}/{env}`` and
   ``POST``/``DELETE .../{org}/{env}/policies`` (``{"policy_names": [...]}``): environments and
   attachments, which make ``consuming_envs`` real.
+* ``GET``/``POST /api/v2/asserts/{org}/fingerprint/{fingerprint}``: assert an artifact against an
+  environment's attached policies or named policies, through the decision engine (:mod:`.asserts`).
 
 Policies are core policies of type ``kosli.environment`` (the YAML kept verbatim as ``source``);
 environments are core resources of kind ``kosli.environment``. Every error under the prefix is
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from policyhub.http.compat.kosli.asserts import router as asserts_router
 from policyhub.http.compat.kosli.environments import router as environments_router
 from policyhub.http.compat.kosli.errors import render_error
 from policyhub.http.compat.kosli.policies import router as policies_router
@@ -43,6 +46,7 @@ def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Mount the ``/api/v2`` routes and render every error under the prefix in Kosli's shape."""
     app.include_router(policies_router)
     app.include_router(environments_router)
+    app.include_router(asserts_router)
     faces.register(PREFIX, render_error)
 
 
