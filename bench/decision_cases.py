@@ -54,7 +54,7 @@ def report(iterations: int) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-inproc-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'inproc.db'}"
         upgrade(url)
-        settings = Settings(database_url=url, access_log=False, decision_refresh_s=3600.0)
+        settings = Settings(database_url=url, access_log=False, decision_refresh_s=60.0)
         container = build_container(settings)
         with TestClient(create_app(container=container)) as client:
             for case in cases():

@@ -27,7 +27,8 @@ def assert_kosli_error(r: Any, status: int) -> dict[str, Any]:
         ("GET", "/api/v2/policies/{org}/missing", 404),
         ("DELETE", "/api/v2/policies/{org}/missing", 405),
         ("POST", "/api/v2/policies/{org}", 405),
-        ("GET", "/api/v2/asserts/{org}/fingerprint/abc", 404),
+        ("GET", "/api/v2/asserts/{org}/fingerprint/abc", 400),  # a route now: a bad fingerprint
+        ("GET", "/api/v2/snapshots/{org}/prod/1", 404),
         ("GET", "/api/v2/policies/{org}%2Fx", 400),
         ("PUT", "/api/v2/environments/{org}", 400),
     ],

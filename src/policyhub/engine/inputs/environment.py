@@ -47,14 +47,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class FlowIn(_Strict):
+class EnvironmentFlow(_Strict):
     """The flow a trail belongs to: what ``flow.name`` and ``flow.tags.<key>`` read in expressions."""
 
     name: str = Field(min_length=1, max_length=256)
     tags: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=256)
 
 
-class AttestationIn(_Strict):
+class EnvironmentAttestation(_Strict):
     """One attestation in a trail, made for the artifact or for the trail."""
 
     name: str = Field(min_length=1, max_length=1024)
@@ -63,28 +63,28 @@ class AttestationIn(_Strict):
     for_control: str | None = Field(default=None, min_length=1, max_length=1024, description="decision attestations")
 
 
-class TrailIn(_Strict):
+class EnvironmentTrail(_Strict):
     """One trail the artifact was reported in."""
 
-    flow: FlowIn
+    flow: EnvironmentFlow
     name: str | None = Field(default=None, max_length=1024, description="the trail's name")
     compliant: bool | None = Field(default=None, description="is the artifact compliant in this trail (null: unknown)")
-    attestations: list[AttestationIn] = Field(default_factory=list, max_length=1000)
+    attestations: list[EnvironmentAttestation] = Field(default_factory=list, max_length=1000)
 
 
-class ArtifactIn(_Strict):
+class EnvironmentArtifact(_Strict):
     """One artifact running in the environment."""
 
     name: str | None = Field(default=None, max_length=1024, description="what artifact.name reads")
     fingerprint: str = Field(pattern=FINGERPRINT_PATTERN, description="SHA-256, 64 lower-case hex digits")
-    trails: list[TrailIn] = Field(default_factory=list, max_length=100, description="none: no provenance")
+    trails: list[EnvironmentTrail] = Field(default_factory=list, max_length=100, description="none: no provenance")
 
 
 class EnvironmentInput(_Strict):
     environment: str | None = Field(
         default=None, min_length=1, max_length=256, description="select the policies attached to this environment"
     )
-    artifacts: list[ArtifactIn] = Field(default_factory=list, max_length=10000)
+    artifacts: list[EnvironmentArtifact] = Field(default_factory=list, max_length=10000)
 
 
 @dataclass(frozen=True)
@@ -101,17 +101,19 @@ class EnvironmentPoint(DecisionPoint):
         return list(attached)
 
 
-_INDEXES: weakref.WeakKeyDictionary[OrgSnapshot, Mapping[str, tuple[Entry, ...]]] = weakref.WeakKeyDictionary()
+Index = Mapping[str, tuple["Entry", ...]]
+_INDEXES: weakref.WeakKeyDictionary[OrgSnapshot, dict[str, Index]] = weakref.WeakKeyDictionary()
 _INDEXES_LOCK = threading.Lock()
 
 
-def attachments(snapshot: OrgSnapshot, point: str) -> Mapping[str, tuple[Entry, ...]]:
+def attachments(snapshot: OrgSnapshot, point: str) -> Index:
     """Environment name -> the snapshot's policies of ``point`` attached to it, built once per snapshot.
 
     The snapshot holds enabled, live policies only, so a disabled or archived policy's attachment
     selects nothing (and comes back when the policy does).
     """
-    found = _INDEXES.get(snapshot)
+    held = _INDEXES.get(snapshot)
+    found = held.get(point) if held is not None else None
     if found is not None:
         return found
     index: dict[str, tuple[Entry, ...]] = {}
@@ -119,7 +121,7 @@ def attachments(snapshot: OrgSnapshot, point: str) -> Mapping[str, tuple[Entry, 
         entries = (snapshot.entry(i) for i in attached_policy_ids(env.data))
         index[env.key] = tuple(e for e in entries if e is not None and e.point == point)
     with _INDEXES_LOCK:
-        return _INDEXES.setdefault(snapshot, index)
+        return _INDEXES.setdefault(snapshot, {}).setdefault(point, index)
 
 
 ENVIRONMENT = EnvironmentPoint(

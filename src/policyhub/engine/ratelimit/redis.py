@@ -12,7 +12,8 @@ replicas should keep their clocks in sync (NTP), since a skew of d ms shifts the
 
 A refused request is not counted. Every command has a short socket timeout (``socket_timeout`` in
 the URL, default 0.5 s; a policy may ask for its own, e.g. Apinizer's ``cacheConnectionTimeoutInSeconds``)
-and no retry, so an unreachable Redis fails a decision quickly; the error is
+and no retry after a timeout (one immediate retry after a broken connection), so an unreachable Redis
+fails a decision quickly; the error is
 :class:`CounterStoreUnavailable`, which makes the policy's result an evaluation error (a deny unless the
 policy's own fail-open setting says otherwise).
 
@@ -175,7 +176,9 @@ class RedisRateLimiter:
                         self._url,
                         socket_timeout=timeout_s,
                         socket_connect_timeout=timeout_s,
-                        retry=Retry(NoBackoff(), 0),
+                        # One immediate retry on a broken connection (a Redis restart leaves stale
+                        # pooled connections), none on a timeout: a decision never waits twice.
+                        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
                     )
                     client = redis.Redis(connection_pool=pool)
                     self._clients[timeout_s] = client

@@ -11,7 +11,7 @@ fixed window means.
 
 **Sliding window** (a log with its timestamps rounded to buckets of ``g = ceil(W / 60)`` ms). Each
 admitted request adds its cost to the bucket ``floor(now / g)``. A decision at ``now`` counts every
-bucket from ``floor((now − W) / g)`` on: those cover the whole window ``(now − W, now]`` plus part of
+bucket from ``floor((now - W) / g)`` on: those cover the whole window ``(now - W, now]`` plus part of
 one bucket before it. Exact slack: the count is never lower than an exact log's, so **no span of
 length W ever admits more than the limit** (no burst at a boundary, none anywhere); in exchange a
 request may be refused for up to ``g`` (W/60, e.g. 1 s of a 1-minute window) after an exact log would

@@ -8,14 +8,23 @@ Apinizer ``policy`` body into ``(type name, spec)`` and :func:`join_apinizer_pol
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from policyhub.errors import InvalidInput
 from policyhub.policy_types.apinizer import content, security, traffic
 from policyhub.policy_types.apinizer.common import PolicySpec, raise_problems
 from policyhub.policy_types.base import ModelPolicyType, ValidationContext
 
+if TYPE_CHECKING:
+    from policyhub.domain.records import Policy
+    from policyhub.engine.compiled import CompiledPolicy, Resources
+
 APINIZER_PREFIX = "apinizer."
+#: The types that take part in ``http_request`` decisions (:mod:`.evaluate`). The others transform or
+#: authenticate messages inside the gateway and have no evaluator: they never make a decision deny.
+EVALUATED_TYPES = frozenset(
+    {"policy-api-based-throttling", "policy-api-based-quota", "policy-white-ip", "policy-black-ip"}
+)
 
 #: Apinizer type → (spec model, title).
 APINIZER_TYPES: dict[str, tuple[type[PolicySpec], str]] = {
@@ -58,6 +67,13 @@ class ApinizerType(ModelPolicyType):
         raise_problems(model.problems("spec"))
         return ()
 
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        from policyhub.policy_types.apinizer.evaluate import compile_apinizer
+
+        spec = self.spec_model.model_validate(policy.spec)
+        assert isinstance(spec, PolicySpec)
+        return compile_apinizer(self.apinizer_type, spec, policy)
+
 
 def _make_type(apinizer_type: str, spec_model: type[PolicySpec], title: str) -> type[ApinizerType]:
     doc = (spec_model.__doc__ or "").strip().split(": ", 1)[-1]
@@ -67,6 +83,7 @@ def _make_type(apinizer_type: str, spec_model: type[PolicySpec], title: str) -> 
         "title": f"Apinizer {title}",
         "description": f"Apinizer {apinizer_type} policy: {doc}",
         "spec_model": spec_model,
+        "decision_point": "http_request" if apinizer_type in EVALUATED_TYPES else None,
         "__doc__": f"``{APINIZER_PREFIX}{apinizer_type}``",
     }
     class_name = "Apinizer" + "".join(p.title() for p in apinizer_type.split("-")[1:]) + "Type"

@@ -27,11 +27,12 @@ from policyhub.engine.compiled import CompiledPolicy, CompileError, Evaluation, 
 from policyhub.engine.inputs.lifecycle_gate import LifecycleGateInput
 from policyhub.engine.outcome import Outcome, Severity
 from policyhub.policy_types.jfrog.kinds import RULE_KIND, TEMPLATE_KIND
-from policyhub.policy_types.jfrog.program import ENTRY_RULE, PROGRAMS, RegoError, RegoProgram
+from policyhub.policy_types.jfrog.program import PROGRAMS, RegoError, RegoProgram
 from policyhub.storage.repositories.resources import Resource
 
 SEVERITY = {"block": Severity.BLOCK, "warning": Severity.WARN}
 GATED_ACTIONS = frozenset({"certify_to_gate"})
+_SCALARS = (str, bool, int, float, type(None))
 
 
 class RegoResultError(Exception):
@@ -42,9 +43,10 @@ class RegoResultError(Exception):
 class GateScope:
     """Where a policy applies: its action's stage and gate, and its scope (project, applications, labels).
 
-    A project-scoped policy applies to every application of its project. An application-scoped one
-    applies to an application named in ``application_keys`` or carrying any of ``application_labels``
-    (and, when it names a project, only within that project).
+    A project-scoped policy applies to every application of its project (carrying any of its
+    ``application_labels``, if it has some). An application-scoped one applies to an application named
+    in ``application_keys`` or carrying any of ``application_labels`` (and, when it names a project,
+    only within that project).
     """
 
     stage: str | None
@@ -75,9 +77,10 @@ class GateScope:
         app = asked.application
         if self.projects and app.project not in self.projects:
             return False
+        labelled = not self.labels.isdisjoint(app.label_pairs)
         if self.scope_type == "project":
-            return bool(self.projects)
-        return app.key in self.applications or not self.labels.isdisjoint(app.label_pairs)
+            return bool(self.projects) and (not self.labels or labelled)
+        return app.key in self.applications or labelled
 
 
 def typed_parameters(values: list[dict[str, Any]], declared: list[dict[str, Any]]) -> dict[str, Any]:
@@ -103,6 +106,11 @@ def typed_parameters(values: list[dict[str, Any]], declared: list[dict[str, Any]
 def json_safe(value: Any) -> Any:
     """A Rego value as JSON (sets become sorted arrays, non-string keys strings): it is logged and served."""
     if isinstance(value, dict):
+        for key, item in value.items():  # the usual flat result object is returned as it is
+            if type(key) is not str or not isinstance(item, _SCALARS):
+                break
+        else:
+            return value
         return {k if isinstance(k, str) else json.dumps(json_safe(k)): json_safe(v) for k, v in value.items()}
     if isinstance(value, set | frozenset):
         items = [json_safe(v) for v in value]
@@ -195,7 +203,7 @@ class CompiledLifecyclePolicy(CompiledPolicy):
         asked = cast(LifecycleGateInput, evaluation.input)
         try:
             result = bound.program.evaluate({"data": asked.evidence, "params": bound.params})
-            should_allow, explanation, output = read_result(result, ENTRY_RULE)
+            should_allow, explanation, output = read_result(result, bound.program.entry)
         except (RegoError, RegoResultError) as exc:
             raise RegoError(f"rule {bound.rule_name!r} (template {bound.template_name!r}): {exc}") from None
         details = {

@@ -18,46 +18,56 @@ Semantics (Kosli documents the rules, not every corner; the choices are fail-clo
   control) must exist and, with ``must_be_compliant`` (the default), every match must be compliant.
   An artifact with no trail is missing it, unless its ``if`` is false without a flow.
 
-A rule is *violated* if any resolution is a violation, *ignored* if every resolution is
-``rule_not_applicable``, else *satisfied*. An expression that cannot be evaluated (ordering a string
-against a list) raises: "an invalid expression causes a policy evaluation error", and the engine denies.
+Exceptions are only evaluated where the requirement is not met. A rule that is not required is not
+listed. A rule is *violated* if any resolution is a violation, *ignored* (``satisfied: null``) if every
+resolution is ``rule_not_applicable``, else *satisfied*. Expressions are compiled to closures once per
+policy version (:mod:`.expr_compile`); one that cannot be evaluated (ordering a number against a word)
+raises: "an invalid expression causes a policy evaluation error", and the engine denies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from policyhub.domain.records import Policy
 from policyhub.engine.compiled import CompiledPolicy, Evaluation
 from policyhub.engine.outcome import Outcome, Status
-from policyhub.policy_types.kosli.expr_eval import evaluate_condition
-from policyhub.policy_types.kosli.expressions import Expr, parse_template
+from policyhub.policy_types.kosli.expr_compile import compile_condition
+from policyhub.policy_types.kosli.expressions import parse_template
 from policyhub.policy_types.kosli.spec import AttestationRule, BooleanRule, EnvironmentPolicy
 
 if TYPE_CHECKING:
-    from policyhub.engine.inputs.environment import ArtifactIn, AttestationIn, TrailIn
+    from policyhub.engine.inputs.environment import EnvironmentArtifact, EnvironmentAttestation, EnvironmentTrail
 
 MAX_REASONS = 20
 SATISFIED, NOT_APPLICABLE = "rule_satisfied", "rule_not_applicable"
 _MEMO_KEY = "kosli.environment.subjects"
 
+Condition = Callable[[dict[str, Any]], bool]
+Resolution = dict[str, Any]
+Checked = tuple[list[Resolution], list[str], bool]  # resolutions, reasons of violations, applied anywhere
+
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """One place an artifact was reported: the expression variables and where, for resolutions."""
+    """One place an artifact was reported: expression variables, attestations by name and type, and
+    where it is (a resolution's context)."""
 
     variables: dict[str, Any]
-    trail: TrailIn | None  # None: the artifact has no provenance
+    trail: EnvironmentTrail | None  # None: the artifact has no provenance
     where: dict[str, Any] | None
     label: str
+    by_name: dict[str, list[EnvironmentAttestation]]
+    by_type: dict[str, list[EnvironmentAttestation]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Subject:
     """One artifact, prepared once per decision and shared by every policy evaluated in it."""
 
-    artifact: ArtifactIn
+    artifact: EnvironmentArtifact
     label: str
     contexts: tuple[_Context, ...]
 
@@ -70,41 +80,53 @@ def _subjects(evaluation: Evaluation) -> list[_Subject]:
     return found
 
 
-def _subject(artifact: ArtifactIn) -> _Subject:
+def _subject(artifact: EnvironmentArtifact) -> _Subject:
     art = {"name": artifact.name, "fingerprint": artifact.fingerprint}
-    contexts = tuple(
-        _Context(
-            {"flow": {"name": t.flow.name, "tags": t.flow.tags}, "artifact": art},
-            t,
-            {"flow_name": t.flow.name, "trail_name": t.name},
-            f"{t.flow.name}/{t.name}" if t.name else t.flow.name,
-        )
-        for t in artifact.trails
-    )
+    contexts = tuple(_trail_context(t, art) for t in artifact.trails)
     if not contexts:
-        contexts = (_Context({"flow": None, "artifact": art}, None, None, ""),)
+        contexts = (_Context({"flow": None, "artifact": art}, None, None, "", {}, {}),)
     return _Subject(artifact, repr(artifact.name) if artifact.name else artifact.fingerprint, contexts)
 
 
-def _resolution(kind: str, context: dict[str, Any] | None) -> dict[str, Any]:
+def _trail_context(t: EnvironmentTrail, art: dict[str, Any]) -> _Context:
+    by_name: dict[str, list[EnvironmentAttestation]] = {}
+    by_type: dict[str, list[EnvironmentAttestation]] = {}
+    for a in t.attestations:
+        by_name.setdefault(a.name, []).append(a)
+        by_type.setdefault(a.type, []).append(a)
+    return _Context(
+        {"flow": {"name": t.flow.name, "tags": t.flow.tags}, "artifact": art},
+        t,
+        {"flow_name": t.flow.name, "trail_name": t.name},
+        f"{t.flow.name}/{t.name}" if t.name else t.flow.name,
+        by_name,
+        by_type,
+    )
+
+
+def _resolution(kind: str, context: dict[str, Any] | None) -> Resolution:
     return {"type": kind, "context": context}
 
 
-def _any_holds(conditions: tuple[Expr, ...], variables: dict[str, Any]) -> bool:
-    return any(evaluate_condition(c, variables) for c in conditions)
+def _conditions(rule: BooleanRule) -> tuple[Condition, ...]:
+    return tuple(compile_condition(parse_template(e.if_)) for e in rule.exceptions if e.if_ is not None)
 
 
 def _if_json(text: str | None) -> dict[str, Any]:
     return {} if text is None else {"if": {"text": text}}
 
 
+def _boolean_json(rule: BooleanRule) -> dict[str, Any]:
+    return {"required": rule.required, "exceptions": [_if_json(e.if_) for e in rule.exceptions]}
+
+
 class _Rule:
-    """A compiled rule: ``check`` returns the resolutions for one artifact and the reasons of its violations."""
+    """A compiled rule: ``check`` judges one artifact in each place it was reported."""
 
     kind: str
     json: dict[str, Any]
 
-    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
+    def check(self, subject: _Subject) -> Checked:
         raise NotImplementedError
 
 
@@ -112,43 +134,47 @@ class _Provenance(_Rule):
     kind = "provenance"
 
     def __init__(self, rule: BooleanRule) -> None:
-        self.exceptions = tuple(parse_template(e.if_) for e in rule.exceptions if e.if_ is not None)
+        self.exceptions = _conditions(rule)
         self.json = {"type": self.kind, "definition": _boolean_json(rule)}
 
-    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
+    def check(self, subject: _Subject) -> Checked:
         first = subject.contexts[0]
         if first.trail is not None:
-            return [_resolution(SATISFIED, c.where) for c in subject.contexts], []
-        if _any_holds(self.exceptions, first.variables):
-            return [_resolution(NOT_APPLICABLE, None)], []
-        return [_resolution("no_provenance", None)], ["no provenance (not reported in any flow)"]
+            return [_resolution(SATISFIED, c.where) for c in subject.contexts], [], True
+        if any(holds(first.variables) for holds in self.exceptions):
+            return [_resolution(NOT_APPLICABLE, None)], [], False
+        return [_resolution("no_provenance", None)], ["no provenance (not reported in any flow)"], True
 
 
 class _TrailCompliance(_Rule):
     kind = "trail-compliance"
 
     def __init__(self, rule: BooleanRule) -> None:
-        self.exceptions = tuple(parse_template(e.if_) for e in rule.exceptions if e.if_ is not None)
+        self.exceptions = _conditions(rule)
         self.json = {"type": self.kind, "definition": _boolean_json(rule)}
 
-    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
-        out: list[dict[str, Any]] = []
+    def check(self, subject: _Subject) -> Checked:
+        out: list[Resolution] = []
         reasons: list[str] = []
+        applied = False
         for c in subject.contexts:
             trail = c.trail
             if trail is not None and trail.compliant:
                 out.append(_resolution(SATISFIED, c.where))
-            elif _any_holds(self.exceptions, c.variables):
+                applied = True
+            elif any(holds(c.variables) for holds in self.exceptions):
                 out.append(_resolution(NOT_APPLICABLE, c.where))
             elif trail is None:
                 out.append(_resolution("no_provenance", None))
                 reasons.append("not part of any trail (no provenance)")
+                applied = True
             else:
                 status = "INCOMPLETE" if trail.compliant is None else "NON-COMPLIANT"
                 out.append(_resolution("non_compliant_in_trail", {**(c.where or {}), "artifact_status": status}))
                 unknown = " (compliance not reported)" if trail.compliant is None else ""
                 reasons.append(f"not compliant in trail {c.label}{unknown}")
-        return out, reasons
+                applied = True
+        return out, reasons, applied
 
 
 class _Attestation(_Rule):
@@ -157,7 +183,7 @@ class _Attestation(_Rule):
     def __init__(self, rule: AttestationRule) -> None:
         self.name, self.type, self.for_control = rule.name, rule.type, rule.for_control
         self.must_be_compliant = rule.must_be_compliant
-        self.condition = parse_template(rule.if_) if rule.if_ is not None else None
+        self.condition = compile_condition(parse_template(rule.if_)) if rule.if_ is not None else None
         definition: dict[str, Any] = {"name": rule.name, "type": rule.type, "must_be_compliant": rule.must_be_compliant}
         if rule.for_control is not None:
             definition["for_control"] = rule.for_control
@@ -171,24 +197,30 @@ class _Attestation(_Rule):
             return f"{self.type} attestation"
         return f"attestation '{self.name}'" + ("" if self.type == "*" else f" (type {self.type})")
 
-    def matches(self, att: AttestationIn) -> bool:
-        return (
-            (self.name == "*" or att.name == self.name)
-            and (self.type == "*" or att.type == self.type)
-            and (self.for_control is None or att.for_control == self.for_control)
-        )
+    def found(self, c: _Context) -> list[EnvironmentAttestation]:
+        """The attestations of the place that this rule matches (``*`` is any name or any type, never both)."""
+        if self.name != "*":
+            candidates = c.by_name.get(self.name, [])
+            if self.type != "*":
+                candidates = [a for a in candidates if a.type == self.type]
+        else:
+            candidates = c.by_type.get(self.type, [])
+        if self.for_control is not None:
+            candidates = [a for a in candidates if a.for_control == self.for_control]
+        return candidates
 
-    def check(self, subject: _Subject) -> tuple[list[dict[str, Any]], list[str]]:
-        out: list[dict[str, Any]] = []
+    def check(self, subject: _Subject) -> Checked:
+        out: list[Resolution] = []
         reasons: list[str] = []
+        applied = False
         for c in subject.contexts:
-            if self.condition is not None and not evaluate_condition(self.condition, c.variables):
+            if self.condition is not None and not self.condition(c.variables):
                 out.append(_resolution(NOT_APPLICABLE, c.where))
                 continue
+            applied = True
             where = c.where if self.for_control is None else {**(c.where or {}), "for_control": self.for_control}
-            trail = c.trail
-            found = [a for a in trail.attestations if self.matches(a)] if trail is not None else []
-            place = f" in trail {c.label}" if trail is not None else " (no provenance)"
+            found = self.found(c)
+            place = f" in trail {c.label}" if c.trail is not None else " (no provenance)"
             if not found:
                 out.append(_resolution("missing_attestation", where))
                 reasons.append(f"missing {self.what}{place}")
@@ -197,15 +229,11 @@ class _Attestation(_Rule):
                 reasons.append(f"{self.what} is non-compliant{place}")
             else:
                 out.append(_resolution(SATISFIED, where))
-        return out, reasons
-
-
-def _boolean_json(rule: BooleanRule) -> dict[str, Any]:
-    return {"required": rule.required, "exceptions": [_if_json(e.if_) for e in rule.exceptions]}
+        return out, reasons, applied
 
 
 class CompiledEnvironmentPolicy(CompiledPolicy):
-    """A ``kosli.environment`` policy version, its expressions parsed once."""
+    """A ``kosli.environment`` policy version, its expressions compiled once."""
 
     def __init__(self, policy: Policy) -> None:
         super().__init__(policy)
@@ -227,18 +255,18 @@ class CompiledEnvironmentPolicy(CompiledPolicy):
             rule_evaluations: list[dict[str, Any]] = []
             compliant = True
             for rule in self.rules:
-                resolutions, failures = rule.check(subject)
+                resolutions, failures, applied = rule.check(subject)
                 if failures:
                     compliant = False
                     violations += len(failures)
                     room = MAX_REASONS - len(reasons)
-                    reasons.extend(f"artifact {subject.label}: {f}" for f in failures[: max(room, 0)])
-                ignored = not failures and all(r["type"] == NOT_APPLICABLE for r in resolutions)
+                    if room > 0:
+                        reasons.extend(f"artifact {subject.label}: {f}" for f in failures[:room])
                 rule_evaluations.append(
                     {
                         "rule": rule.json,
-                        "satisfied": None if ignored else not failures,
-                        "ignored": ignored,
+                        "satisfied": (not failures) if applied else None,
+                        "ignored": not applied,
                         "resolutions": resolutions,
                     }
                 )

@@ -95,7 +95,7 @@ class _SyftSpacePolicy(CompiledPolicy):
         return cast("HttpRequestInput", evaluation.input).phase == "request"
 
     def order(self) -> tuple[Any, ...]:
-        return (FAMILY, self.stage, 0)
+        return (FAMILY, 0, self.stage, 0)
 
 
 class CompiledRateLimit(_SyftSpacePolicy):
@@ -114,7 +114,7 @@ class CompiledRateLimit(_SyftSpacePolicy):
         self.friendly = f"{self.limit} requests per 1 {UNIT_WORDS[unit]}(s)"
 
     def order(self) -> tuple[Any, ...]:
-        return (FAMILY, self.stage, self.limit)
+        return (FAMILY, 0, self.stage, self.limit)
 
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         user = _user(evaluation)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from policyhub.engine.inputs.environment import TrailIn
+from policyhub.engine.inputs.environment import EnvironmentTrail
 from policyhub.engine.outcome import Decision, DecisionResult, PolicyResult, Status
 
 
@@ -30,7 +30,7 @@ class KosliAssertEvidence(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str | None = Field(default=None, max_length=1024, description="the artifact's name (artifact.name)")
-    trails: list[TrailIn] = Field(default_factory=list, max_length=100, description="none: no provenance")
+    trails: list[EnvironmentTrail] = Field(default_factory=list, max_length=100, description="none: no provenance")
 
 
 class KosliRuleResolution(BaseModel):
@@ -112,7 +112,7 @@ def trail_status(compliant: bool | None) -> str:
     return "INCOMPLETE" if compliant is None else ("COMPLIANT" if compliant else "NON-COMPLIANT")
 
 
-def compliance_status(fingerprint: str, trail: TrailIn, at: float) -> dict[str, Any]:
+def compliance_status(fingerprint: str, trail: EnvironmentTrail, at: float) -> dict[str, Any]:
     """Kosli's ``ArtifactComplianceResultResponse`` of one trail, from the evidence the caller sent."""
     return {
         "artifact_fingerprint": fingerprint,
@@ -149,7 +149,7 @@ def assert_response(
     result: DecisionResult,
     *,
     fingerprint: str,
-    trails: list[TrailIn],
+    trails: list[EnvironmentTrail],
     environment: str | None,
     html_url: str,
 ) -> dict[str, Any]:
