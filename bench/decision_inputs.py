@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import jfrog_gate
+from bench import flashback_content, jfrog_gate
 from bench.decision_cases import Case
 from bench.kosli_eval import ENVIRONMENT_INPUT, POLICY_YAML
 
@@ -71,4 +71,5 @@ CASES: list[Case] = [
         lambda i: {"artifacts": ENVIRONMENT_INPUT["artifacts"]},
     ),
     jfrog_gate.CASE,
+    flashback_content.CASE,
 ]

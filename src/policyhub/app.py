@@ -49,7 +49,7 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         scopes=ScopeService(),
         resources=ResourceService(),
         actors=ActorCache(settings.auth_cache_ttl_s),
-        decisions=DecisionService(engine, DecisionLog(db, log_policy)),
+        decisions=DecisionService(engine, DecisionLog(db, log_policy, points=engine.points)),
     )
 
 
@@ -59,4 +59,9 @@ def build_judge(settings: Settings) -> Judge | None:
         return None
     from policyhub.engine.judge import ChatJudge
 
-    return ChatJudge(settings.judge_url, model=settings.judge_model, api_key=settings.judge_api_key)
+    return ChatJudge(
+        settings.judge_url,
+        model=settings.judge_model,
+        api_key=settings.judge_api_key,
+        timeout_s=settings.judge_timeout_s,
+    )

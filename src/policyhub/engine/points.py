@@ -39,6 +39,11 @@ class DecisionPoint:
         """The candidate policies, most general scope first (org level, then down to ``scope_path``)."""
         return snapshot.at_scope(self.name, scope_path)
 
+    def log_input(self, data: Any) -> Any:
+        """What the decision log may keep of an input (before its own redaction); a point whose input
+        carries free text (``ai_content``) masks what must never be stored in clear."""
+        return data
+
 
 class PointRegistry:
     def __init__(self, points: list[DecisionPoint]) -> None:

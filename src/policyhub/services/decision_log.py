@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from policyhub.domain.canonical import now
-from policyhub.engine.outcome import Decision, DecisionResult
+from policyhub.engine.outcome import Decision, DecisionResult, Effect
+from policyhub.engine.points import PointRegistry
 from policyhub.storage.db import Database
 from policyhub.storage.repositories.decisions import LoggedDecision, LoggedPolicy
 
@@ -43,7 +44,8 @@ DEFAULT_REDACT = (
 
 @dataclass(frozen=True)
 class LogPolicy:
-    """What the log keeps. ``sample_allow`` is the share of allow decisions kept; warn and deny are always kept."""
+    """What the log keeps. ``sample_allow`` is the share of allow decisions kept; warn and deny are always
+    kept, and so are allow decisions with an ``audit`` result (a violation a policy only records)."""
 
     enabled: bool = True
     sample_allow: float = 1.0
@@ -71,9 +73,12 @@ class DecisionLog:
         max_batch: int = 500,
         max_queue: int = 100_000,
         linger_s: float = 0.05,
+        points: PointRegistry | None = None,
     ) -> None:
         self.db = db
         self.policy = policy
+        #: Each point's ``log_input`` filters what is kept of its inputs (``ai_content`` masks secrets).
+        self.points = points
         self.dropped = 0
         self._pattern = re.compile("|".join(re.escape(k) for k in policy.redact_keys) or "(?!)", re.IGNORECASE)
         self._queue: queue.Queue[_Pending | None] = queue.Queue(max_queue)
@@ -89,6 +94,8 @@ class DecisionLog:
             return False
         if result.decision is not Decision.ALLOW or self.policy.sample_allow >= 1.0:
             return True
+        if any(r.effect is Effect.AUDIT for r in result.results):  # a record-only violation exists to be recorded
+            return True
         return random.random() < self.policy.sample_allow
 
     def entry(
@@ -102,6 +109,8 @@ class DecisionLog:
         at: datetime,
     ) -> LoggedDecision:
         mode = self.policy.input_mode
+        if mode != "none" and self.points is not None:
+            raw_input = self.points.get(result.point).log_input(raw_input)
         kept = None if mode == "none" else raw_input if mode == "full" else redact(raw_input, self._pattern)
         return LoggedDecision(
             id=result.id,

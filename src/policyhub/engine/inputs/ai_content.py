@@ -1,8 +1,16 @@
-"""``ai_content``: may a prompt or a model response pass an AI gateway (Flashback)?"""
+"""``ai_content``: may a prompt or a model response pass an AI gateway (Flashback)?
+
+Besides the text, a gateway may say where it came from (conversation, end user, the gateway key, the
+model). Policies do not need these; they are kept in the decision log so that violations and alerts
+can say who, where and through which model (Flashback's ``/policy/violations`` and ``/policy/alerts``).
+
+The decision log never keeps the content as sent: whatever a built-in detector finds in it (personal
+data, secrets) is masked in the logged copy, whatever the log's input mode.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,11 +20,29 @@ from policyhub.engine.points import DecisionPoint
 class AiContentInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(max_length=1_000_000)
+    content: str = Field(max_length=1_000_000, description="the prompt or response text")
     direction: Literal["prompt", "response"] = "prompt"
+    conversation_id: str | None = Field(default=None, max_length=200, description="the gateway's conversation id")
+    user: str | None = Field(default=None, max_length=320, description="the end user (id or email)")
+    user_name: str | None = Field(default=None, max_length=320, description="the end user's display name")
+    gateway_key_id: str | None = Field(default=None, max_length=200, description="the gateway API key's id")
+    gateway_key_name: str | None = Field(default=None, max_length=200, description="the gateway API key's name")
+    llm_type: str | None = Field(default=None, max_length=100, description="the model provider, e.g. OPENAI")
+    llm_model: str | None = Field(default=None, max_length=200, description="the model, e.g. gpt-4o")
+    host: str | None = Field(default=None, max_length=255, description="the gateway host that asked")
 
 
-AI_CONTENT = DecisionPoint(
+class AiContentPoint(DecisionPoint):
+    def log_input(self, data: Any) -> Any:
+        """The input with its content masked (the log must not keep secrets or personal data in clear)."""
+        if not isinstance(data, dict) or not isinstance(data.get("content"), str):
+            return data
+        from policyhub.policy_types.flashback.masking import mask_everything
+
+        return {**data, "content": mask_everything(data["content"])}
+
+
+AI_CONTENT = AiContentPoint(
     name="ai_content",
     description="A prompt or a model response: may it pass?",
     input_model=AiContentInput,

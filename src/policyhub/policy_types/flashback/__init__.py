@@ -2,15 +2,24 @@
 
 ``name`` is a core policy field; the scope (org / workspace / repo) is where the policy is attached
 and cannot change after creation, so it is not part of the spec.
+
+Policies are evaluated at the ``ai_content`` decision point: the content selects built-in detectors
+(:mod:`.vocabulary`, :mod:`.detectors`), with the optional judge for what they cannot see (:mod:`.evaluate`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from policyhub.policy_types.base import ModelPolicyType
+from policyhub.policy_types.flashback.evaluate import FlashbackPolicy, JudgedPolicy
+from policyhub.policy_types.flashback.vocabulary import select
+
+if TYPE_CHECKING:
+    from policyhub.domain.records import Policy
+    from policyhub.engine.compiled import CompiledPolicy, Resources
 
 MAX_CONTENT_CHARS = 10_000
 ACTION_TYPES = {0: "log", 1: "alert", 2: "block"}
@@ -54,3 +63,10 @@ class FlashbackAiType(ModelPolicyType):
         "(LOW, MEDIUM, HIGH) and an action (0 log, 1 alert, 2 block)."
     )
     spec_model = FlashbackAiSpec
+    decision_point = "ai_content"
+
+    def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
+        selection = select(policy.spec["content"])
+        if selection.mode == "detectors":
+            return FlashbackPolicy(policy, selection)
+        return JudgedPolicy(policy, selection)

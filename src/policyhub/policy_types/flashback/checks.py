@@ -115,7 +115,9 @@ def jwt_header_valid(token: str) -> bool:
 
 
 _PLACEHOLDER = re.compile(
-    r"^(?:[<{\[$%(].*|.*[>}\]]|.*(?:example|sample|dummy|placeholder|changeme|redacted|your[_-]|xxxx|\*\*\*|\.\.\.).*)$",
+    r"^(?:[<{\[$%(].*|.*[>}\]]|"
+    r".*(?:example|sample|dummy|placeholder|changeme|redacted|your[_-]|xxxx|\*\*\*|\.\.\.|"
+    r"environ|getenv|process\.env|config\.|settings\.|secrets\.).*)$",
     re.IGNORECASE,
 )
 

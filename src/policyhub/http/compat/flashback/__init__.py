@@ -3,13 +3,16 @@
 Policies are core policies of type ``flashback.ai``; workspaces and repositories are core scopes
 (kinds ``workspace`` and ``repo``, the repo a child of its workspace), created with
 ``POST /v1/orgs/{org}/scopes``. See :mod:`.translate` for how names are kept and :mod:`.levels`
-for how levels map to scopes.
+for how levels map to scopes. Violations and alerts (:mod:`.violations`) are read from the decision
+log; prompts and responses are evaluated by ``POST /v1/orgs/{org}/decisions`` at point ``ai_content``
+(Flashback documents no evaluation endpoint: its gateway evaluates internally).
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from policyhub.http.compat.flashback import validate, violations
 from policyhub.http.compat.flashback.errors import render_error
 from policyhub.http.compat.flashback.routes import router
 from policyhub.http.problems import ErrorFaces
@@ -18,7 +21,12 @@ PREFIX = "/policy"
 
 
 def install(app: FastAPI, faces: ErrorFaces) -> None:
-    """Mount the ``/policy`` routes and render every error under the prefix in Flashback's shape."""
+    """Mount the ``/policy`` routes and render every error under the prefix in Flashback's shape.
+
+    Violations, alerts and validation first: ``/policy/violations`` must not be read as a policy id.
+    """
+    app.include_router(violations.router)
+    app.include_router(validate.router)
     app.include_router(router)
     faces.register(PREFIX, render_error)
 
