@@ -104,8 +104,10 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
-    """Test settings: decisions re-check the org's state on every call (the freshness bound has its own tests)."""
-    return Settings(database_url=url, access_log=False, **{"decision_refresh_s": 0.0, **overrides})
+    """Test settings: decisions re-check the org's state on every call (the freshness bound has its own tests)
+    and the decision log keeps every decision (its sampling has its own tests)."""
+    defaults = {"decision_refresh_s": 0.0, "decision_log_sample_allow": 1.0}
+    return Settings(database_url=url, access_log=False, **{**defaults, **overrides})
 
 
 @pytest.fixture(scope="session")

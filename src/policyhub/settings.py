@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     judge_api_key: str | None = None
     judge_timeout_s: float = Field(default=5.0, gt=0, le=120)
     decision_log: bool = True
-    decision_log_sample_allow: float = Field(default=1.0, ge=0, le=1)
+    # Every warn and deny decision (and every allow with a recorded violation) is logged; of the plain
+    # allows, this share (1%: a gateway's allows are the bulk of its traffic; 1.0 keeps every one).
+    decision_log_sample_allow: float = Field(default=0.01, ge=0, le=1)
     decision_log_input: Literal["none", "redacted", "full"] = "redacted"
 
     log_level: str = "INFO"

@@ -48,7 +48,7 @@ class LogPolicy:
     kept, and so are allow decisions with an ``audit`` result (a violation a policy only records)."""
 
     enabled: bool = True
-    sample_allow: float = 1.0
+    sample_allow: float = 0.01
     input_mode: InputMode = "redacted"
     redact_keys: tuple[str, ...] = DEFAULT_REDACT
 

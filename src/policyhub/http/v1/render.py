@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse, Response
 
 from policyhub.domain.canonical import iso
@@ -17,8 +18,13 @@ from policyhub.storage.repositories.idempotency import StoredResponse
 
 
 class FastJSON(JSONResponse):
+    """Compact UTF-8 JSON, encoded by orjson (the stdlib encoder for what orjson refuses, e.g. huge ints)."""
+
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def write_response(result: WriteResult, *, dry_run: bool, location: str | None = None) -> FastJSON:
