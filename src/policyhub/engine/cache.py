@@ -15,8 +15,10 @@ class CompiledCache:
     """A bounded LRU map shared by every org of the process.
 
     The key holds the policy's revision (which moves on every change, content or metadata) and the
-    last change of each resource the policy references (a JFrog rule's parameters, its template's
-    Rego), so a stale compiled form can never be found under a current key.
+    last change of each resource the policy references (a JFrog rule and its parameters), so a stale
+    compiled form is never found under a current key. What a referenced resource
+    itself refers to (a JFrog rule's template) is the compiled policy's own concern: the JFrog evaluator
+    compares the template's last change on each evaluation and recompiles when it moved.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
