@@ -20,11 +20,15 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench reliability
 	$(BIN)/mypy src
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.writes $(BENCH_ARGS)
+
+# The reliability suite (reliability/README.md): the long form on SQLite and PostgreSQL by default.
+reliability: $(STAMP)
+	$(BIN)/python -m reliability --form long $(RELIABILITY_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

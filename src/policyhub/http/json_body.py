@@ -65,7 +65,7 @@ def parse_json(raw: bytes, *, max_depth: int, field: str = "body") -> Any:
 
 
 def check_tree(value: Any, *, max_depth: int, field: str = "body") -> None:
-    """Refuse trees nested deeper than ``max_depth`` and strings holding lone surrogates."""
+    """Refuse trees nested deeper than ``max_depth`` and strings holding NUL or lone surrogates."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -73,24 +73,52 @@ def check_tree(value: Any, *, max_depth: int, field: str = "body") -> None:
             if depth > max_depth:
                 raise InvalidInput.field(field, f"JSON nested deeper than {max_depth} levels")
             for key, child in node.items():
-                _check_str(key, field)
+                _check_str(key, field, value)
                 stack.append((child, depth + 1))
         elif isinstance(node, list):
             if depth > max_depth:
                 raise InvalidInput.field(field, f"JSON nested deeper than {max_depth} levels")
             stack.extend((child, depth + 1) for child in node)
         elif isinstance(node, str):
-            _check_str(node, field)
+            _check_str(node, field, value)
 
 
-def _check_str(text: str, field: str) -> None:
+def _check_str(text: str, field: str, root: Any) -> None:
     if "\x00" in text:  # PostgreSQL cannot store it; SQLite would: refuse it on both alike
-        raise InvalidInput.field(field, "contains a NUL character (\\u0000), which is not allowed")
+        raise InvalidInput.field(_where(root, text, field), "contains a NUL character (\\u0000), which is not allowed")
     if text.isascii():
         return
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput.field(
-            field, "contains a lone surrogate (\\ud800-\\udfff), which is not valid text"
+            _where(root, text, field), "contains a lone surrogate (\\ud800-\\udfff), which is not valid text"
         ) from None
+
+
+def _where(root: Any, text: str, field: str) -> str:
+    """The field to name: the offending value's path (under ``field`` unless that is the whole body)."""
+    path = _path_of(root, text)
+    if not path:
+        return field
+    return path if field == "body" else f"{field}.{path}"
+
+
+def _path_of(root: Any, text: str) -> str:
+    """The dotted path (``spec.rules.0``) of the first key or value equal to ``text``; only on the error path."""
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for key, child in node.items():
+                here = f"{path}.{key}" if path else str(key)
+                if key == text or child == text:
+                    return here
+                stack.append((child, here))
+        elif isinstance(node, list):
+            for i, child in enumerate(node):
+                here = f"{path}.{i}" if path else str(i)
+                if child == text:
+                    return here
+                stack.append((child, here))
+    return ""

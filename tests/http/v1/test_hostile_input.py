@@ -22,6 +22,7 @@ def post_raw(org: OrgClient, body: bytes, content_type: str = "application/json"
         (b'{"name": "n", "type": "document", "spec": {"x": 123456789012345678901234567890}}', "out of range"),
         (b'{"name": "n", "type": "document", "spec": {"x": 1e400}}', "out of range"),
         (b'{"name": "n", "type": "document", "spec": {"x": "\\ud800"}}', "surrogate"),
+        (b'{"name": "n", "type": "document", "spec": {"x": "a\\u0000b"}}', "NUL"),
         (b'{"name": "n\xff", "type": "document", "spec": {}}', "UTF-8"),
         (b"[1, 2]", "JSON object"),
         (b'"just a string"', "JSON object"),
@@ -67,6 +68,25 @@ def test_wrong_content_type_is_415(org: OrgClient, content_type: str) -> None:
     org.create_policy("ct")
     r = org.request("PATCH", "policies/ct", content=b'{"description": "x"}', headers={"Content-Type": "text/plain"})
     assert r.status_code == 415
+
+
+def test_a_body_that_is_not_json_under_a_wrong_content_type_is_415_not_400(org: OrgClient) -> None:
+    """The media type is checked before the body is parsed: XML or form data is a 415, not "malformed JSON"."""
+    org.create_policy("ct-xml")
+    r = org.request("PATCH", "policies/ct-xml", content=b"<spec/>", headers={"Content-Type": "application/xml"})
+    assert r.status_code == 415, r.text
+    r = org.request(
+        "PUT", "policies/ct-xml", content=b"spec=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 415, r.text
+    assert org.get("policies/ct-xml").json()["revision"] == 1
+
+
+def test_vendor_json_routes_refuse_a_declared_non_json_body_with_415(org: OrgClient) -> None:
+    body = b'{"name": "N", "content": "C.", "riskType": "LOW", "actionType": 1}'
+    r = org.post("/policy", content=body, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415, r.text
+    assert org.get("policies").json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -142,3 +162,13 @@ def test_nul_in_path_or_query_is_400_not_a_database_error(org: OrgClient) -> Non
     for path in ("policies/%00", "scopes/%00", "policies?name_prefix=%00", "policies/a%00b/versions"):
         r = org.get(path)
         assert r.status_code == 400, (path, r.text)
+
+
+@pytest.mark.parametrize("number", [2**31, 2**63, 10**30, 0])
+def test_version_numbers_no_column_can_hold_are_404_not_500(org: OrgClient, number: int) -> None:
+    org.create_policy("vmax")
+    assert org.get(f"policies/vmax/versions/{number}").status_code == 404
+    assert org.get("policies/vmax/diff", params={"from": 1, "to": number}).status_code in (400, 404)
+    if number < 2**53:
+        r = org.post("policies/vmax/rollback", json={"version": number})
+        assert r.status_code in (400, 404), r.text

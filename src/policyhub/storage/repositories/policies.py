@@ -28,6 +28,9 @@ _UPDATE = update(policies).where(
 _INSERT = policies.insert()
 _INSERT_VERSION = policy_versions.insert()
 
+#: Versions are an INTEGER column: 32 bits on PostgreSQL (SQLite's 64-bit INTEGER holds more).
+MAX_VERSION = 2**31 - 1
+
 
 def _policy(row: Row[Any]) -> Policy:
     return Policy(
@@ -188,6 +191,8 @@ class PolicyRepository:
         return [_version(r) for r in self.conn.execute(stmt)]
 
     def version(self, org_id: str, policy_id: str, number: int) -> Version | None:
+        if not 1 <= number <= MAX_VERSION:  # no stored version has it, and the drivers cannot even bind it
+            return None
         stmt = (
             select(policy_versions, principals.c.display_name)
             .outerjoin(principals, principals.c.id == policy_versions.c.created_by)
