@@ -8,6 +8,7 @@ surrogates (which no database can store) and NUL characters (which PostgreSQL ca
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from policyhub.errors import FieldError, InvalidInput
@@ -60,8 +61,15 @@ def parse_json(raw: bytes, *, max_depth: int, field: str = "body") -> Any:
         raise InvalidInput.field(field, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise InvalidInput.field(field, f"JSON nested deeper than {max_depth} levels") from None
-    check_tree(value, max_depth=max_depth, field=field)
+    if _SUSPECT_ESCAPE.search(raw) or raw.count(b"{") + raw.count(b"[") > max_depth:
+        check_tree(value, max_depth=max_depth, field=field)
     return value
+
+
+#: In valid UTF-8 JSON text a NUL or a surrogate can only arrive as a ``\u`` escape (raw control characters
+#: and encoded surrogates are already refused by the decoder), and nesting can only be as deep as there are
+#: brackets. Bodies with neither, nearly all of them, skip the tree walk.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
 
 
 def check_tree(value: Any, *, max_depth: int, field: str = "body") -> None:
