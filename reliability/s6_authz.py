@@ -3,7 +3,8 @@
 Callers: the org's admin, an editor, a viewer, an editor key bound to another scope (``zone-b``; the
 objects live at the org level), another org's admin, a revoked admin key, no key. Each endpoint has an
 expectation string (``EXPECT``) in that order: ``2`` 2xx, ``3`` 403, ``4`` 404, ``1`` 401, ``L`` 200 and
-the answer names none of the org's objects, ``9`` 409 (another org's object named in a body is as
+the answer names none of the org's objects, ``N`` 2xx naming none of them (a create or an evaluation
+in the caller's own org), ``9`` 409 (another org's object named in a body is as
 unknown as a missing one). Every call is prepared afresh (a write by one caller
 cannot spoil the next). Wherever another org's admin gets a 404, the same request for an object (or
 org) that never existed must get a byte-identical answer once the identifiers are swapped back.
@@ -52,6 +53,8 @@ THROTTLING = {
     "intervalWindowType": "FIXED",
 }
 META = {"targetScope": "ALL", "targetPipeline": "REQUEST", "deploy": False}
+FINGERPRINT = "a" * 64
+CARD = "4111 1111 1111 1111"
 
 
 def uniq(prefix: str = "m") -> str:
@@ -110,7 +113,11 @@ class World:
 
     def decision(self) -> str:
         """A decision's id once the decision log (written after the answer) holds it."""
-        found = str(self.ok("POST", f"{V1}/decisions", json={"point": "http_request", "input": {"path": "/x"}})["id"])
+        return self.logged(self.ok("POST", f"{V1}/decisions", json={"point": "http_request", "input": {"path": "/x"}}))
+
+    def logged(self, decision: dict[str, Any]) -> str:
+        """The id of a decision just answered, once the decision log (written after the answer) holds it."""
+        found = str(decision["id"])
         for _ in range(100):
             if self.c.get(f"{V1}/decisions/{found}").status_code == 200:
                 break
@@ -131,6 +138,12 @@ class World:
         name = uniq("env")
         self.ok("PUT", f"/api/v2/environments/{ORG}", json={"name": name, "type": "K8S", "description": "d"})
         return name
+
+    def kosli_attached(self) -> tuple[str, str]:
+        """An environment with a policy attached: (environment, policy)."""
+        env, policy = self.kosli_env(), self.kosli_policy()
+        self.ok("POST", f"/api/v2/environments/{ORG}/{env}/policies", json={"policy_names": [policy]})
+        return env, policy
 
     # jfrog
     def template_body(self) -> dict[str, Any]:
@@ -171,6 +184,22 @@ class World:
 
     def jf_policy(self) -> str:
         return str(self.ok("POST", f"{JF}/policies", json=self.jf_policy_body())["id"])
+
+    def evaluation_body(self) -> dict[str, Any]:
+        """An evaluation at the gate ``jf_policy`` guards (stage production, entry, project my-project)."""
+        return {
+            "action": {"type": "certify_to_gate", "stage": {"key": "production", "gate": "entry"}},
+            "resource": {
+                "identifier": {"type": "application_version", "key": uniq("app"), "version": "1.0.0"},
+                "hierarchy": {"project": {"key": "my-project"}},
+            },
+            "data": {},
+        }
+
+    def evaluation(self) -> tuple[str, str]:
+        """An evaluation of a fresh JFrog policy: (evaluation id, policy id)."""
+        policy = self.jf_policy()
+        return str(self.ok("POST", f"{JF}/evaluations", json=self.evaluation_body())["id"]), policy
 
     # syftspace
     def endpoint(self) -> str:
@@ -218,6 +247,14 @@ class World:
 
     def fb_policy(self) -> str:
         return str(self.ok("POST", "/policy", json=self.fb_body())["policy"]["id"])
+
+    def fb_violation(self) -> tuple[str, str]:
+        """A blocking (so alerting) card-number policy and a logged ``ai_content`` decision that violates it:
+        (policy id, decision id)."""
+        body = {"name": uniq("fb"), "content": "Never share credit card numbers.", "riskType": "HIGH", "actionType": 2}
+        policy = str(self.ok("POST", "/policy", json=body)["policy"]["id"])
+        asked = {"point": "ai_content", "input": {"content": f"my card is {CARD}"}}
+        return policy, self.logged(self.ok("POST", f"{V1}/decisions", json=asked))
 
 
 def _kosli_put(w: World) -> Call:
@@ -393,6 +430,25 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
             ids=[n, p],
         ),
     ),
+    ("GET", "/api/v2/asserts/{org}/fingerprint/{fingerprint}"): (
+        "2223411",
+        lambda w: Call(
+            "GET",
+            f"/api/v2/asserts/{ORG}/fingerprint/{FINGERPRINT}",
+            params={"environment_name": (ep := w.kosli_attached())[0]},
+            ids=list(ep),
+        ),
+    ),
+    ("POST", "/api/v2/asserts/{org}/fingerprint/{fingerprint}"): (
+        "2223411",
+        lambda w: Call(
+            "POST",
+            f"/api/v2/asserts/{ORG}/fingerprint/{FINGERPRINT}",
+            json={"name": "app", "trails": []},
+            params={"environment_name": (ep := w.kosli_attached())[0]},
+            ids=list(ep),
+        ),
+    ),
     # JFrog
     ("POST", f"{JF}/policies"): (
         "2233911",
@@ -452,6 +508,14 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
     ("DELETE", f"{JF}/templates/{{templateId}}"): (
         "2233411",
         lambda w: Call("DELETE", f"{JF}/templates/{(i := w.template())}", ids=[i]),
+    ),
+    ("POST", f"{JF}/evaluations"): (
+        "2223N11",
+        lambda w: Call("POST", f"{JF}/evaluations", json=w.evaluation_body(), ids=[w.jf_policy()]),
+    ),
+    ("GET", f"{JF}/evaluations/{{evaluationId}}"): (
+        "2224411",
+        lambda w: Call("GET", f"{JF}/evaluations/{(ev := w.evaluation())[0]}", ids=list(ev)),
     ),
     # Syft Space
     ("GET", "/syftspace/policies/types/"): ("2222211", lambda w: Call("GET", "/syftspace/policies/types/")),
@@ -547,6 +611,24 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
         lambda w: Call("PUT", f"/policy/{(i := w.fb_policy())}", json={"content": "changed"}, ids=[i]),
     ),
     ("DELETE", "/policy/{policyId}"): ("2234411", lambda w: Call("DELETE", f"/policy/{(i := w.fb_policy())}", ids=[i])),
+    ("GET", "/policy/violations"): ("222LL11", lambda w: Call("GET", "/policy/violations", ids=list(w.fb_violation()))),
+    ("GET", "/policy/alerts"): ("222LL11", lambda w: Call("GET", "/policy/alerts", ids=list(w.fb_violation()))),
+    ("GET", "/policy/{policyId}/violations"): (
+        "2224411",
+        lambda w: Call("GET", f"/policy/{(v := w.fb_violation())[0]}/violations", ids=list(v)),
+    ),
+    ("GET", "/policy/{policyId}/alerts"): (
+        "2224411",
+        lambda w: Call("GET", f"/policy/{(v := w.fb_violation())[0]}/alerts", ids=list(v)),
+    ),
+    ("POST", "/policy/validate"): (
+        "2222211",
+        lambda w: Call(
+            "POST",
+            "/policy/validate",
+            json={"policies": [{"policy_uuid": str(uuid.uuid4()), "content": "Never share credit card numbers."}]},
+        ),
+    ),
 }
 
 
@@ -608,9 +690,9 @@ def _check(code: str, r: httpx.Response, call: Call) -> str | None:
     status = r.status_code
     if code == "2":
         return None if 200 <= status < 300 else f"expected 2xx, got {status} {r.text[:160]}"
-    if code == "L":
-        if status != 200:
-            return f"expected 200 without the org's objects, got {status} {r.text[:160]}"
+    if code in "LN":
+        if not (status == 200 if code == "L" else 200 <= status < 300):
+            return f"expected {'200' if code == 'L' else '2xx'} without the org's objects, got {status} {r.text[:160]}"
         leaked = [i for i in call.ids if i in r.text]
         return f"200 but names the org's objects {leaked}" if leaked else None
     want = {"1": 401, "3": 403, "4": 404, "9": 409}[code]
@@ -622,8 +704,9 @@ def run(ctx: Context) -> list[Result]:
     url = ctx.backend.new_database("authz")
     cells = identical = 0
     generic: list[str] = []
-    # Every decision logged (allow decisions are sampled by default), so that one can be read back by id.
-    env = {"POLICYHUB_DECISION_LOG_SAMPLE_ALLOW": "1"}
+    # Every decision logged (allow decisions are sampled by default), so that one can be read back by id; and
+    # every decision sees the set-up written just before it (the engine's staleness bound is 0.25 s otherwise).
+    env = {"POLICYHUB_DECISION_LOG_SAMPLE_ALLOW": "1", "POLICYHUB_DECISION_REFRESH_S": "0"}
     with servers(ctx, url, 1, label="authz", extra_env=env) as (server,):
         world = World(server)
         world.ok("POST", f"{V1}/scopes", json={"kind": "zone", "key": "zone-b"})

@@ -307,3 +307,25 @@ def test_freshness_bound(org: OrgClient, engine_container: Container) -> None:
         assert fresh["decision"] == "allow" and fresh["policy_state"] > stale["policy_state"]
     finally:
         engine.refresh_s = 0.0
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"input": {"nope": 1}}, {"input": {}, "policies": ["anything"]}, {"input": {}}],
+)
+def test_a_hidden_scope_answers_like_a_missing_one(org: OrgClient, extra: dict[str, Any]) -> None:
+    """A key bound to one scope learns nothing about another: not even whether its input would be valid."""
+    scoped = org.key("viewer", scope="other")
+    hidden = org.post("decisions", json={"point": "http_request", "scope": "ws", **extra}, token=scoped)
+    missing = org.post("decisions", json={"point": "http_request", "scope": "zz", **extra}, token=scoped)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"].replace("'ws'", "X") == missing.json()["detail"].replace("'zz'", "X")
+
+
+def test_a_forbidden_item_fails_alone_in_a_batch(org: OrgClient) -> None:
+    scoped = org.key("viewer", scope="ws")
+    items = [{"point": "http_request", "input": {}}, {"point": "http_request", "scope": "ws", "input": {}}]
+    r = org.post("decisions/batch", json={"requests": items}, token=scoped)
+    assert r.status_code == 200, r.text
+    first, second = r.json()["decisions"]
+    assert first["error"]["status"] == 403 and second["decision"] == "allow"

@@ -6,6 +6,7 @@ import hashlib
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,8 +131,17 @@ class DecisionEngine:
 
     # -- decisions --------------------------------------------------------------------------------
 
-    def prepare(self, snapshot: OrgSnapshot, request: DecisionRequest) -> Prepared:
-        """Validate the request and select the candidate policies (raises a 4xx error on bad input)."""
+    def prepare(
+        self,
+        snapshot: OrgSnapshot,
+        request: DecisionRequest,
+        authorize: Callable[[str | None], None] | None = None,
+    ) -> Prepared:
+        """Validate the request and select the candidate policies (raises a 4xx error on bad input).
+
+        ``authorize`` sees the resolved scope before anything else about the request is looked at, so a
+        caller who may not see a scope learns nothing about it (not even whether its input would be valid).
+        """
         point = self.points.get(request.point)
         scope_path: str | None = None
         if request.scope not in (None, "", "/"):
@@ -139,6 +149,8 @@ class DecisionEngine:
             if scope is None:
                 raise NotFound(f"scope {request.scope!r} not found")
             scope_path = scope.path
+        if authorize is not None:
+            authorize(scope_path)
         parsed = point.parse(request.input)
         entries = point.select(snapshot, scope_path, parsed)
         if request.policies is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from policyhub.domain.canonical import iso
 from policyhub.domain.records import Actor, Role
 from policyhub.engine.engine import DecisionEngine, DecisionRequest, Prepared
 from policyhub.engine.outcome import DecisionResult
-from policyhub.errors import InvalidInput, NotFound
+from policyhub.errors import Forbidden, InvalidInput, NotFound
 from policyhub.services.authz import covers, require_role
 from policyhub.services.decision_log import DecisionLog
 from policyhub.storage.repositories.decisions import DecisionFilter, LoggedDecision
@@ -29,7 +30,7 @@ class DecisionService:
     def prepare(self, actor: Actor, request: DecisionRequest) -> Prepared:
         """Resolve and authorise (blocking when the org's snapshot must be re-checked)."""
         snapshot = self.engine.snapshot(actor.org_id)
-        return self._authorised(actor, self.engine.prepare(snapshot, request))
+        return self.engine.prepare(snapshot, request, self._authorizer(actor, request))
 
     def decide(
         self, actor: Actor, request: DecisionRequest, *, source: str = "v1", record: bool | None = None
@@ -55,7 +56,7 @@ class DecisionService:
         snapshot = self.engine.current(actor.org_id)
         if snapshot is None:
             snapshot = await anyio.to_thread.run_sync(self.engine.refresh, actor.org_id)
-        prepared = self._authorised(actor, self.engine.prepare(snapshot, request))
+        prepared = self.engine.prepare(snapshot, request, self._authorizer(actor, request))
         if self.engine.blocking(prepared):
             result = await anyio.to_thread.run_sync(self.engine.evaluate, prepared)
         else:
@@ -71,19 +72,23 @@ class DecisionService:
         for request in requests:
             try:
                 out.append(await self.decide_async(actor, request))
-            except (InvalidInput, NotFound) as exc:
+            except (InvalidInput, NotFound, Forbidden) as exc:
                 out.append(exc)
             await asyncio.sleep(0)  # let other requests in between items of a large batch
         return out
 
-    def _authorised(self, actor: Actor, prepared: Prepared) -> Prepared:
+    @staticmethod
+    def _authorizer(actor: Actor, request: DecisionRequest) -> Callable[[str | None], None]:
         """Any role may ask (enforcement points hold viewer keys), at a scope its key covers. A scope the
-        key cannot see is a 404, like the scope API; an ancestor of the key's scope is a 403."""
-        path = prepared.scope_path
-        if path is not None and not covers(actor, path) and not (actor.scope_path or "").startswith(path + "/"):
-            raise NotFound(f"scope {prepared.request.scope!r} not found")
-        require_role(actor, Role.VIEWER, path)
-        return prepared
+        key cannot see is a 404 exactly like a scope that does not exist; an ancestor of the key's scope
+        is a 403."""
+
+        def authorize(path: str | None) -> None:
+            if path is not None and not covers(actor, path) and not (actor.scope_path or "").startswith(path + "/"):
+                raise NotFound(f"scope {request.scope!r} not found")
+            require_role(actor, Role.VIEWER, path)
+
+        return authorize
 
     # -- the log ----------------------------------------------------------------------------------
 
