@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         description="Author, validate, version, audit and evaluate policies. Core API under /v1; "
         "vendor-compatible APIs at their documented paths.",
         lifespan=lifespan,
+        # Metrics are Prometheus (/metrics) and logs structlog: FastAPI's native OpenTelemetry hooks would
+        # only cost a provider check on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.container = container or build_container(settings)
     app.state.retry_after_s = settings.retry_after_s
