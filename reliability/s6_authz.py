@@ -371,8 +371,9 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
         "2223411",
         lambda w: Call("POST", f"{V1}/decisions", json={"point": "http_request", "input": {"path": "/x"}}),
     ),
+    # A batch is authorised item by item: the scoped key's org-level item fails alone (403 in its place).
     ("POST", "/v1/orgs/{org}/decisions/batch"): (
-        "2223411",
+        "2222411",
         lambda w: Call(
             "POST", f"{V1}/decisions/batch", json={"requests": [{"point": "http_request", "input": {"path": "/x"}}]}
         ),
