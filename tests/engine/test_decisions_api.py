@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from policyhub.app import build_container
 from policyhub.http.app import create_app
 from policyhub.http.deps import Container
+from policyhub.services.decision_log import LogPolicy
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.threshold_type import registry_with_threshold
 
@@ -292,21 +293,39 @@ def test_each_version_is_compiled_once(org: OrgClient, engine_container: Contain
     assert engine_container.decisions.engine.cache.compiled == before + 1
 
 
-def test_freshness_bound(org: OrgClient, engine_container: Container) -> None:
-    """Within ``refresh_s`` a replica may answer from the state it last checked; after it, never."""
+def test_freshness_bound(org: OrgClient, engine_container: Container, database_url: str) -> None:
+    """A replica sees its own acknowledged writes in its next decision; another replica's within ``refresh_s``."""
     engine = engine_container.decisions.engine
+    log = engine_container.decisions.log
     policy = threshold(org, "limit")
     decide(org, 50)
+    log.flush()
+    kept, log.policy = log.policy, LogPolicy(enabled=False)  # no commits of this process but the test's own
     engine.refresh_s = 3600.0
+    other = build_container(make_settings(database_url), registry=registry_with_threshold())
     try:
+        # This replica's write: seen at once, whatever the bound.
         assert org.patch(f"policies/{policy['id']}", merge={"spec": {"max": 100}}).status_code == 200
+        assert decide(org, 50)["decision"] == "allow"
+        # Another replica's write (its own process, its own connections): this one may answer from the state
+        # it last checked until the bound expires...
+        with TestClient(create_app(container=other)) as replica:
+            r = replica.patch(
+                f"/v1/orgs/{org.slug}/policies/{policy['id']}",
+                json={"spec": {"max": 1}},
+                headers={**org.headers(), "Content-Type": "application/merge-patch+json"},
+            )
+            assert r.status_code == 200, r.text
         stale = decide(org, 50)
-        assert stale["decision"] == "deny"  # still within the (huge) bound: the checked state is used
-        engine.invalidate(org.org_id)  # what the bound's expiry does
+        assert stale["decision"] == "allow"
+        engine.invalidate(org.org_id)  # ...which is what the bound's expiry does
         fresh = decide(org, 50)
-        assert fresh["decision"] == "allow" and fresh["policy_state"] > stale["policy_state"]
+        assert fresh["decision"] == "deny" and fresh["policy_state"] > stale["policy_state"]
     finally:
         engine.refresh_s = 0.0
+        log.policy = kept
+        other.decisions.log.close()
+        other.db.dispose()
 
 
 @pytest.mark.parametrize(

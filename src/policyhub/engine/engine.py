@@ -54,7 +54,8 @@ class DecisionEngine:
 
     Freshness bound: a replica checks the org's revision (one indexed single-row read) at most every
     ``refresh_s`` seconds, so a decision reflects every write acknowledged more than ``refresh_s``
-    earlier, on any replica. ``refresh_s=0`` checks on every decision.
+    earlier, on any replica; and after any commit of its own process it checks again at once, so a
+    write acknowledged by this replica is in its very next decision. ``refresh_s=0`` checks every time.
     """
 
     def __init__(
@@ -75,32 +76,36 @@ class DecisionEngine:
         self.judge = judge
         self.refresh_s = refresh_s
         self.cache = cache or CompiledCache()
-        self._snapshots: dict[str, tuple[OrgSnapshot, float]] = {}
+        #: org id -> (snapshot, when it was last checked, this process's commit count at that check)
+        self._snapshots: dict[str, tuple[OrgSnapshot, float, int]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
     # -- snapshots --------------------------------------------------------------------------------
 
     def current(self, org_id: str) -> OrgSnapshot | None:
-        """The org's snapshot if it was checked within the freshness bound, else None (refresh needed)."""
+        """The org's snapshot if it was checked within the freshness bound and this process has committed
+        nothing since (a write acknowledged by this replica is seen by its next decision), else None."""
         held = self._snapshots.get(org_id)
-        if held is None or time.monotonic() - held[1] >= self.refresh_s:
+        if held is None or held[2] != self.db.commits or time.monotonic() - held[1] >= self.refresh_s:
             return None
         return held[0]
 
     def refresh(self, org_id: str) -> OrgSnapshot:
         """Check the org's revision and reload when it moved (blocking: call off the event loop)."""
         with self._org_lock(org_id):
+            current = self.current(org_id)
+            if current is not None:
+                return current  # another thread refreshed while this one waited
             held = self._snapshots.get(org_id)
+            commits = self.db.commits  # read before the revision: a later commit forces the next check
             started = time.monotonic()
-            if held is not None and started - held[1] < self.refresh_s:
-                return held[0]  # another thread refreshed while this one waited
             with self.db.read() as uow:
                 if held is not None and uow.orgs.chain_head(org_id)[0] == held[0].seq:
-                    self._snapshots[org_id] = (held[0], started)
+                    self._snapshots[org_id] = (held[0], started, commits)
                     return held[0]
                 snapshot = load_snapshot(uow, org_id, self._compile)
-            self._snapshots[org_id] = (snapshot, started)
+            self._snapshots[org_id] = (snapshot, started, commits)
             return snapshot
 
     def snapshot(self, org_id: str) -> OrgSnapshot:
@@ -110,7 +115,7 @@ class DecisionEngine:
         """Forget the org's freshness check (the next decision re-reads its revision)."""
         held = self._snapshots.get(org_id)
         if held is not None:
-            self._snapshots[org_id] = (held[0], float("-inf"))
+            self._snapshots[org_id] = (held[0], float("-inf"), held[2])
 
     def _org_lock(self, org_id: str) -> threading.Lock:
         with self._locks_guard:

@@ -52,6 +52,9 @@ class Database:
 
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        #: Transactions this process has committed (monotonic): caches of database state compare it to
+        #: see that this process changed something since they last looked (the decision engine does).
+        self.commits = 0
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
         self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
@@ -117,6 +120,7 @@ class Database:
                         trans.rollback()
                     else:
                         trans.commit()
+                        self.commits += 1
             finally:
                 if self._process_lock is not None:
                     self._process_lock.release()
