@@ -21,8 +21,6 @@ class Resources(Protocol):
 
     def resource(self, kind: str, resource_id: str) -> Resource | None: ...
 
-    def resource_by_key(self, kind: str, key: str) -> Resource | None: ...
-
     def resources(self, kind: str) -> list[Resource]: ...
 
 
@@ -111,20 +109,6 @@ class CompiledPolicy(ABC):
     @abstractmethod
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         """Judge the input. Raising is an evaluation error: the engine denies (or allows when ``fail_open``)."""
-
-
-class NotEvaluable(CompiledPolicy):
-    """A policy whose type has no evaluator (a plain document, a message transformation)."""
-
-    def __init__(self, policy: Policy, why: str) -> None:
-        super().__init__(policy)
-        self.why = why
-
-    def applies(self, evaluation: Evaluation) -> bool:
-        return False
-
-    def evaluate(self, evaluation: Evaluation) -> Outcome:
-        return Outcome.not_applicable(self.why)
 
 
 class BrokenPolicy(CompiledPolicy):

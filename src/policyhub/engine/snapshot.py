@@ -41,20 +41,15 @@ class OrgSnapshot:
         self._scopes_by_path = {s.path: s for s in scopes}
         self._scopes_by_id = {s.id: s for s in scopes}
         self._resources = {(r.kind, r.id): r for r in resources}
-        self._resources_by_key = {(r.kind, r.key): r for r in resources}
         self._by_scope: dict[tuple[str, str], list[Entry]] = {}
-        self._by_point: dict[str, list[Entry]] = {}
         self._by_id: dict[str, Entry] = {}
-        self._by_name: dict[str, Entry] = {}
 
     # -- building ---------------------------------------------------------------------------------
 
     def add(self, entry: Entry) -> None:
         path = entry.policy.scope_path or ORG_LEVEL
         self._by_scope.setdefault((path, entry.point), []).append(entry)
-        self._by_point.setdefault(entry.point, []).append(entry)
         self._by_id[entry.policy.id] = entry
-        self._by_name[entry.policy.name] = entry
 
     # -- selection --------------------------------------------------------------------------------
 
@@ -67,14 +62,8 @@ class OrgSnapshot:
                 found.extend(self._by_scope.get(("/".join(parts[:depth]), point), ()))
         return found
 
-    def of_point(self, point: str) -> list[Entry]:
-        return list(self._by_point.get(point, ()))
-
     def entry(self, policy_id: str) -> Entry | None:
         return self._by_id.get(policy_id)
-
-    def named(self, name: str) -> Entry | None:
-        return self._by_name.get(name)
 
     def scope(self, ref: str) -> Scope | None:
         """A scope by id or path."""
@@ -84,9 +73,6 @@ class OrgSnapshot:
 
     def resource(self, kind: str, resource_id: str) -> Resource | None:
         return self._resources.get((kind, resource_id))
-
-    def resource_by_key(self, kind: str, key: str) -> Resource | None:
-        return self._resources_by_key.get((kind, key))
 
     def resources(self, kind: str) -> list[Resource]:
         return [r for (k, _), r in self._resources.items() if k == kind]

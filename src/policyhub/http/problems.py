@@ -70,16 +70,21 @@ def standard_headers(status: int, exc: e.DomainError, retry_after_s: int = 2) ->
     return headers
 
 
-def problem_response(status: int, exc: e.DomainError, request: Request) -> Response:
-    """The ``/v1`` renderer: application/problem+json."""
+def problem_body(status: int, exc: e.DomainError) -> dict[str, Any]:
+    """The ``/v1`` problem document (RFC 9457) of a domain error."""
     slug = exc.title.lower().replace(" ", "-")
-    body = {
+    return {
         "type": f"https://policyhub.dev/problems/{slug}",
         "title": exc.title,
         "status": status,
         "detail": exc.detail,
         "errors": [err.as_dict() for err in exc.errors],
     }
+
+
+def problem_response(status: int, exc: e.DomainError, request: Request) -> Response:
+    """The ``/v1`` renderer: application/problem+json."""
+    body = problem_body(status, exc)
     retry = getattr(request.app.state, "retry_after_s", 2)
     return JSONResponse(
         body, status_code=status, headers=standard_headers(status, exc, retry), media_type="application/problem+json"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from policyhub.engine.compiled import NotEvaluable
+from policyhub.engine.compiled import BrokenPolicy
 from policyhub.engine.inputs.environment import ENVIRONMENT, EnvironmentInput, attachments
 from policyhub.engine.snapshot import Entry, OrgSnapshot
 from policyhub.errors import InvalidInput, NotFound
@@ -83,7 +83,7 @@ def _snapshot(resources: list[Resource], *policies: tuple[str, str, str]) -> Org
     snapshot = OrgSnapshot("org-1", 1, [], resources)
     for policy_id, name, point in policies:
         record = policy_record(SCHEMA, name=name, policy_id=policy_id)
-        snapshot.add(Entry(record, NotEvaluable(record, "test"), point))
+        snapshot.add(Entry(record, BrokenPolicy(record, "selection only: never evaluated"), point))
     return snapshot
 
 

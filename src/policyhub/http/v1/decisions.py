@@ -14,7 +14,7 @@ from policyhub.engine.engine import DecisionRequest
 from policyhub.errors import DomainError
 from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep, caller, json_body, parse_model
 from policyhub.http.openapi import body_schema
-from policyhub.http.problems import status_of
+from policyhub.http.problems import problem_body, status_of
 from policyhub.http.v1.policies import require_json
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token
 from policyhub.http.v1.schemas import Strict
@@ -118,7 +118,7 @@ async def decide_batch(request: Request, org: str) -> Response:
     out: list[dict[str, Any]] = []
     for answer in answers:
         if isinstance(answer, DomainError):
-            out.append({"error": _problem(answer)})
+            out.append({"error": problem_body(status_of(answer), answer)})
         elif isinstance(answer, Exception):  # pragma: no cover - decide_batch only returns domain errors
             raise answer
         else:
@@ -178,12 +178,3 @@ def hot_routes() -> list[Route]:
         Route("/v1/orgs/{org}/decisions", decide_route, methods=["POST"]),
         Route("/v1/orgs/{org}/decisions/batch", batch_route, methods=["POST"]),
     ]
-
-
-def _problem(exc: DomainError) -> dict[str, Any]:
-    return {
-        "status": status_of(exc),
-        "title": exc.title,
-        "detail": exc.detail,
-        "errors": [err.as_dict() for err in exc.errors],
-    }

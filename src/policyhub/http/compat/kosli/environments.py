@@ -22,6 +22,7 @@ from policyhub.http.compat.kosli.lookups import Reads
 from policyhub.http.compat.kosli.translate import ENV_KIND
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, parse_model
 from policyhub.http.openapi import body_schema
+from policyhub.policy_types.kosli.attachments import POLICY_IDS
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -112,7 +113,7 @@ def attach_policies(
 
     def change(reads: Reads, env: Resource) -> dict[str, Any]:
         ids = reads.policy_ids(_non_empty(req.policy_names))
-        return {**env.data, "policy_ids": envs.attach(envs.policy_ids(env), ids)}
+        return {**env.data, POLICY_IDS: envs.attach(envs.policy_ids(env), ids)}
 
     return _update(c, actor, org, env_name, change)
 
@@ -131,7 +132,7 @@ def detach_policies(
 
     def change(reads: Reads, env: Resource) -> dict[str, Any]:
         ids = reads.policy_ids(_non_empty(req.policy_names))
-        return {**env.data, "policy_ids": envs.detach(envs.policy_ids(env), ids)}
+        return {**env.data, POLICY_IDS: envs.detach(envs.policy_ids(env), ids)}
 
     return _update(c, actor, org, env_name, change)
 

@@ -13,6 +13,7 @@ from typing import Any
 from policyhub.errors import InvalidInput
 from policyhub.http.compat.kosli import schemas
 from policyhub.http.compat.kosli.translate import epoch
+from policyhub.policy_types.kosli.attachments import POLICY_IDS, attached_policy_ids
 from policyhub.storage.repositories.resources import Resource
 
 
@@ -24,7 +25,7 @@ def new_data(req: schemas.KosliEnvironmentPutInput, policy_ids: list[str]) -> di
         "include_scaling": bool(req.include_scaling),
         "require_provenance": bool(req.require_provenance),
         "included_environments": list(req.included_environments or []),
-        "policy_ids": policy_ids,
+        POLICY_IDS: policy_ids,
     }
 
 
@@ -42,7 +43,7 @@ def put_data(
         if value is not None:
             data[key] = value
     if policy_ids is not None:
-        data["policy_ids"] = policy_ids
+        data[POLICY_IDS] = policy_ids
     return data
 
 
@@ -59,7 +60,7 @@ def patch_data(
         if key in present and value is not None:
             data[key] = value
     if policy_ids is not None:
-        data["policy_ids"] = policy_ids
+        data[POLICY_IDS] = policy_ids
     return data
 
 
@@ -85,8 +86,7 @@ def detach(current: list[str], ids: list[str]) -> list[str]:
 
 
 def policy_ids(resource: Resource) -> list[str]:
-    ids = resource.data.get("policy_ids", [])
-    return [str(i) for i in ids] if isinstance(ids, list) else []
+    return attached_policy_ids(resource.data)
 
 
 def env_response(resource: Resource, live_names: dict[str, str], creator: str) -> schemas.KosliEnvironmentResponse:

@@ -20,9 +20,10 @@ from policyhub.domain.records import Event, EventType, Policy, Version
 from policyhub.errors import FieldError, InvalidInput
 from policyhub.http.compat.kosli import schemas
 from policyhub.http.compat.kosli.yaml_marks import locate
+from policyhub.policy_types.kosli.attachments import ENVIRONMENT_KIND
 
 TYPE_NAME = "kosli.environment"
-ENV_KIND = "kosli.environment"
+ENV_KIND = ENVIRONMENT_KIND
 FILE_FIELD = "policy_file"
 
 _EVENT_TYPES: dict[str, str] = {
