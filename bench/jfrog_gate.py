@@ -14,21 +14,11 @@ To add the case to ``bench/decisions.py``'s table, append :data:`CASE` to ``benc
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
-
+from bench import decision_cases
 from bench.decision_cases import Case
-from policyhub.app import build_container
-from policyhub.engine.compiled import Evaluation
-from policyhub.engine.engine import DecisionRequest
-from policyhub.http.app import create_app
-from policyhub.services.orgs import create_org
-from policyhub.settings import Settings
-from policyhub.storage.migrate import upgrade
 
 REGO = """\
 package curation.policies
@@ -105,47 +95,15 @@ def regorus_floor(iterations: int) -> float:
     return (time.perf_counter() - start) / iterations * 1e6
 
 
-def engine_figures(iterations: int) -> tuple[float, float, str]:
-    """µs per ``engine.decide`` and per ``compiled.evaluate`` for :data:`CASE` (app + scratch SQLite)."""
-    with tempfile.TemporaryDirectory(prefix="bench-jfrog-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'gate.db'}"
-        upgrade(url)
-        container = build_container(Settings(database_url=url, access_log=False, decision_refresh_s=60.0))
-        try:
-            with TestClient(create_app(container=container)) as client:
-                with container.db.write() as uow:
-                    created = create_org(uow, "bench-jfrog-gate")
-                setup((client, "", {"Authorization": f"Bearer {created.admin_token}"}))
-                engine = container.decisions.engine
-                org_id = created.org.id
-                requests = [DecisionRequest(CASE.point, gate_input(i)) for i in range(64)]
-                answer = engine.decide(org_id, requests[0]).decision.value
-                start = time.perf_counter()
-                for i in range(iterations):
-                    engine.decide(org_id, requests[i % 64])
-                decide_us = (time.perf_counter() - start) / iterations * 1e6
-                prepared = engine.prepare(engine.snapshot(org_id), requests[0])
-                [compiled] = [e.compiled for e in prepared.entries]
-                ev = Evaluation(CASE.point, None, prepared.input, time.time(), prepared.snapshot, engine.limiter)
-                start = time.perf_counter()
-                for _ in range(iterations):
-                    compiled.evaluate(ev)
-                evaluate_us = (time.perf_counter() - start) / iterations * 1e6
-        finally:
-            container.decisions.log.close()
-            container.db.dispose()
-    return decide_us, evaluate_us, answer
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.jfrog_gate", description=__doc__.split("\n\n")[0])
     p.add_argument("--iterations", type=int, default=20000)
     args = p.parse_args(argv)
     floor = regorus_floor(args.iterations)
-    decide_us, evaluate_us, answer = engine_figures(args.iterations)
+    [t] = decision_cases.measure([CASE], args.iterations)
     print("| case | regorus eval µs | compiled.evaluate µs | engine.decide µs | decision |")
     print("|---|---|---|---|---|")
-    print(f"| {CASE.title} | {floor:.1f} | {evaluate_us:.1f} | {decide_us:.1f} | {answer} |")
+    print(f"| {CASE.title} | {floor:.1f} | {t.evaluate_us:.1f} | {t.decide_us:.1f} | {t.decision} |")
 
 
 if __name__ == "__main__":
