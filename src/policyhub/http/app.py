@@ -17,8 +17,9 @@ from policyhub.http import compat, problems
 from policyhub.http.deps import Container
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from policyhub.http.openapi import install_openapi
+from policyhub.http.routing import include_flat
+from policyhub.http.v1 import ROUTERS as V1_ROUTERS
 from policyhub.http.v1 import decisions
-from policyhub.http.v1 import router as v1_router
 from policyhub.settings import Settings, get_settings
 
 
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.error_faces = faces
     problems.install(app, faces)
     _health_routes(app)
-    app.include_router(v1_router)
+    include_flat(app, *V1_ROUTERS)
     app.router.routes[0:0] = decisions.hot_routes()
     compat.install(app, faces)
     install_openapi(app)

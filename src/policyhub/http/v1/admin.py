@@ -17,7 +17,7 @@ from policyhub.http.v1.render import FastJSON, key_out, principal_out
 from policyhub.services import audit, document_schemas, keys, orgs
 from policyhub.services.authz import require_role
 
-router = APIRouter(prefix="/orgs/{org}", tags=["administration"])
+router = APIRouter(prefix="/v1/orgs/{org}", tags=["administration"])
 
 
 def _org_out(org: Org) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from policyhub.http.v1.schemas import Strict
 from policyhub.services.decisions import MAX_BATCH, logged_json
 from policyhub.storage.repositories.decisions import DecisionFilter
 
-router = APIRouter(prefix="/orgs/{org}", tags=["decisions"])
+router = APIRouter(prefix="/v1/orgs/{org}", tags=["decisions"])
 
 
 class DecisionIn(Strict):

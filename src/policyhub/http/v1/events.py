@@ -15,7 +15,7 @@ from policyhub.http.v1.render import FastJSON, decode_token, encode_token, event
 from policyhub.services import audit
 from policyhub.storage.repositories.events import EventFilter
 
-router = APIRouter(prefix="/orgs/{org}", tags=["events"])
+router = APIRouter(prefix="/v1/orgs/{org}", tags=["events"])
 
 Types = Annotated[list[str] | None, Query(alias="type", description="event type(s); repeat or comma-separate")]
 

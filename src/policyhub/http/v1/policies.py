@@ -31,7 +31,7 @@ from policyhub.services.policies import Preconditions
 from policyhub.storage.repositories.idempotency import StoredResponse
 from policyhub.storage.repositories.policies import PolicyFilter
 
-router = APIRouter(prefix="/orgs/{org}/policies", tags=["policies"])
+router = APIRouter(prefix="/v1/orgs/{org}/policies", tags=["policies"])
 
 DryRun = Annotated[bool, Query(description="validate and report what would happen; write nothing")]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]

@@ -13,7 +13,7 @@ from policyhub.http.v1 import schemas
 from policyhub.http.v1.policies import require_json
 from policyhub.http.v1.render import FastJSON, scope_out
 
-router = APIRouter(prefix="/orgs/{org}/scopes", tags=["scopes"])
+router = APIRouter(prefix="/v1/orgs/{org}/scopes", tags=["scopes"])
 
 
 @router.post(

@@ -12,7 +12,7 @@ from policyhub.http.v1 import schemas
 from policyhub.http.v1.render import FastJSON
 from policyhub.policy_types.base import PolicyType
 
-router = APIRouter(prefix="/policy-types", tags=["policy types"])
+router = APIRouter(prefix="/v1/policy-types", tags=["policy types"])
 
 
 def _type_out(t: PolicyType) -> dict[str, Any]:

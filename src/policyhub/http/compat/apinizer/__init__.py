@@ -19,12 +19,12 @@ from fastapi import FastAPI
 from policyhub.http.compat.apinizer import management, routes
 from policyhub.http.compat.apinizer.errors import render_error
 from policyhub.http.problems import ErrorFaces
+from policyhub.http.routing import include_flat
 
 PREFIX = "/apiops"
 
 
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Mount the Apinizer routes and render every error under ``/apiops`` in Apinizer's shape."""
-    app.include_router(routes.router)
-    app.include_router(management.router)
+    include_flat(app, routes.router, management.router)
     faces.register(PREFIX, render_error)

@@ -16,6 +16,7 @@ from policyhub.http.compat.flashback import validate, violations
 from policyhub.http.compat.flashback.errors import render_error
 from policyhub.http.compat.flashback.routes import router
 from policyhub.http.problems import ErrorFaces
+from policyhub.http.routing import include_flat
 
 PREFIX = "/policy"
 
@@ -25,9 +26,7 @@ def install(app: FastAPI, faces: ErrorFaces) -> None:
 
     Violations, alerts and validation first: ``/policy/violations`` must not be read as a policy id.
     """
-    app.include_router(violations.router)
-    app.include_router(validate.router)
-    app.include_router(router)
+    include_flat(app, violations.router, validate.router, router)
     faces.register(PREFIX, render_error)
 
 

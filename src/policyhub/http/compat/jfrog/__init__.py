@@ -8,21 +8,16 @@ decision log. Every error under the prefix is ``{"errors": [{code, message, fiel
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from policyhub.http.compat.jfrog import evaluations, policies, rules, templates
 from policyhub.http.compat.jfrog.errors import render_error
 from policyhub.http.compat.jfrog.requests import PREFIX
 from policyhub.http.problems import ErrorFaces
-
-router = APIRouter(prefix=PREFIX)
-router.include_router(policies.router)
-router.include_router(rules.router)
-router.include_router(templates.router)
-router.include_router(evaluations.router)
+from policyhub.http.routing import include_flat
 
 
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Serve the JFrog routes and render every error under the prefix in JFrog's shape."""
-    app.include_router(router)
+    include_flat(app, policies.router, rules.router, templates.router, evaluations.router)
     faces.register(PREFIX, render_error)

@@ -26,13 +26,13 @@ from policyhub.http.compat.jfrog.evaluation_wire import (
     gate_input,
     wire_errors,
 )
-from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, JsonRequest, json_response
+from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, PREFIX, JsonRequest, json_response
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, parse_model, require_json_object
 from policyhub.http.openapi import body_schema
 from policyhub.storage.repositories.decisions import LoggedDecision
 from policyhub.storage.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/evaluations", tags=["jfrog: evaluations"])
+router = APIRouter(prefix=f"{PREFIX}/evaluations", tags=["jfrog: evaluations"])
 
 EvaluationId = Annotated[str, Path(alias="evaluationId", description="evaluation identifier")]
 BODY = body_schema({"application/json": JFrogEvaluationIn})

@@ -12,7 +12,7 @@ from policyhub.domain.records import Actor, Policy
 from policyhub.http.compat.jfrog import lookups
 from policyhub.http.compat.jfrog.errors import rule_references_as_conflicts
 from policyhub.http.compat.jfrog.listing import POLICY_SORT_KEYS, PolicyQuery, first_item, label_filter, page_of
-from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, JsonRequest, conflict, json_response
+from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, PREFIX, JsonRequest, conflict, json_response
 from policyhub.http.compat.jfrog.schemas import JFrogPolicyIn, JFrogPolicyList, JFrogPolicyOut
 from policyhub.http.compat.jfrog.translate import TYPE_NAME, parse_policy, policy_document, policy_out
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, key_org
@@ -21,7 +21,7 @@ from policyhub.policy_types.jfrog import RULE_KIND
 from policyhub.services.policies import Preconditions
 from policyhub.storage.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/policies", tags=["jfrog: policies"])
+router = APIRouter(prefix=f"{PREFIX}/policies", tags=["jfrog: policies"])
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="optional: the ETag of a previous response")]
 Many = Annotated[list[str] | None, Query()]

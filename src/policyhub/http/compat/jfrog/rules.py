@@ -15,7 +15,7 @@ from policyhub.domain.records import Actor
 from policyhub.http.compat.jfrog import lookups
 from policyhub.http.compat.jfrog.errors import conflict_as
 from policyhub.http.compat.jfrog.listing import RESOURCE_SORT_KEYS, first_item, page_of
-from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, JsonRequest, conflict, json_response
+from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, PREFIX, JsonRequest, conflict, json_response
 from policyhub.http.compat.jfrog.schemas import JFrogRuleIn, JFrogRuleList, JFrogRuleOut
 from policyhub.http.compat.jfrog.translate import check_body_id, rule_out
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, key_org, require_json_object
@@ -24,7 +24,7 @@ from policyhub.policy_types.jfrog import RULE_KIND, validate_rule
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/rules", tags=["jfrog: rules"])
+router = APIRouter(prefix=f"{PREFIX}/rules", tags=["jfrog: rules"])
 
 RuleId = Annotated[str, Path(alias="ruleId", description="rule identifier")]
 Many = Annotated[list[str] | None, Query()]

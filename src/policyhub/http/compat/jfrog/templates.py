@@ -15,7 +15,7 @@ from policyhub.domain.records import Actor
 from policyhub.errors import Conflict, FieldError
 from policyhub.http.compat.jfrog import lookups
 from policyhub.http.compat.jfrog.listing import RESOURCE_SORT_KEYS, first_item, page_of
-from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, JsonRequest, conflict, json_response
+from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, PREFIX, JsonRequest, conflict, json_response
 from policyhub.http.compat.jfrog.schemas import JFrogTemplateIn, JFrogTemplateList, JFrogTemplateOut
 from policyhub.http.compat.jfrog.translate import TEMPLATE_KIND, check_body_id, template_out
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, key_org, require_json_object
@@ -24,7 +24,7 @@ from policyhub.policy_types.jfrog import check_rule_parameters, validate_templat
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/templates", tags=["jfrog: templates"])
+router = APIRouter(prefix=f"{PREFIX}/templates", tags=["jfrog: templates"])
 
 TemplateId = Annotated[str, Path(alias="templateId", description="template identifier")]
 Many = Annotated[list[str] | None, Query()]

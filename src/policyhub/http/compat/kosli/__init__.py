@@ -38,15 +38,14 @@ from policyhub.http.compat.kosli.environments import router as environments_rout
 from policyhub.http.compat.kosli.errors import render_error
 from policyhub.http.compat.kosli.policies import router as policies_router
 from policyhub.http.problems import ErrorFaces
+from policyhub.http.routing import include_flat
 
 PREFIX = "/api/v2"
 
 
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Mount the ``/api/v2`` routes and render every error under the prefix in Kosli's shape."""
-    app.include_router(policies_router)
-    app.include_router(environments_router)
-    app.include_router(asserts_router)
+    include_flat(app, policies_router, environments_router, asserts_router)
     faces.register(PREFIX, render_error)
 
 

@@ -7,21 +7,16 @@ in ``translate``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from policyhub.http.compat.syftspace import endpoints, policies, types
 from policyhub.http.compat.syftspace.errors import render_error
+from policyhub.http.compat.syftspace.schemas import PREFIX
 from policyhub.http.problems import ErrorFaces
-
-PREFIX = "/syftspace"
-
-router = APIRouter(prefix=PREFIX)
-router.include_router(types.router)  # before /policies/{policy_id}
-router.include_router(policies.router)
-router.include_router(endpoints.router)
+from policyhub.http.routing import include_flat
 
 
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Serve the dialect and render every error under its prefix as Syft Space does."""
-    app.include_router(router)
+    include_flat(app, types.router, policies.router, endpoints.router)  # types before /policies/{policy_id}
     faces.register(PREFIX, render_error)

@@ -23,7 +23,7 @@ from policyhub.http.compat.syftspace.translate import ENDPOINT_KIND, VENDOR_KEY,
 from policyhub.http.deps import ContainerDep, CurrentActor
 from policyhub.http.openapi import body_schema
 
-router = APIRouter(prefix="/endpoints", tags=["syftspace: endpoints"])
+router = APIRouter(prefix=f"{s.PREFIX}/endpoints", tags=["syftspace: endpoints"])
 Body = Annotated[object, Depends(read_body)]
 
 

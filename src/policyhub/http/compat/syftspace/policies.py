@@ -40,7 +40,7 @@ from policyhub.services.policies import Preconditions
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/policies", tags=["syftspace: policies"])
+router = APIRouter(prefix=f"{s.PREFIX}/policies", tags=["syftspace: policies"])
 Body = Annotated[object, Depends(read_body)]
 PolicyId = Annotated[str, Path(description="the policy's UUID", json_schema_extra={"format": "uuid"})]
 IfMatch = Annotated[

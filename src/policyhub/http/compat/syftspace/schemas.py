@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from policyhub.domain import names
 from policyhub.errors import InvalidInput
 
+#: Where the dialect is served.
+PREFIX = "/syftspace"
 NAME_MAX = 255
 
 

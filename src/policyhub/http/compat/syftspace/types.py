@@ -13,7 +13,7 @@ from policyhub.http.compat.syftspace import schemas as s
 from policyhub.http.compat.syftspace.tenancy import TenantOrg
 from policyhub.policy_types.syftspace import syftspace_type_info, syftspace_type_names, syftspace_type_schema
 
-router = APIRouter(prefix="/policies/types", tags=["syftspace: policy types"])
+router = APIRouter(prefix=f"{s.PREFIX}/policies/types", tags=["syftspace: policy types"])
 
 
 @router.get(

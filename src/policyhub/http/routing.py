@@ -1,0 +1,24 @@
+"""Route registration: every API route sits in the app's own flat route list.
+
+FastAPI (>= 0.137) keeps an included router as a nested branch that is matched twice per request
+(once to find the branch, once inside it), which cost more than the database read of a GET. Our
+routers therefore carry their full path prefix themselves and their routes are placed directly in
+the app's list, in order: the same routes, matched once.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+
+def include_flat(app: FastAPI, *routers: APIRouter) -> None:
+    """Append the routes of ``routers`` (in order) to the app's own route list.
+
+    Each router must hold only its own routes (no nested includes) with its full prefix; router-level
+    tags and responses were applied when its routes were declared, so nothing is lost.
+    """
+    for router in routers:
+        for route in router.routes:
+            if type(route).__name__ == "_IncludedRouter":  # pragma: no cover - a programming error
+                raise TypeError(f"router {router.prefix!r} nests an include; declare the full prefix instead")
+            app.router.routes.append(route)
