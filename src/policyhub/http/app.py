@@ -19,7 +19,7 @@ from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddlewa
 from policyhub.http.openapi import install_openapi
 from policyhub.http.routing import include_flat
 from policyhub.http.v1 import ROUTERS as V1_ROUTERS
-from policyhub.http.v1 import decisions
+from policyhub.http.v1 import decisions, policies
 from policyhub.settings import Settings, get_settings
 
 
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     problems.install(app, faces)
     _health_routes(app)
     include_flat(app, *V1_ROUTERS)
-    app.router.routes[0:0] = decisions.hot_routes()
+    app.router.routes[0:0] = [*decisions.hot_routes(), *policies.hot_routes()]
     compat.install(app, faces)
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, faces=faces)

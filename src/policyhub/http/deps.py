@@ -9,7 +9,8 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ValidationError
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from policyhub.domain.canonical import now
 from policyhub.domain.records import Actor, Org
@@ -152,6 +153,22 @@ def require_json_object(body: object, field: str = "body") -> dict[str, object]:
     if not isinstance(body, dict):
         raise InvalidInput.field(field, "must be a JSON object")
     return body
+
+
+_FLAG: TypeAdapter[bool] = TypeAdapter(bool)
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (absent: False), parsed and reported exactly as a FastAPI ``bool``
+    parameter would be: for routes that read their parameters without the dependency graph."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return False
+    try:
+        return _FLAG.validate_python(raw)
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("query", name)} for err in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -13,6 +13,7 @@ import fcntl
 import functools
 import json
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -32,8 +34,22 @@ T = TypeVar("T")
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON used for every JSON column."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Compact UTF-8 JSON for every JSON column (orjson; the stdlib for what it refuses, e.g. huge ints)."""
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def loads(text: str | bytes) -> Any:
+    """Read a JSON column: orjson, except where a run of 19+ digits could be an integer beyond 64 bits
+    (orjson would turn it into a float; the stdlib keeps it exact)."""
+    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()):
+        return json.loads(text)
+    return orjson.loads(text)
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 class Database:
@@ -66,6 +82,7 @@ class Database:
             engine = create_engine(
                 url,
                 json_serializer=dumps,
+                json_deserializer=loads,
                 # Kept open: a SQLite connection is cheap to hold but not to open (PRAGMAs, WAL index).
                 pool_size=pool_size,
                 max_overflow=8,
@@ -76,6 +93,7 @@ class Database:
         return create_engine(
             url,
             json_serializer=dumps,
+            json_deserializer=loads,
             pool_size=pool_size,
             max_overflow=8,
             pool_timeout=timeout_s,
@@ -253,4 +271,4 @@ def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
 
 def null_pool_engine(url: str) -> Engine:
     """A pool-less engine for one-shot tools (migrations, CLI admin commands)."""
-    return create_engine(url, poolclass=NullPool, json_serializer=dumps)
+    return create_engine(url, poolclass=NullPool, json_serializer=dumps, json_deserializer=loads)

@@ -172,3 +172,25 @@ def test_version_numbers_no_column_can_hold_are_404_not_500(org: OrgClient, numb
     if number < 2**53:
         r = org.post("policies/vmax/rollback", json={"version": number})
         assert r.status_code in (400, 404), r.text
+
+
+@pytest.mark.parametrize("method", ["PATCH", "PUT", "DELETE"])
+def test_a_bad_dry_run_flag_is_400_naming_it_on_every_write(org: OrgClient, method: str) -> None:
+    org.post("policies", json={"name": "flagged", "type": "document", "spec": {}}).raise_for_status()
+    body = {"spec": {"a": 1}} if method != "DELETE" else None
+    headers = {"content-type": "application/merge-patch+json"} if method == "PATCH" else {}
+    r = org.request(method, "policies/flagged?dry_run=perhaps", json=body, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "dry_run"
+    for spelling in ("1", "yes", "True", "on"):  # what FastAPI's bool parameters accept
+        r = org.request(method, f"policies/flagged?dry_run={spelling}", json=body, headers=headers)
+        assert r.status_code == 200 and r.headers["PolicyHub-Dry-Run"] == "true", (spelling, r.text)
+    assert org.get("policies/flagged").json()["revision"] == 1
+
+
+def test_a_policy_item_names_every_method_it_allows(org: OrgClient) -> None:
+    org.post("policies", json={"name": "methods", "type": "document", "spec": {}}).raise_for_status()
+    r = org.request("POST", "policies/methods")
+    assert r.status_code == 405 and r.json()["status"] == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "PUT", "PATCH", "DELETE"}
+    assert org.request("HEAD", "policies/methods").status_code == 405

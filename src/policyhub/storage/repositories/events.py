@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import Event
+from policyhub.storage.prepared import Prepared
 from policyhub.storage.tables import events
 
 
@@ -41,7 +42,20 @@ class EventFilter:
     after_seq: int | None = None
 
 
-_INSERT = events.insert()
+_EVENT_KEYS = (
+    "org_id",
+    "seq",
+    "object_kind",
+    "object_id",
+    "type",
+    "actor_id",
+    "actor_name",
+    "at",
+    "data",
+    "prev_hash",
+    "hash",
+)
+_INSERT = Prepared(events.insert().inline(), column_keys=_EVENT_KEYS)  # every write appends (``storage.prepared``)
 
 
 class EventRepository:
@@ -49,8 +63,8 @@ class EventRepository:
         self.conn = conn
 
     def append(self, e: Event) -> None:
-        self.conn.execute(
-            _INSERT,
+        _INSERT.execute(
+            self.conn,
             dict(
                 org_id=e.org_id,
                 seq=e.seq,

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import Org
+from policyhub.storage.prepared import Prepared
 from policyhub.storage.tables import orgs
 
 
@@ -17,8 +18,10 @@ def _org(row: Row[Any]) -> Org:
 
 
 _CHAIN = select(orgs.c.chain_seq, orgs.c.chain_head).where(orgs.c.id == bindparam("b_id"))
-_CHAIN_FOR_UPDATE = _CHAIN.with_for_update()
-_ADVANCE = update(orgs).where(orgs.c.id == bindparam("b_id"))
+# Every write runs these (see ``storage.prepared``).
+_LOCK_CHAIN = Prepared(_CHAIN)  # SQLite: the write transaction already holds the database lock
+_LOCK_CHAIN_FOR_UPDATE = Prepared(_CHAIN.with_for_update())
+_ADVANCE = Prepared(update(orgs).where(orgs.c.id == bindparam("b_id")), column_keys=("chain_seq", "chain_head"))
 
 
 class OrgRepository:
@@ -52,12 +55,14 @@ class OrgRepository:
         On PostgreSQL this row lock serialises the org's writers; SQLite already holds the
         database write lock (``BEGIN IMMEDIATE``).
         """
-        stmt = _CHAIN_FOR_UPDATE if self.conn.dialect.name != "sqlite" else _CHAIN
-        row = self.conn.execute(stmt, {"b_id": org_id}).one()
+        stmt = _LOCK_CHAIN_FOR_UPDATE if self.conn.dialect.name != "sqlite" else _LOCK_CHAIN
+        row = stmt.first(self.conn, {"b_id": org_id})
+        if row is None:
+            raise LookupError(f"org {org_id!r} does not exist")
         return int(row.chain_seq), str(row.chain_head)
 
     def advance_chain(self, org_id: str, seq: int, head: str) -> None:
-        self.conn.execute(_ADVANCE, {"b_id": org_id, "chain_seq": seq, "chain_head": head})
+        _ADVANCE.execute(self.conn, {"b_id": org_id, "chain_seq": seq, "chain_head": head})
 
     def chain_head(self, org_id: str) -> tuple[int, str]:
         row = self.conn.execute(select(orgs.c.chain_seq, orgs.c.chain_head).where(orgs.c.id == org_id)).one()

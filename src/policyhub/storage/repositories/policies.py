@@ -11,22 +11,43 @@ from sqlalchemy.engine import Connection, Row
 
 from policyhub.domain.records import Enforcement, Policy, Version
 from policyhub.domain.selectors import Requirement
+from policyhub.storage.prepared import Prepared
 from policyhub.storage.tables import policies, policy_references, policy_versions, principals, scopes
 
 _SELECT = select(policies, scopes.c.path.label("scope_path")).outerjoin(scopes, scopes.c.id == policies.c.scope_id)
-# Hot-path statements are built once; executing them with parameters skips SQLAlchemy's per-call
-# statement construction and cache-key generation (most of a write's CPU time otherwise).
-_BY_ID = _SELECT.where(policies.c.org_id == bindparam("b_org"), policies.c.id == bindparam("b_id"))
-_BY_NAME = _SELECT.where(
-    policies.c.org_id == bindparam("b_org"), policies.c.name == bindparam("b_name"), policies.c.archived.is_(False)
+#: Columns a write sets (see ``_columns``), and those only an insert sets.
+_WRITE_KEYS = (
+    "scope_id", "name", "description", "type", "spec", "source", "enforcement", "enabled", "labels",
+    "attributes", "revision", "version", "updated_at", "updated_by", "archived", "archived_at",
+)  # fmt: skip
+_VERSION_KEYS = (
+    "policy_id",
+    "org_id",
+    "version",
+    "spec",
+    "source",
+    "content_hash",
+    "comment",
+    "created_at",
+    "created_by",
 )
-_UPDATE = update(policies).where(
-    policies.c.id == bindparam("b_id"),
-    policies.c.org_id == bindparam("b_org"),
-    policies.c.revision == bindparam("b_rev"),
+# The statements every write runs go straight to the driver (see ``storage.prepared``).
+_BY_ID = Prepared(_SELECT.where(policies.c.org_id == bindparam("b_org"), policies.c.id == bindparam("b_id")))
+_BY_NAME = Prepared(
+    _SELECT.where(
+        policies.c.org_id == bindparam("b_org"), policies.c.name == bindparam("b_name"), policies.c.archived.is_(False)
+    )
 )
-_INSERT = policies.insert()
-_INSERT_VERSION = policy_versions.insert()
+_UPDATE = Prepared(
+    update(policies).where(
+        policies.c.id == bindparam("b_id"),
+        policies.c.org_id == bindparam("b_org"),
+        policies.c.revision == bindparam("b_rev"),
+    ),
+    column_keys=_WRITE_KEYS,
+)
+_INSERT = Prepared(policies.insert().inline(), column_keys=("id", "org_id", "created_at", "created_by", *_WRITE_KEYS))
+_INSERT_VERSION = Prepared(policy_versions.insert().inline(), column_keys=_VERSION_KEYS)
 
 #: Versions are an INTEGER column: 32 bits on PostgreSQL (SQLite's 64-bit INTEGER holds more).
 MAX_VERSION = 2**31 - 1
@@ -99,12 +120,12 @@ class PolicyRepository:
 
     # -- reads -----------------------------------------------------------------------------------
     def get(self, org_id: str, policy_id: str) -> Policy | None:
-        row = self.conn.execute(_BY_ID, {"b_org": org_id, "b_id": policy_id}).first()
+        row = _BY_ID.first(self.conn, {"b_org": org_id, "b_id": policy_id})
         return _policy(row) if row else None
 
     def by_name(self, org_id: str, name: str) -> Policy | None:
         """The live (non-archived) policy with this name."""
-        row = self.conn.execute(_BY_NAME, {"b_org": org_id, "b_name": name}).first()
+        row = _BY_NAME.first(self.conn, {"b_org": org_id, "b_name": name})
         return _policy(row) if row else None
 
     def latest_archived_by_name(self, org_id: str, name: str) -> Policy | None:
@@ -157,17 +178,17 @@ class PolicyRepository:
 
     def insert(self, p: Policy) -> None:
         params = {"id": p.id, "org_id": p.org_id, "created_at": p.created_at, "created_by": p.created_by, **_columns(p)}
-        self.conn.execute(_INSERT, params)
+        _INSERT.execute(self.conn, params)
 
     def update(self, p: Policy, expected_revision: int) -> bool:
         """Compare-and-set on ``revision``: False when someone else changed the row first."""
         params = {"b_id": p.id, "b_org": p.org_id, "b_rev": expected_revision, **_columns(p)}
-        return self.conn.execute(_UPDATE, params).rowcount == 1
+        return _UPDATE.rowcount(self.conn, params) == 1
 
     # -- versions --------------------------------------------------------------------------------
     def insert_version(self, org_id: str, v: Version) -> None:
-        self.conn.execute(
-            _INSERT_VERSION,
+        _INSERT_VERSION.execute(
+            self.conn,
             dict(
                 policy_id=v.policy_id,
                 org_id=org_id,
