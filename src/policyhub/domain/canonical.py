@@ -13,6 +13,27 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values have the same canonical text, without writing it.
+
+    Python's ``==`` is nearly that, but finds 1, 1.0 and true equal (and 0.0 and -0.0): values it finds
+    equal are checked again for the same type at every level.
+    """
+    return bool(a == b) and _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return all(_same_types(value, b[key]) for key, value in a.items())
+    if isinstance(a, list):
+        return all(map(_same_types, a, b))
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return True
+
+
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -17,7 +17,7 @@ import jsonpatch
 from pydantic import ValidationError
 
 from policyhub.domain import names
-from policyhub.domain.canonical import content_hash, now
+from policyhub.domain.canonical import content_hash, now, same_json
 from policyhub.domain.policy_document import (
     HOW_INSTEAD,
     SERVER_OWNED,
@@ -423,7 +423,7 @@ class PolicyService:
         if f.name != current.name and uow.policies.by_name(org.id, f.name) is not None:
             raise Conflict(f"a policy named {f.name!r} already exists", [FieldError("name", "already exists")])
         new_hash = content_hash(draft.normalized.spec, draft.normalized.source)
-        content_changed = new_hash != content_hash(current.spec, current.source)
+        content_changed = _content_changed(current, draft.normalized, new_hash)
         candidate = replace(
             current,
             name=f.name,
@@ -537,7 +537,7 @@ class PolicyService:
         """Source text wins when it is new; otherwise the spec is validated (and any source dropped)."""
         source_changed = fields.source is not None and (previous is None or fields.source != previous.source)
         if source_changed:
-            spec_changed = fields.spec is not None and (previous is None or fields.spec != previous.spec)
+            spec_changed = fields.spec is not None and (previous is None or not same_json(fields.spec, previous.spec))
             if spec_changed:
                 raise InvalidInput.field("source", "give either spec or source, not both")
             return plugin.parse_source(fields.source or "", ctx)
@@ -545,7 +545,7 @@ class PolicyService:
             if previous is not None and fields.source is not None and fields.source == previous.source:
                 return NormalizedSpec(previous.spec, previous.source, plugin.normalize(previous.spec, ctx).references)
             raise InvalidInput.field("spec", "field required")
-        if previous is not None and fields.spec == previous.spec and fields.source == previous.source:
+        if previous is not None and same_json(fields.spec, previous.spec) and fields.source == previous.source:
             normalized = plugin.normalize(fields.spec, ctx)
             return NormalizedSpec(previous.spec, previous.source, normalized.references)
         return plugin.normalize(fields.spec, ctx)
@@ -618,11 +618,23 @@ def _reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None
         raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
 
+def _content_changed(current: Policy, new: NormalizedSpec, new_hash: str) -> bool:
+    """Whether the content hash changes, hashing the current content only when cheaper tests cannot tell.
+
+    Two source texts compare as text, two specs as canonical JSON (:func:`same_json`).
+    """
+    if new.source is not None and current.source is not None:
+        return new.source != current.source
+    if new.source is None and current.source is None:
+        return not same_json(new.spec, current.spec)
+    return new_hash != content_hash(current.spec, current.source)
+
+
 def _metadata_changes(before: Policy, after: Policy) -> dict[str, dict[str, Any]]:
     changes = {}
     for name in ("description", "enforcement", "enabled", "labels", "attributes"):
         old, new = getattr(before, name), getattr(after, name)
-        if old != new:
+        if not same_json(_plain(old), _plain(new)):
             changes[name] = {"before": _plain(old), "after": _plain(new)}
     return changes
 
@@ -633,7 +645,7 @@ def _plain(value: Any) -> Any:
 
 def _check_immutable_spec(plugin: PolicyType, old: dict[str, Any], new: dict[str, Any]) -> None:
     for dotted in plugin.immutable_fields:
-        if _dig(old, dotted) != _dig(new, dotted):
+        if not same_json(_dig(old, dotted), _dig(new, dotted)):
             raise InvalidInput.field(f"spec.{dotted}", "cannot be changed after creation; create a new policy")
 
 

@@ -84,6 +84,19 @@ def test_put_upsert_creates_201_then_replaces_200_resetting_omitted_fields(org: 
     assert events(org, "up") == ["creation", "metadata_update"]
 
 
+def test_values_python_finds_equal_but_json_does_not_are_new_versions(org: OrgClient) -> None:
+    """1, 1.0 and true compare equal in Python; as content they differ, and each is a version."""
+    org.put("policies/eq", json={"type": "document", "spec": {"a": 1}}).raise_for_status()
+    versions = []
+    for value in (1.0, True, True, 1):
+        r = org.put("policies/eq", json={"spec": {"a": value}})
+        assert r.status_code == 200, r.text
+        versions.append(r.json()["version"])
+    assert versions == [2, 3, 3, 4]
+    assert org.get("policies/eq/versions/2").json()["spec"] == {"a": 1.0}
+    assert org.get("policies/eq/versions/3").json()["spec"] == {"a": True}
+
+
 def test_put_create_only_with_if_none_match_star(org: OrgClient) -> None:
     body = {"type": "document", "spec": {}}
     assert org.put("policies/once", json=body, headers={"If-None-Match": "*"}).status_code == 201
