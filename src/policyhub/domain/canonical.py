@@ -50,7 +50,7 @@ def utc(value: datetime) -> datetime:
 
 def iso(value: datetime) -> str:
     """RFC 3339 with microseconds and ``Z``: the one textual form of a timestamp."""
-    return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def now() -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import jsonpatch
@@ -12,9 +11,13 @@ from policyhub.errors import FieldError, InvalidInput, PatchTestFailed
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396: objects merge recursively, ``null`` removes a member, anything else replaces."""
+    """RFC 7396: objects merge recursively, ``null`` removes a member, anything else replaces.
+
+    Neither input is modified; the result shares the values it takes from them (copying a request's own
+    freshly parsed patch would only cost time).
+    """
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return patch
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
