@@ -10,8 +10,8 @@ The same requests are timed (wall and process CPU, microseconds per request) fou
 * ``cpu us`` splits into ``loop`` (the event-loop thread: uvicorn-free ASGI, middleware, routing,
   dependency solving, async dependencies) and ``threads`` (the worker threads: sync dependencies and
   the endpoint);
-* ``threadpool hop``: one ``anyio.to_thread.run_sync`` of a no-op (FastAPI does 4 per request here:
-  ``get_container``, ``authenticate``, ``resolve_org``, the endpoint - all plain ``def``).
+* ``threadpool hop``: one ``anyio.to_thread.run_sync`` of a no-op (a GET of a policy takes one, for its
+  read; a PATCH none: the event loop awaits the SQLite group commit, or one hop on PostgreSQL).
 
 ASGI app minus service only = what the framework layers cost per request.
 """
