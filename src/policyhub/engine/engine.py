@@ -7,7 +7,6 @@ import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,11 +191,13 @@ class DecisionEngine:
             limiter=self.limiter,
             judge=self.judge,
         )
-        ordered = sorted(enumerate(prepared.entries), key=lambda item: (item[1].compiled.order(), item[0]))
+        entries = prepared.entries
+        if len(entries) > 1:  # a stable sort: ties keep scope order
+            entries = sorted(entries, key=lambda entry: entry.compiled.order())
         results: list[PolicyResult] = []
         obligations: list[dict[str, Any]] = []
         denied_by: str | None = None
-        for _, entry in ordered:
+        for entry in entries:
             compiled = entry.compiled
             if not compiled.applies(evaluation):
                 if prepared.request.explain:
@@ -216,9 +217,8 @@ class DecisionEngine:
                 obligations.append({**obligation, "policy_id": entry.policy.id, "policy": entry.policy.name})
             if result.effect is Effect.DENY and denied_by is None:
                 denied_by = entry.policy.name
-        decision = _combine(results)
         return DecisionResult(
-            decision=decision,
+            decision=_combine(results),
             point=prepared.point.name,
             scope=prepared.scope_path,
             results=results,
@@ -237,18 +237,15 @@ def decision_id() -> str:
     """A time-ordered UUID (version 7: 48 bits of Unix milliseconds, then random bits), so the log's
     index grows at its end. Decision ids are not secrets (reading one needs a key of its org), so the
     random part comes from the process PRNG rather than a system call per decision."""
-    value = (time.time_ns() // 1_000_000) << 80 | _random_bits(80)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
+    bits = _prng.getrandbits(74)  # 12 bits after the version nibble, 62 after the variant
+    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (bits >> 62) << 64 | 0x2 << 62 | bits & _LOW_62
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+_LOW_62 = (1 << 62) - 1
 _prng = random.Random()  # seeded from the OS; re-seeded in forked children so workers never share a stream
 os.register_at_fork(after_in_child=_prng.seed)
-
-
-def _random_bits(bits: int) -> int:
-    return _prng.getrandbits(bits)
 
 
 def input_hash(point: str, scope_path: str | None, data: Any) -> str:
@@ -284,7 +281,7 @@ def _result(entry: Entry, outcome: Outcome, *, error: bool = False) -> PolicyRes
         version=policy.version,
         revision=policy.revision,
         scope=policy.scope_path,
-        enforcement=policy.enforcement.value,
+        enforcement=policy.enforcement._value_,
         effect=effect_of(outcome, policy.enforcement),
         status=outcome.status,
         reasons=outcome.reasons,
@@ -309,9 +306,10 @@ def effect_of(outcome: Outcome, enforcement: Enforcement) -> Effect:
 
 
 def _combine(results: list[PolicyResult]) -> Decision:
-    effects = {r.effect for r in results}
-    if Effect.DENY in effects:
-        return Decision.DENY
-    if Effect.WARN in effects:
-        return Decision.WARN
-    return Decision.ALLOW
+    decision = Decision.ALLOW
+    for result in results:
+        if result.effect is Effect.DENY:
+            return Decision.DENY
+        if result.effect is Effect.WARN:
+            decision = Decision.WARN
+    return decision

@@ -91,8 +91,8 @@ class PolicyResult:
             "revision": self.revision,
             "scope": self.scope,
             "enforcement": self.enforcement,
-            "effect": self.effect.value,
-            "status": self.status.value,
+            "effect": self.effect._value_,  # ``_value_``: a plain attribute; ``.value`` is a slow descriptor
+            "status": self.status._value_,
             "reasons": self.reasons,
         }
         if self.error:
@@ -118,7 +118,7 @@ class DecisionResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "decision": self.decision.value,
+            "decision": self.decision._value_,
             "point": self.point,
             "scope": self.scope,
             "results": [r.to_json() for r in self.results],
