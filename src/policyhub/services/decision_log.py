@@ -202,7 +202,8 @@ class DecisionLog:
         error: Exception | None = None
         for attempt in range(3):
             try:
-                self.db.transact(lambda uow: uow.decisions.insert_many(rows))
+                # Untracked: the log is no policy state, so its commits must not make decisions re-check it.
+                self.db.transact(lambda uow: uow.decisions.insert_many(rows), tracked=False)
                 error = None
                 break
             except Exception as exc:  # the database is down: retry briefly, then give up on this batch

@@ -113,10 +113,11 @@ class Database:
             yield UnitOfWork(conn)
 
     @contextmanager
-    def write(self, *, rollback: bool = False) -> Iterator[UnitOfWork]:
+    def write(self, *, rollback: bool = False, tracked: bool = True) -> Iterator[UnitOfWork]:
         """A write unit of work: commits when the block exits cleanly, else rolls back.
 
-        ``rollback=True`` runs everything and then throws it away (dry runs).
+        ``rollback=True`` runs everything and then throws it away (dry runs). ``tracked=False``: the
+        commit is not counted in :attr:`commits`, for writes no cache depends on (the decision log).
         """
         lock = self._write_lock
         with _unavailable_on_db_errors():
@@ -138,25 +139,29 @@ class Database:
                         trans.rollback()
                     else:
                         trans.commit()
-                        self.commits += 1
+                        if tracked:
+                            self.commits += 1
             finally:
                 if self._process_lock is not None:
                     self._process_lock.release()
                 if lock is not None:
                     lock.release()
 
-    def transact(self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3) -> T:
+    def transact(
+        self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3, tracked: bool = True
+    ) -> T:
         """Run ``work`` in a write unit of work, retrying when a concurrent writer won a race.
 
         On SQLite, concurrent calls are grouped into one transaction (one fsync), each in its own
-        savepoint; the call returns only after its write is committed.
+        savepoint; the call returns only after its write is committed. ``tracked``: see :meth:`write`.
         """
         if self._group is not None:
             with _unavailable_on_db_errors():
-                return self._group.submit(work, rollback=rollback, attempts=attempts)  # type: ignore[no-any-return]
+                future = self._group.enqueue(work, rollback=rollback, attempts=attempts, tracked=tracked)
+                return future.result()  # type: ignore[no-any-return]
         for attempt in range(attempts):
             try:
-                with self.write(rollback=rollback) as uow:
+                with self.write(rollback=rollback, tracked=tracked) as uow:
                     return work(uow)
             except IntegrityError:
                 if attempt == attempts - 1:

@@ -22,7 +22,7 @@ from policyhub.storage.unit_of_work import UnitOfWork
 if TYPE_CHECKING:
     from policyhub.storage.db import Database
 
-Job = tuple[Callable[[UnitOfWork], Any], bool, int, "Future[Any]"]
+Job = tuple[Callable[[UnitOfWork], Any], bool, int, "Future[Any]", bool]  # work, rollback, attempts, future, tracked
 
 
 class GroupCommitWriter:
@@ -33,15 +33,16 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, work: Callable[[UnitOfWork], Any], *, rollback: bool, attempts: int) -> Any:
-        """Run ``work`` in the next batch and return its result once the batch is committed."""
-        return self.enqueue(work, rollback=rollback, attempts=attempts).result()
+    def enqueue(
+        self, work: Callable[[UnitOfWork], Any], *, rollback: bool, attempts: int, tracked: bool = True
+    ) -> Future[Any]:
+        """Queue ``work`` for the next batch; the future resolves once the batch is committed.
 
-    def enqueue(self, work: Callable[[UnitOfWork], Any], *, rollback: bool, attempts: int) -> Future[Any]:
-        """Queue ``work`` for the next batch; the future resolves once the batch is committed."""
+        The batch's commit counts in ``Database.commits`` when any of its jobs is ``tracked``.
+        """
         self._ensure_started()
         future: Future[Any] = Future()
-        self._queue.put((work, rollback, attempts, future))
+        self._queue.put((work, rollback, attempts, future, tracked))
         return future
 
     def stop(self) -> None:
@@ -90,9 +91,10 @@ class GroupCommitWriter:
     def _run_batch(self, batch: list[Job]) -> None:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            with self.db.write() as uow:
+            tracked = any(job[4] and not job[1] for job in batch)
+            with self.db.write(tracked=tracked) as uow:
                 conn = uow.conn
-                for work, rollback, attempts, future in batch:
+                for work, rollback, attempts, future, _ in batch:
                     outcomes.append((future, *_run_job(conn, work, rollback, attempts)))
         except BaseException as exc:  # the commit itself failed: nothing in the batch is durable
             for future, *_ in outcomes or [(job[3], None, None) for job in batch]:
