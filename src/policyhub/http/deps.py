@@ -84,8 +84,7 @@ async def authenticate(request: Request, container: ContainerDep) -> Actor:
     if cached is not None:
         actor, org = cached
     else:
-        actor, org = await run_in_threadpool(_lookup_key, container, token)
-        container.actors.put(token_hash, actor, org)
+        actor, org = await container.actors.fetch(token_hash, lambda: run_in_threadpool(_lookup_key, container, token))
     request.state.actor = actor
     request.state.org = org
     return actor
