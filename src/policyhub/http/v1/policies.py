@@ -55,13 +55,22 @@ JSON_PATCH = "application/json-patch+json"
 
 
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return _media(request.headers.get("content-type"))
 
 
 def require_json(request: Request) -> None:
-    mt = media_type(request)
+    check_json_media(request.headers.get("content-type"))
+
+
+def check_json_media(content_type: str | None) -> None:
+    """415 unless the Content-Type is JSON (``application/json`` or any ``+json`` type)."""
+    mt = _media(content_type)
     if mt != "application/json" and not mt.endswith("+json"):
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {mt or 'missing'!r}")
+
+
+def _media(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
 
 
 @router.post(
@@ -353,7 +362,7 @@ def hot_routes() -> list[Route]:
     """
 
     async def item(request: Request) -> Response:
-        c, actor = await caller(request, request.path_params["org"])
+        c, actor = await caller(request.scope, request.path_params["org"])
         org: Org = request.state.org
         ref: str = request.path_params["ref"]
         method = request.method
