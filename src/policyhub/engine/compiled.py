@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
@@ -48,8 +48,9 @@ class RateLimiter(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class RateState:
+class RateState(NamedTuple):
+    """A counter's answer (a named tuple: one is made per rate-limit check)."""
+
     allowed: bool
     limit: int
     remaining: int
@@ -71,7 +72,7 @@ class JudgeVerdict:
     explanation: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Evaluation:
     """Everything an evaluator sees for one decision: the validated input and the shared services."""
 

@@ -7,8 +7,8 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -36,7 +36,7 @@ class DecisionRequest:
     explain: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A request resolved against a snapshot: the point, the scope, the parsed input, the candidates."""
 
@@ -45,7 +45,7 @@ class Prepared:
     point: DecisionPoint
     scope_path: str | None
     input: BaseModel
-    entries: list[Entry] = field(default_factory=list)
+    entries: Sequence[Entry] = ()
 
 
 class DecisionEngine:
@@ -182,14 +182,9 @@ class DecisionEngine:
 
     def evaluate(self, prepared: Prepared) -> DecisionResult:
         """Evaluate every candidate in order and combine: any deny denies, else any warn warns, else allow."""
+        point = prepared.point.name
         evaluation = Evaluation(
-            point=prepared.point.name,
-            scope=prepared.scope_path,
-            input=prepared.input,
-            now=time.time(),
-            snapshot=prepared.snapshot,
-            limiter=self.limiter,
-            judge=self.judge,
+            point, prepared.scope_path, prepared.input, time.time(), prepared.snapshot, self.limiter, self.judge
         )
         entries = prepared.entries
         if len(entries) > 1:  # a stable sort: ties keep scope order
@@ -219,13 +214,13 @@ class DecisionEngine:
                 denied_by = entry.policy.name
         return DecisionResult(
             decision=_combine(results),
-            point=prepared.point.name,
+            point=point,
             scope=prepared.scope_path,
             results=results,
             obligations=obligations,
             snapshot_seq=prepared.snapshot.seq,
             id=decision_id(),
-            input_hash=input_hash(prepared.point.name, prepared.scope_path, prepared.request.input),
+            input_hash=input_hash(point, prepared.scope_path, prepared.request.input),
         )
 
     def decide(self, org_id: str, request: DecisionRequest) -> DecisionResult:
@@ -237,13 +232,12 @@ def decision_id() -> str:
     """A time-ordered UUID (version 7: 48 bits of Unix milliseconds, then random bits), so the log's
     index grows at its end. Decision ids are not secrets (reading one needs a key of its org), so the
     random part comes from the process PRNG rather than a system call per decision."""
-    bits = _prng.getrandbits(74)  # 12 bits after the version nibble, 62 after the variant
-    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (bits >> 62) << 64 | 0x2 << 62 | bits & _LOW_62
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    ms = time.time_ns() // 1_000_000
+    bits = _prng.getrandbits(74)  # 12 bits after the version nibble, 62 after the variant bits
+    return _UUID7 % (ms >> 16, ms & 0xFFFF, bits >> 62, 0x8000 | (bits >> 48) & 0x3FFF, bits & 0xFFFFFFFFFFFF)
 
 
-_LOW_62 = (1 << 62) - 1
+_UUID7 = "%08x-%04x-7%03x-%04x-%012x"  # time (48 bits), version 7, rand_a, variant 10 + rand_b
 _prng = random.Random()  # seeded from the OS; re-seeded in forked children so workers never share a stream
 os.register_at_fork(after_in_child=_prng.seed)
 

@@ -39,7 +39,7 @@ class Decision(StrEnum):
     DENY = "deny"
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """One evaluator's answer: a status, human reasons, and what the enforcement point must do."""
 
@@ -64,7 +64,7 @@ class Outcome:
         return cls(Status.NOT_APPLICABLE, list(reasons))
 
 
-@dataclass
+@dataclass(slots=True)
 class PolicyResult:
     """One policy's part in a decision."""
 
@@ -102,7 +102,7 @@ class PolicyResult:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class DecisionResult:
     """The engine's answer to one decision request."""
 

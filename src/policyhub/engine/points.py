@@ -7,6 +7,7 @@ the requested scope and at each of its ancestors, org level included.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ class DecisionPoint:
         except ValidationError as exc:
             raise InvalidInput.from_pydantic(exc, "input") from None
 
-    def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> list[Entry]:
+    def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> Sequence[Entry]:
         """The candidate policies, most general scope first (org level, then down to ``scope_path``)."""
         return snapshot.at_scope(self.name, scope_path)
 

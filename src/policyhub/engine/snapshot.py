@@ -43,6 +43,7 @@ class OrgSnapshot:
         self._resources = {(r.kind, r.id): r for r in resources}
         self._by_scope: dict[tuple[str, str], list[Entry]] = {}
         self._by_id: dict[str, Entry] = {}
+        self._selected: dict[tuple[str, str | None], tuple[Entry, ...]] = {}
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -53,13 +54,18 @@ class OrgSnapshot:
 
     # -- selection --------------------------------------------------------------------------------
 
-    def at_scope(self, point: str, scope_path: str | None) -> list[Entry]:
-        """Policies of ``point`` at the org level and at each scope from the top down to ``scope_path``."""
-        found = list(self._by_scope.get((ORG_LEVEL, point), ()))
-        if scope_path:
-            parts = scope_path.split("/")
-            for depth in range(1, len(parts) + 1):
-                found.extend(self._by_scope.get(("/".join(parts[:depth]), point), ()))
+    def at_scope(self, point: str, scope_path: str | None) -> tuple[Entry, ...]:
+        """Policies of ``point`` at the org level and at each scope from the top down to ``scope_path``
+        (worked out once per snapshot, point and scope: the snapshot never changes)."""
+        key = (point, scope_path)
+        found = self._selected.get(key)
+        if found is None:
+            chain = list(self._by_scope.get((ORG_LEVEL, point), ()))
+            if scope_path:
+                parts = scope_path.split("/")
+                for depth in range(1, len(parts) + 1):
+                    chain.extend(self._by_scope.get(("/".join(parts[:depth]), point), ()))
+            found = self._selected[key] = tuple(chain)
         return found
 
     def entry(self, policy_id: str) -> Entry | None:

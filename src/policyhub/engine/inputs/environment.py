@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,7 +91,7 @@ class EnvironmentInput(_Strict):
 class EnvironmentPoint(DecisionPoint):
     """Selects by attachment when the input names an environment, else by scope."""
 
-    def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> list[Entry]:
+    def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> Sequence[Entry]:
         name = getattr(parsed, "environment", None)
         if name is None:
             return snapshot.at_scope(self.name, scope_path)

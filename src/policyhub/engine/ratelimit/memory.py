@@ -7,6 +7,7 @@ first), and at most ``max_keys`` counters are kept (the least recently used one 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 
@@ -14,7 +15,6 @@ from policyhub.engine.compiled import RateState
 from policyhub.engine.ratelimit.windows import (
     bucket_ms,
     fixed_state,
-    now_ms,
     sliding_retry_ms,
     window_ms,
 )
@@ -31,10 +31,11 @@ class _Fixed:
 
 
 class _Sliding:
-    __slots__ = ("buckets", "expires", "total", "window")
+    __slots__ = ("bucket", "buckets", "expires", "total", "window")
 
     def __init__(self, window: int) -> None:
         self.window = window
+        self.bucket = bucket_ms(window)  # the granularity of its timestamps
         self.buckets: list[list[int]] = []  # [bucket index, count], oldest first
         self.total = 0
         self.expires = 0
@@ -61,7 +62,7 @@ class MemoryRateLimiter:
         cost: int = 1,
         timeout_s: float | None = None,
     ) -> RateState:
-        window, at = window_ms(window_s), now_ms(now)
+        window, at = window_ms(window_s), math.floor(now * 1000)  # now_ms, inlined: this is per decision
         with self._lock:
             if sliding:
                 state = self._sliding(key, limit, window, at, cost)
@@ -87,13 +88,13 @@ class MemoryRateLimiter:
         return fixed_state(allowed, limit, counter.count, start, window, at)
 
     def _sliding(self, key: str, limit: int, window: int, at: int, cost: int) -> RateState:
-        g = bucket_ms(window)
         counter = self._counters.get(key)
-        if not isinstance(counter, _Sliding) or counter.window != window:
+        if type(counter) is not _Sliding or counter.window != window:
             counter = _Sliding(window)
             self._counters[key] = counter
         else:
             self._counters.move_to_end(key)
+        g = counter.bucket
         oldest, current = (at - window) // g, at // g
         buckets = counter.buckets
         while buckets and buckets[0][0] < oldest:
