@@ -101,3 +101,53 @@ def test_untracked_writes_do_not_count_as_commits(tmp_path: Path, group_commit: 
         assert db.commits == before + 1  # a dry run commits nothing
     finally:
         db.dispose()
+
+
+def test_postgres_batches_only_writes_of_one_key_and_isolates_failures(postgres_url: str) -> None:
+    """On PostgreSQL, writes that name a key (their org) share transactions only with writes of the same
+    key; a failing or dry-run write is rolled back alone; every acknowledged write is stored."""
+    from sqlalchemy import text
+
+    upgrade(postgres_url)
+    db = Database(postgres_url, group_commit=True)
+    txids: dict[int, set[str]] = {}
+    outcomes: dict[str, str] = {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(48)
+    run = uuid.uuid4().hex[:8]
+
+    def job(i: int) -> None:
+        key = f"k{i % 3}"
+        slug = f"pg-{run}-{i}"
+
+        def work(uow: UnitOfWork) -> None:
+            txid = uow.conn.execute(text("SELECT txid_current()")).scalar_one()
+            with lock:
+                txids.setdefault(txid, set()).add(key)
+            _insert_org(uow, slug)
+            if i % 5 == 1:
+                raise Boom()
+
+        barrier.wait()
+        try:
+            db.transact(work, key=key, rollback=i % 7 == 3)
+            outcome = "ok" if i % 7 != 3 else "dry"
+        except Boom:
+            outcome = "raised"
+        with lock:
+            outcomes[slug] = outcome
+
+    try:
+        threads = [threading.Thread(target=job, args=(i,)) for i in range(48)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(outcomes) == 48
+        assert all(len(keys) == 1 for keys in txids.values()), txids
+        assert len(txids) < 48, "concurrent writes of one key should share transactions"
+        with db.read() as uow:
+            stored = {o.slug for o in uow.orgs.list() if o.slug.startswith(f"pg-{run}-")}
+        assert stored == {slug for slug, result in outcomes.items() if result == "ok"}
+    finally:
+        db.dispose()

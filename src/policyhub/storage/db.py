@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 import orjson
@@ -30,7 +30,13 @@ from sqlalchemy.pool import NullPool
 from policyhub.errors import FieldError, InvalidInput, Unavailable
 from policyhub.storage.unit_of_work import UnitOfWork
 
+if TYPE_CHECKING:
+    from policyhub.storage.group_commit import GroupCommitWriter
+
 T = TypeVar("T")
+
+#: PostgreSQL group-commit writer threads per process (writes of one org always go to the same one).
+KEYED_WRITERS = 4
 
 
 def dumps(value: Any) -> str:
@@ -75,6 +81,12 @@ class Database:
         self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
         self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
         self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
+        #: PostgreSQL: writers that batch the writes of one key (an org), each key always on the same one.
+        self._keyed = (
+            [GroupCommitWriter(self, by_key=True) for _ in range(KEYED_WRITERS)]
+            if group_commit and not self.is_sqlite
+            else []
+        )
 
     def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int) -> Engine:
         if self.is_sqlite:
@@ -102,8 +114,9 @@ class Database:
         )
 
     def dispose(self) -> None:
-        if self._group is not None:
-            self._group.stop()
+        for writer in [self._group, *self._keyed]:
+            if writer is not None:
+                writer.stop()
         self.engine.dispose()
 
     @contextmanager
@@ -148,16 +161,25 @@ class Database:
                     lock.release()
 
     def transact(
-        self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3, tracked: bool = True
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        rollback: bool = False,
+        attempts: int = 3,
+        tracked: bool = True,
+        key: str | None = None,
     ) -> T:
         """Run ``work`` in a write unit of work, retrying when a concurrent writer won a race.
 
-        On SQLite, concurrent calls are grouped into one transaction (one fsync), each in its own
-        savepoint; the call returns only after its write is committed. ``tracked``: see :meth:`write`.
+        Concurrent calls are grouped into one transaction (one commit), each in its own savepoint; the
+        call returns only after its write is committed. On SQLite all writes group; on PostgreSQL those
+        that name the same ``key`` (the org whose row lock they take first), others run alone.
+        ``tracked``: see :meth:`write`.
         """
-        if self._group is not None:
+        writer = self._writer(key)
+        if writer is not None:
             with _unavailable_on_db_errors():
-                future = self._group.enqueue(work, rollback=rollback, attempts=attempts, tracked=tracked)
+                future = writer.enqueue(work, rollback=rollback, attempts=attempts, tracked=tracked, key=key)
                 return future.result()  # type: ignore[no-any-return]
         for attempt in range(attempts):
             try:
@@ -168,15 +190,25 @@ class Database:
                     raise
         raise AssertionError("unreachable")
 
-    async def transact_async(self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3) -> T:
-        """:meth:`transact` for async callers: on SQLite the event loop awaits the group commit
-        directly (no thread-pool hop); elsewhere the transaction runs in a worker thread."""
-        if self._group is not None:
+    async def transact_async(
+        self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3, key: str | None = None
+    ) -> T:
+        """:meth:`transact` for async callers: the event loop awaits a group commit directly (no
+        thread-pool hop); a write that cannot group runs in a worker thread."""
+        writer = self._writer(key)
+        if writer is not None:
             with _unavailable_on_db_errors():
-                future = self._group.enqueue(work, rollback=rollback, attempts=attempts)
+                future = writer.enqueue(work, rollback=rollback, attempts=attempts, key=key)
                 return await asyncio.wrap_future(future)  # type: ignore[no-any-return]
         run = functools.partial(self.transact, work, rollback=rollback, attempts=attempts)
         return await anyio.to_thread.run_sync(run)
+
+    def _writer(self, key: str | None) -> GroupCommitWriter | None:
+        if self._group is not None:
+            return self._group
+        if key is None or not self._keyed:
+            return None
+        return self._keyed[hash(key) % len(self._keyed)]
 
     def ping(self) -> None:
         """Raise :class:`Unavailable` unless the database answers."""

@@ -1,40 +1,63 @@
-"""Group commit for SQLite: one writer thread runs concurrent write jobs in one transaction.
+"""Group commit: one writer thread runs concurrent write jobs in one transaction.
 
 SQLite allows one writer at a time and each commit costs an fsync. Under concurrent load, the writer
 takes every job waiting in the queue (up to ``max_batch``), runs each in its own SAVEPOINT — so a job
 that fails or is a dry run is rolled back alone — and commits them all with one fsync. A job's caller
 gets its result only after that commit is durable, so an acknowledged write is never lost.
+
+On PostgreSQL the writes of one org queue on the org's row lock, each holding it for all its round
+trips and its commit; there the writers batch only jobs of one ``key`` (the org), so a batch takes the
+same single lock its jobs would each have taken, in the same order, and never more (no new deadlock).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
 from policyhub.errors import Unavailable
+from policyhub.storage.prepared import driver_execute
 from policyhub.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from policyhub.storage.db import Database
 
-Job = tuple[Callable[[UnitOfWork], Any], bool, int, "Future[Any]", bool]  # work, rollback, attempts, future, tracked
+
+class Job(NamedTuple):
+    work: Callable[[UnitOfWork], Any]
+    rollback: bool
+    attempts: int
+    future: Future[Any]
+    tracked: bool
+    key: str | None
 
 
 class GroupCommitWriter:
-    def __init__(self, db: Database, max_batch: int = 64) -> None:
+    """``by_key``: batch only jobs with the same key (PostgreSQL); else any jobs (SQLite)."""
+
+    def __init__(self, db: Database, max_batch: int = 64, *, by_key: bool = False) -> None:
         self.db = db
         self.max_batch = max_batch
+        self.by_key = by_key
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._deferred: deque[Job] = deque()  # jobs of other keys, taken out while a batch was filled
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     def enqueue(
-        self, work: Callable[[UnitOfWork], Any], *, rollback: bool, attempts: int, tracked: bool = True
+        self,
+        work: Callable[[UnitOfWork], Any],
+        *,
+        rollback: bool,
+        attempts: int,
+        tracked: bool = True,
+        key: str | None = None,
     ) -> Future[Any]:
         """Queue ``work`` for the next batch; the future resolves once the batch is committed.
 
@@ -42,7 +65,7 @@ class GroupCommitWriter:
         """
         self._ensure_started()
         future: Future[Any] = Future()
-        self._queue.put((work, rollback, attempts, future, tracked))
+        self._queue.put(Job(work, rollback, attempts, future, tracked, key))
         return future
 
     def stop(self) -> None:
@@ -59,50 +82,64 @@ class GroupCommitWriter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            first = self._deferred.popleft() if self._deferred else self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    self._queue.put(None)
-                    break
-                batch.append(job)
-            self._run_batch(batch)
+            self._run_batch(self._fill([first]))
+
+    def _fill(self, batch: list[Job]) -> list[Job]:
+        """Add waiting jobs to ``batch`` (deferred ones first, in order), up to ``max_batch``."""
+        key = batch[0].key
+        if self.by_key and self._deferred:
+            kept: deque[Job] = deque()
+            while self._deferred:
+                held = self._deferred.popleft()
+                (batch if held.key == key and len(batch) < self.max_batch else kept).append(held)
+            self._deferred = kept
+        while len(batch) < self.max_batch:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._queue.put(None)
+                break
+            if self.by_key and job.key != key:
+                self._deferred.append(job)
+                continue
+            batch.append(job)
+        return batch
 
     def _fail_waiting(self, exc: BaseException) -> None:
         """The database could not be written for a whole busy timeout: the jobs that queued meanwhile
         get the same 503 now, instead of each waiting another busy timeout in the next batch."""
+        while self._deferred:
+            job = self._deferred.popleft()
+            if not job.future.done():
+                job.future.set_exception(exc)
         while True:
             try:
-                job = self._queue.get_nowait()
+                waiting = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if job is None:
+            if waiting is None:
                 self._queue.put(None)
                 return
-            if not job[3].done():
-                job[3].set_exception(exc)
+            if not waiting.future.done():
+                waiting.future.set_exception(exc)
 
     def _run_batch(self, batch: list[Job]) -> None:
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            tracked = any(job[4] and not job[1] for job in batch)
+            tracked = any(job.tracked and not job.rollback for job in batch)
             with self.db.write(tracked=tracked) as uow:
                 conn = uow.conn
-                for work, rollback, attempts, future, _ in batch:
-                    outcomes.append((future, *_run_job(conn, work, rollback, attempts)))
+                for job in batch:
+                    outcomes.append((job.future, *_run_job(conn, job.work, job.rollback, job.attempts)))
         except BaseException as exc:  # the commit itself failed: nothing in the batch is durable
-            for future, *_ in outcomes or [(job[3], None, None) for job in batch]:
-                if not future.done():
-                    future.set_exception(exc)
             for job in batch:
-                if not job[3].done():
-                    job[3].set_exception(exc)
+                if not job.future.done():
+                    job.future.set_exception(exc)
             if isinstance(exc, Unavailable):
                 self._fail_waiting(exc)
             return
@@ -116,27 +153,26 @@ class GroupCommitWriter:
 def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attempts: int) -> tuple[Any, Any]:
     # Savepoints go straight to the driver: SQLAlchemy names each one uniquely, which defeats its
     # statement cache, and it needs to know nothing of them (the batch is one transaction to it).
-    driver = conn.connection.driver_connection
     for attempt in range(attempts):
-        driver.execute("SAVEPOINT job")
+        driver_execute(conn, "SAVEPOINT job")
         try:
             result = work(UnitOfWork(conn))
         except IntegrityError as exc:
-            _undo(driver)
+            _undo(conn)
             if attempt == attempts - 1:
                 return None, exc
             continue
         except BaseException as exc:
-            _undo(driver)
+            _undo(conn)
             return None, exc
         if rollback:
-            _undo(driver)
+            _undo(conn)
         else:
-            driver.execute("RELEASE job")
+            driver_execute(conn, "RELEASE job")
         return result, None
     return None, RuntimeError("unreachable")
 
 
-def _undo(driver: Any) -> None:
-    driver.execute("ROLLBACK TO job")
-    driver.execute("RELEASE job")
+def _undo(conn: Any) -> None:
+    driver_execute(conn, "ROLLBACK TO SAVEPOINT job")
+    driver_execute(conn, "RELEASE SAVEPOINT job")

@@ -78,6 +78,14 @@ class Prepared:
         return plan
 
 
+def driver_execute(conn: Connection, sql: str) -> None:
+    """Run a parameterless statement (savepoints) on the driver, its errors raised as SQLAlchemy's."""
+    try:
+        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, sql, (), exc) from exc
+
+
 def _convert(plan: _Plan, row: Any) -> Any:
     if plan.results:
         row = list(row)

@@ -108,11 +108,12 @@ async def create_policy(
         return stored_response(write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}"))
 
     if idempotency_key is None or dry_run:
-        return replay(await c.db.transact_async(produce, rollback=dry_run))
+        return replay(await c.db.transact_async(produce, rollback=dry_run, key=org.id))
     fingerprint = sha256_hex(canonical_json(["POST", base, body]))
     return replay(
         await c.db.transact_async(
-            lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow))
+            lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow)),
+            key=org.id,
         )
     )
 
@@ -197,7 +198,9 @@ async def _put(
 ) -> Response:
     require_json(request)
     doc = require_json_object(body)
-    result = await c.db.transact_async(lambda uow: c.policies.put(uow, actor, org, ref, doc, pre), rollback=dry_run)
+    result = await c.db.transact_async(
+        lambda uow: c.policies.put(uow, actor, org, ref, doc, pre), rollback=dry_run, key=org.id
+    )
     base = str(request.url.path).rsplit("/", 1)[0]
     return write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}")
 
@@ -250,7 +253,7 @@ async def _patch(
             return c.policies.json_patch(uow, actor, org, ref, body, pre, comment)
     else:
         raise UnsupportedMediaType(f"PATCH takes {MERGE_PATCH} or {JSON_PATCH}, not {mt or 'missing'!r}")
-    return write_response(await c.db.transact_async(work, rollback=dry_run), dry_run=dry_run)
+    return write_response(await c.db.transact_async(work, rollback=dry_run, key=org.id), dry_run=dry_run)
 
 
 @router.delete("/{ref}", response_model=schemas.PolicyOut, summary="Archive a policy (history is kept)")
@@ -261,7 +264,9 @@ async def archive_policy(
 
 
 async def _archive(c: Container, actor: Actor, org: Org, ref: str, dry_run: bool, pre: Preconditions) -> Response:
-    result = await c.db.transact_async(lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run)
+    result = await c.db.transact_async(
+        lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run, key=org.id
+    )
     return write_response(result, dry_run=dry_run)
 
 
@@ -270,7 +275,9 @@ async def unarchive_policy(
     c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False, if_match: IfMatch = None
 ) -> Response:
     pre = Preconditions(if_match=if_match)
-    result = await c.db.transact_async(lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run)
+    result = await c.db.transact_async(
+        lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run, key=org.id
+    )
     return write_response(result, dry_run=dry_run)
 
 
@@ -343,6 +350,7 @@ async def rollback_policy(
     result = await c.db.transact_async(
         lambda uow: c.policies.rollback(uow, actor, org, ref, payload.version, pre, payload.comment),
         rollback=dry_run,
+        key=org.id,
     )
     return write_response(result, dry_run=dry_run)
 
