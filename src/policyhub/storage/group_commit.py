@@ -129,6 +129,9 @@ class GroupCommitWriter:
                 waiting.future.set_exception(exc)
 
     def _run_batch(self, batch: list[Job]) -> None:
+        if len(batch) == 1:
+            self._run_alone(batch[0])
+            return
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
             tracked = any(job.tracked and not job.rollback for job in batch)
@@ -148,6 +151,26 @@ class GroupCommitWriter:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+
+    def _run_alone(self, job: Job) -> None:
+        """A batch of one needs no savepoint: the transaction is the job's own, rolled back when it fails
+        or is a dry run (two statements, or round trips, fewer for every uncontended write)."""
+        for attempt in range(job.attempts):
+            try:
+                with self.db.write(rollback=job.rollback, tracked=job.tracked) as uow:
+                    result = job.work(uow)
+            except IntegrityError as exc:
+                if attempt < job.attempts - 1:
+                    continue
+                job.future.set_exception(exc)
+            except BaseException as exc:
+                job.future.set_exception(exc)
+                if isinstance(exc, Unavailable):
+                    self._fail_waiting(exc)
+            else:
+                job.future.set_result(result)
+            return
 
 
 def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attempts: int) -> tuple[Any, Any]:
