@@ -25,7 +25,9 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         pool_size=settings.db_pool_size,
         connect_timeout_s=settings.db_connect_timeout_s,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        group_commit=settings.sqlite_group_commit,
+        group_commit=settings.sqlite_group_commit
+        if settings.database_url.startswith("sqlite")
+        else settings.postgres_group_commit,
     )
     registry = registry or default_registry()
     engine = DecisionEngine(

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # so that even a write queued behind a waiting one is refused within 5 s.
     sqlite_busy_timeout_ms: int = Field(default=3000, ge=0)
     sqlite_group_commit: bool = True
+    # PostgreSQL: concurrent /v1 policy writes of one org share a transaction (see storage.group_commit).
+    postgres_group_commit: bool = True
     retry_after_s: int = Field(default=2, ge=1)
 
     key_touch_interval_s: float = Field(default=60.0, ge=0)

@@ -151,3 +151,47 @@ def test_postgres_batches_only_writes_of_one_key_and_isolates_failures(postgres_
         assert stored == {slug for slug, result in outcomes.items() if result == "ok"}
     finally:
         db.dispose()
+
+
+def test_postgres_connection_lost_mid_batch_fails_the_batch_as_unavailable(postgres_url: str) -> None:
+    """A write whose connection dies (the database crashed) fails its whole batch with a 503-class error,
+    never an internal one; the next batch runs on a fresh connection."""
+    from sqlalchemy import create_engine, text
+
+    from policyhub.errors import Unavailable
+
+    upgrade(postgres_url)
+    db = Database(postgres_url, group_commit=True)
+    admin = create_engine(postgres_url)
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def job(i: int) -> None:
+        def work(uow: UnitOfWork) -> None:
+            if i == 0:
+                pid = uow.conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                with admin.connect() as c:
+                    c.execute(text(f"SELECT pg_terminate_backend({pid})"))
+                    c.commit()
+            uow.orgs.lock_chain(str(uuid.uuid4())) if i == 0 else uow.conn.execute(text("SELECT 1"))
+
+        barrier.wait()
+        try:
+            db.transact(work, key="same")
+        except BaseException as exc:  # the test records what each caller saw
+            with lock:
+                errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=job, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors, "the write whose connection died must fail"
+        assert all(isinstance(e, Unavailable) for e in errors), [type(e).__name__ for e in errors]
+        assert db.transact(lambda uow: uow.conn.execute(text("SELECT 42")).scalar_one(), key="same") == 42
+    finally:
+        admin.dispose()
+        db.dispose()

@@ -181,21 +181,25 @@ def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attem
         try:
             result = work(UnitOfWork(conn))
         except IntegrityError as exc:
-            _undo(conn)
+            _undo(conn, exc)
             if attempt == attempts - 1:
                 return None, exc
             continue
         except BaseException as exc:
-            _undo(conn)
+            _undo(conn, exc)
             return None, exc
         if rollback:
-            _undo(conn)
+            _undo(conn, None)
         else:
             driver_execute(conn, "RELEASE job")
         return result, None
     return None, RuntimeError("unreachable")
 
 
-def _undo(conn: Any) -> None:
+def _undo(conn: Any, cause: BaseException | None) -> None:
+    """Roll the job back to its savepoint. When its error lost the connection (the database went away),
+    nothing in the batch can commit: the error fails the whole batch (a 503 for each of its callers)."""
+    if conn.invalidated:
+        raise cause or RuntimeError("the connection was lost")
     driver_execute(conn, "ROLLBACK TO SAVEPOINT job")
     driver_execute(conn, "RELEASE SAVEPOINT job")
