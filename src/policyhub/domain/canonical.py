@@ -7,40 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 
 def canonical_json(value: Any) -> str:
-    """Sorted keys, no spaces, UTF-8 kept: equal documents give equal text.
-
-    The text is the stdlib encoder's (``sort_keys``, ``ensure_ascii=False``), which hashes already stored
-    depend on. orjson writes the same bytes for everything but floats (their spelling differs, e.g.
-    ``1e+16``), so it encodes values without floats, at a fraction of the cost; a test holds the two equal.
-    """
-    if not _has_float(value):
-        try:
-            return orjson.dumps(value, option=_STRICT).decode()
-        except (TypeError, orjson.JSONEncodeError):  # non-string keys, integers beyond 64 bits, ...
-            pass
+    """Sorted keys, no spaces, UTF-8 kept: equal documents give equal text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-# Only plain JSON types: anything orjson would serialize on its own (datetimes, dataclasses, str or int
-# subclasses) goes to the stdlib encoder, which decides as it always has.
-_STRICT = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
-
-
-def _has_float(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_has_float(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_float(v) for v in value)
-    return isinstance(value, float)
 
 
 def same_json(a: Any, b: Any) -> bool:
