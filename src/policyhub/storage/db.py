@@ -181,6 +181,11 @@ class Database:
             with _unavailable_on_db_errors():
                 future = writer.enqueue(work, rollback=rollback, attempts=attempts, tracked=tracked, key=key)
                 return future.result()  # type: ignore[no-any-return]
+        return self.run_alone(work, rollback=rollback, attempts=attempts, tracked=tracked)
+
+    def run_alone(self, work: Callable[[UnitOfWork], T], *, rollback: bool, attempts: int, tracked: bool) -> T:
+        """``work`` in a transaction of its own, in the calling thread, retried when a concurrent writer won
+        a race (an ``IntegrityError``): :meth:`transact` without grouping."""
         for attempt in range(attempts):
             try:
                 with self.write(rollback=rollback, tracked=tracked) as uow:

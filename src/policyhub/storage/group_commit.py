@@ -156,21 +156,14 @@ class GroupCommitWriter:
     def _run_alone(self, job: Job) -> None:
         """A batch of one needs no savepoint: the transaction is the job's own, rolled back when it fails
         or is a dry run (two statements, or round trips, fewer for every uncontended write)."""
-        for attempt in range(job.attempts):
-            try:
-                with self.db.write(rollback=job.rollback, tracked=job.tracked) as uow:
-                    result = job.work(uow)
-            except IntegrityError as exc:
-                if attempt < job.attempts - 1:
-                    continue
-                job.future.set_exception(exc)
-            except BaseException as exc:
-                job.future.set_exception(exc)
-                if isinstance(exc, Unavailable):
-                    self._fail_waiting(exc)
-            else:
-                job.future.set_result(result)
-            return
+        try:
+            result = self.db.run_alone(job.work, rollback=job.rollback, attempts=job.attempts, tracked=job.tracked)
+        except BaseException as exc:
+            job.future.set_exception(exc)
+            if isinstance(exc, Unavailable):
+                self._fail_waiting(exc)
+        else:
+            job.future.set_result(result)
 
 
 def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attempts: int) -> tuple[Any, Any]:
