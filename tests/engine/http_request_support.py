@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from policyhub.engine.outcome import Outcome
 from policyhub.engine.ratelimit.memory import MemoryRateLimiter
 from policyhub.engine.snapshot import Entry, OrgSnapshot
 from policyhub.policy_types.registry import default_registry
+from tests.support.records import policy_record
 
 REDIS_URL = os.environ.get("POLICYHUB_TEST_REDIS_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -38,28 +38,15 @@ def make_policy(
     """A stored policy as the snapshot holds it: the spec normalised by the type, as a write would."""
     policy_type = REGISTRY.get(type_name)
     normalized = policy_type.normalize(spec, _NoContext()).spec
-    now = datetime.now(UTC)
-    return Policy(
+    return policy_record(
+        type_name,
+        normalized,
         id=str(uuid.uuid4()),
         org_id=org_id,
         scope_id=scope_id,
-        scope_path=None,
         name=name or f"p-{uuid.uuid4().hex[:8]}",
-        description="",
-        type=type_name,
-        spec=normalized,
-        source=None,
         enforcement=enforcement,
-        enabled=True,
-        labels={},
         attributes=attributes or {},
-        revision=1,
-        version=1,
-        created_at=now,
-        created_by="test",
-        updated_at=now,
-        updated_by="test",
-        archived=False,
     )
 
 

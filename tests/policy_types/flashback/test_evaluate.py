@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,34 +14,19 @@ from policyhub.engine.inputs.ai_content import AiContentInput
 from policyhub.engine.outcome import Effect, Severity, Status
 from policyhub.policy_types.flashback import FlashbackAiType
 from policyhub.policy_types.flashback.evaluate import FlashbackPolicy, JudgedPolicy, JudgeUnavailable
+from tests.support.records import policy_record
 
 CARD = "4111 1111 1111 1111"
 TYPE = FlashbackAiType()
 
 
 def policy(content: str, action: int = 2, risk: str = "HIGH", name: str = "Cards") -> Policy:
-    at = datetime(2024, 1, 1, tzinfo=UTC)
-    return Policy(
-        id="p-1",
+    return policy_record(
+        "flashback.ai",
+        {"content": content, "riskType": risk, "actionType": action},
         org_id="o-1",
-        scope_id=None,
-        scope_path=None,
         name="cards-1a2b3c4d",
-        description="",
-        type="flashback.ai",
-        spec={"content": content, "riskType": risk, "actionType": action},
-        source=None,
-        enforcement=Enforcement.ENFORCE,
-        enabled=True,
-        labels={},
         attributes={"flashback": {"name": name}},
-        revision=1,
-        version=1,
-        created_at=at,
-        created_by="u",
-        updated_at=at,
-        updated_by="u",
-        archived=False,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from policyhub.engine.snapshot import OrgSnapshot
 from policyhub.policy_types.jfrog import RULE_KIND, TEMPLATE_KIND, JFrogLifecycleType
 from policyhub.policy_types.jfrog.evaluate import CompiledLifecyclePolicy
 from policyhub.storage.repositories.resources import Resource
+from tests.support.records import policy_record
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -59,29 +59,18 @@ def snapshot(*resources: Resource) -> OrgSnapshot:
 
 
 def policy(spec: dict[str, Any] | None = None, **changes: Any) -> Policy:
-    base = Policy(
-        id="pol-1",
-        org_id="org-1",
-        scope_id=None,
-        scope_path=None,
-        name="jfrog-prod-sec-12345678",
-        description="",
-        type=JFrogLifecycleType.name,
-        spec=copy.deepcopy(spec if spec is not None else SPEC),
-        source=None,
-        enforcement=Enforcement.ENFORCE,
-        enabled=True,
-        labels={},
-        attributes={"jfrog": {"name": "Prod Sec"}},
-        revision=1,
-        version=1,
-        created_at=T0,
-        created_by="p-1",
-        updated_at=T0,
-        updated_by="p-1",
-        archived=False,
+    fields: dict[str, Any] = {
+        "id": "pol-1",
+        "name": "jfrog-prod-sec-12345678",
+        "attributes": {"jfrog": {"name": "Prod Sec"}},
+        "created_at": T0,
+        "created_by": "p-1",
+        "updated_at": T0,
+        "updated_by": "p-1",
+    }
+    return policy_record(
+        JFrogLifecycleType.name, copy.deepcopy(spec if spec is not None else SPEC), **{**fields, **changes}
     )
-    return replace(base, **changes)
 
 
 def compile_policy(snap: OrgSnapshot, spec: dict[str, Any] | None = None) -> CompiledLifecyclePolicy:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from policyhub.domain.records import Enforcement, Policy
+from policyhub.domain.records import Policy
 from policyhub.engine.compiled import Evaluation
 from policyhub.engine.inputs.environment import ENVIRONMENT
 from policyhub.engine.outcome import Outcome
@@ -14,6 +13,7 @@ from policyhub.engine.snapshot import OrgSnapshot
 from policyhub.policy_types.kosli import KosliEnvironmentType
 from policyhub.policy_types.kosli.evaluate import CompiledEnvironmentPolicy
 from tests.policy_types.helpers import FakeContext
+from tests.support.records import policy_record as record
 
 TYPE = KosliEnvironmentType()
 SCHEMA = "_schema: https://docs.kosli.com/schemas/policy/v1\n"
@@ -22,29 +22,7 @@ FP_A, FP_B, FP_C = "a" * 64, "b" * 64, "c" * 64
 
 def policy_record(source: str, name: str = "prod", policy_id: str = "p-1") -> Policy:
     spec = TYPE.parse_source(source, FakeContext()).spec
-    now = datetime.now(UTC)
-    return Policy(
-        id=policy_id,
-        org_id="org-1",
-        scope_id=None,
-        scope_path=None,
-        name=name,
-        description="",
-        type=TYPE.name,
-        spec=spec,
-        source=source,
-        enforcement=Enforcement.ENFORCE,
-        enabled=True,
-        labels={},
-        attributes={},
-        revision=1,
-        version=1,
-        created_at=now,
-        created_by="tester",
-        updated_at=now,
-        updated_by="tester",
-        archived=False,
-    )
+    return record(TYPE.name, spec, id=policy_id, name=name, source=source)
 
 
 def compiled(body: str) -> CompiledEnvironmentPolicy:
