@@ -1,16 +1,24 @@
 """PolicyService: the update rules for policies (create, replace/upsert, patch, archive, rollback).
 
-Every write funnels through :meth:`PolicyService._apply`, which turns a desired policy *document*
-into a validated draft, decides whether a new version is due (the content changed), records one
-audit event per kind of change and writes it all through the unit of work it was given. The caller
-owns the transaction: either everything here commits, or nothing does.
+Every change of a policy's content or metadata is planned by :meth:`PolicyService._change`, which
+turns a desired policy *document* into a validated draft and decides whether a new version is due (the
+content changed), and written by :meth:`PolicyService._write`, which stores it with one audit event per
+kind of change through the unit of work it was given. The caller owns the transaction: either
+everything here commits, or nothing does.
+
+PATCH and PUT of an existing policy can also be *prepared*: planned on a read, outside the org's write
+lock, so that the lock is held only to write. The prepared write checks that the policy is still at the
+revision it was planned on and raises :class:`StalePlan` when it is not; the caller then runs the
+ordinary write, under the lock, from the start.
 """
 
 from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import jsonpatch
@@ -37,7 +45,10 @@ from policyhub.services.patching import json_patch, merge_patch
 from policyhub.services.validation_context import UowValidationContext
 from policyhub.storage.repositories.events import EventFilter
 from policyhub.storage.repositories.policies import PolicyFilter
-from policyhub.storage.unit_of_work import UnitOfWork
+from policyhub.storage.unit_of_work import StalePlan, UnitOfWork
+
+#: A write planned outside the lock: run it in the write transaction (it raises :class:`StalePlan`).
+PreparedWrite = Callable[[UnitOfWork], "WriteResult"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,23 @@ class _Draft:
     fields: PolicyFields
     normalized: NormalizedSpec
     comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A planned change of an existing policy: ``updated`` is None when nothing changes."""
+
+    actor: Actor
+    org: Org
+    plugin: PolicyType
+    current: Policy
+    updated: Policy | None
+    draft: _Draft
+    new_hash: str
+    metadata: dict[str, dict[str, Any]]
+    #: The plan read other rows of the org (a document schema, a referenced resource), which only the
+    #: org's write lock keeps still: such a plan is not prepared outside it.
+    read_org_state: bool
 
 
 class PolicyService:
@@ -158,6 +186,31 @@ class PolicyService:
         replace (they cannot change anyway).
         """
         audit.lock_org(uow, org.id)
+        current, body, comment = self._put_target(uow, actor, org, ref, body, pre)
+        if current is None:
+            name = body.setdefault("name", ref)
+            if name != ref:
+                raise InvalidInput.field("name", f"must equal the name in the path ({ref!r}) when creating")
+            type_name = _str(body.pop("type", None), "type", required=True)
+            scope = _opt_str(body.pop("scope", None), "scope")
+            _reject_server_owned(body, None)
+            return self._create(uow, actor, org, body, type_name=type_name, scope=scope, comment=comment)
+        return self._write(uow, self._replacement(uow, actor, org, current, body, comment))
+
+    def prepare_put(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, body: dict[str, Any], pre: Preconditions
+    ) -> PreparedWrite | None:
+        """:meth:`put` of an existing policy, planned on ``uow`` (a read); None when it must run under the
+        lock from the start (it creates, renames, or its validation read other rows of the org)."""
+        current, body, comment = self._put_target(uow, actor, org, ref, body, pre)
+        if current is None:
+            return None
+        return self._prepared(self._replacement(uow, actor, org, current, body, comment))
+
+    def _put_target(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, body: dict[str, Any], pre: Preconditions
+    ) -> tuple[Policy | None, dict[str, Any], str]:
+        """The live policy a PUT replaces (None: it creates), its body without ``comment``, the comment."""
         body = dict(body)
         comment = _str(body.pop("comment", ""), "comment")
         current = self._find(uow, org.id, ref, include_archived=False)
@@ -169,19 +222,16 @@ class PolicyService:
             if_none_match=pre.if_none_match,
             require_if_match=org.require_if_match,
         )
-        if current is None:
-            name = body.setdefault("name", ref)
-            if name != ref:
-                raise InvalidInput.field("name", f"must equal the name in the path ({ref!r}) when creating")
-            type_name = _str(body.pop("type", None), "type", required=True)
-            scope = _opt_str(body.pop("scope", None), "scope")
-            _reject_server_owned(body, None)
-            return self._create(uow, actor, org, body, type_name=type_name, scope=scope, comment=comment)
+        return current, body, comment
+
+    def _replacement(
+        self, uow: UnitOfWork, actor: Actor, org: Org, current: Policy, body: dict[str, Any], comment: str
+    ) -> _Change:
         body.setdefault("name", current.name)
         document = {**_defaults(), **body}
         for key in ("type", "scope"):
             document.setdefault(key, to_document(current)[key])
-        return self._apply(uow, actor, org, current, document, comment=comment)
+        return self._change(uow, actor, org, current, document, comment=comment)
 
     def merge_patch(
         self,
@@ -194,11 +244,23 @@ class PolicyService:
         comment: str = "",
     ) -> WriteResult:
         """RFC 7396 merge patch of the policy document."""
+        audit.lock_org(uow, org.id)
+        return self._write(uow, self._merge_patched(uow, actor, org, ref, patch, pre, comment))
+
+    def prepare_merge_patch(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, patch: Any, pre: Preconditions, comment: str = ""
+    ) -> PreparedWrite | None:
+        """:meth:`merge_patch` planned on ``uow`` (a read); see :meth:`prepare_put`."""
+        return self._prepared(self._merge_patched(uow, actor, org, ref, patch, pre, comment))
+
+    def _merge_patched(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, patch: Any, pre: Preconditions, comment: str
+    ) -> _Change:
         if not isinstance(patch, dict):
             raise InvalidInput.field("body", "a merge patch must be a JSON object")
         current = self._current_for_write(uow, actor, org, ref, pre)
         document = merge_patch(to_document(current), patch)
-        return self._apply(uow, actor, org, current, document, comment=comment)
+        return self._change(uow, actor, org, current, document, comment=comment)
 
     def json_patch(
         self,
@@ -211,14 +273,27 @@ class PolicyService:
         comment: str = "",
     ) -> WriteResult:
         """RFC 6902 JSON Patch of the policy document; a failed ``test`` writes nothing (409)."""
+        audit.lock_org(uow, org.id)
+        return self._write(uow, self._json_patched(uow, actor, org, ref, ops, pre, comment))
+
+    def prepare_json_patch(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, ops: Any, pre: Preconditions, comment: str = ""
+    ) -> PreparedWrite | None:
+        """:meth:`json_patch` planned on ``uow`` (a read); see :meth:`prepare_put`."""
+        return self._prepared(self._json_patched(uow, actor, org, ref, ops, pre, comment))
+
+    def _json_patched(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, ops: Any, pre: Preconditions, comment: str
+    ) -> _Change:
         current = self._current_for_write(uow, actor, org, ref, pre)
         document = json_patch(to_document(current), ops)
         if not isinstance(document, dict):
             raise InvalidInput.field("body", "the patched document must remain a JSON object")
-        return self._apply(uow, actor, org, current, document, comment=comment)
+        return self._change(uow, actor, org, current, document, comment=comment)
 
     def archive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
         """Archive (soft-delete) a live policy; its history stays readable."""
+        audit.lock_org(uow, org.id)
         current = self._current_for_write(uow, actor, org, ref, pre)
         at = now()
         updated = replace(
@@ -286,6 +361,7 @@ class PolicyService:
         comment: str = "",
     ) -> WriteResult:
         """Make version ``number``'s content current again, as a new version (event ``rollback``)."""
+        audit.lock_org(uow, org.id)
         current = self._current_for_write(uow, actor, org, ref, pre)
         old = uow.policies.version(org.id, current.id, number)
         if old is None:
@@ -328,7 +404,7 @@ class PolicyService:
 
     # -- the write path --------------------------------------------------------------------------
     def _current_for_write(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> Policy:
-        audit.lock_org(uow, org.id)
+        """The live policy ``ref`` that the actor may write and the preconditions allow writing."""
         current = self._find(uow, org.id, ref, include_archived=False)
         if current is None or not covers(actor, current.scope_path):
             raise NotFound(f"policy {ref!r} not found")
@@ -351,7 +427,8 @@ class PolicyService:
         scope_id, scope_path = self._resolve_scope(uow, org.id, scope)
         require_role(actor, Role.EDITOR, scope_path)
         plugin = self.registry.get(type_name)
-        draft = self._draft(uow, org, plugin, {**_defaults(), **body}, previous=None, comment=comment)
+        ctx = UowValidationContext(uow, org.id)
+        draft = self._draft(ctx, plugin, {**_defaults(), **body}, previous=None, comment=comment)
         at = now()
         policy = Policy(
             id=str(uuid.uuid4()),
@@ -402,7 +479,7 @@ class PolicyService:
         )
         return WriteResult(policy, created=True, changed=True, new_version=True, events=[EventType.CREATION])
 
-    def _apply(
+    def _change(
         self,
         uow: UnitOfWork,
         actor: Actor,
@@ -411,17 +488,16 @@ class PolicyService:
         document: dict[str, Any],
         *,
         comment: str,
-    ) -> WriteResult:
-        """Validate the desired document against ``current`` and write what changed."""
+    ) -> _Change:
+        """Validate the desired document against ``current`` and work out what changes (writes nothing)."""
         require_role(actor, Role.EDITOR, current.scope_path)
         stored = to_document(current)
         _reject_server_owned(document, stored)
         body = {k: v for k, v in document.items() if k not in SERVER_OWNED}
         plugin = self.registry.get(current.type)
-        draft = self._draft(uow, org, plugin, body, previous=current, comment=comment)
+        ctx = UowValidationContext(uow, org.id)
+        draft = self._draft(ctx, plugin, body, previous=current, comment=comment)
         f = draft.fields
-        if f.name != current.name and uow.policies.by_name(org.id, f.name) is not None:
-            raise Conflict(f"a policy named {f.name!r} already exists", [FieldError("name", "already exists")])
         new_hash = content_hash(draft.normalized.spec, draft.normalized.source)
         content_changed = _content_changed(current, draft.normalized, new_hash)
         candidate = replace(
@@ -436,19 +512,42 @@ class PolicyService:
             attributes=f.attributes,
         )
         metadata = _metadata_changes(current, candidate)
-        if not content_changed and not metadata and candidate.name == current.name:
+        updated: Policy | None = None
+        if content_changed or metadata or candidate.name != current.name:
+            at = now()
+            updated = replace(
+                candidate,
+                revision=current.revision + 1,
+                updated_at=at,
+                updated_by=actor.principal_id,
+                version=current.version + (1 if content_changed else 0),
+            )
+            if not content_changed:  # identical content: keep the stored spec/source bytes exactly
+                updated = replace(updated, spec=current.spec, source=current.source)
+        return _Change(actor, org, plugin, current, updated, draft, new_hash, metadata, ctx.consulted)
+
+    def _prepared(self, change: _Change) -> PreparedWrite | None:
+        """``change`` as a write to run under the lock later, or None when only the locked path may make it."""
+        renames = change.updated is not None and change.updated.name != change.current.name
+        if change.read_org_state or renames:
+            return None
+        return partial(self._write, change=change, planned=True)
+
+    def _write(self, uow: UnitOfWork, change: _Change, *, planned: bool = False) -> WriteResult:
+        """Store a planned change: the policy row (compare-and-set on its revision), the new version if
+        the content changed, and one event per kind of change.
+
+        ``planned``: the change was planned outside the lock, which this takes now; a policy that moved
+        since raises :class:`StalePlan` before anything is written.
+        """
+        actor, org, current, updated = change.actor, change.org, change.current, change.updated
+        if updated is None:
             return WriteResult(current, created=False, changed=False, new_version=False)
-        at = now()
-        updated = replace(
-            candidate,
-            revision=current.revision + 1,
-            updated_at=at,
-            updated_by=actor.principal_id,
-            version=current.version + (1 if content_changed else 0),
-        )
-        if not content_changed:  # identical content: keep the stored spec/source bytes exactly
-            updated = replace(updated, spec=current.spec, source=current.source)
-        self._store(uow, current, updated)
+        if planned:
+            audit.lock_org(uow, org.id)
+        if updated.name != current.name and uow.policies.by_name(org.id, updated.name) is not None:
+            raise Conflict(f"a policy named {updated.name!r} already exists", [FieldError("name", "already exists")])
+        self._store(uow, current, updated, planned=planned)
         events: list[str] = []
         if updated.name != current.name:
             audit.record(
@@ -460,17 +559,19 @@ class PolicyService:
                 data={"before": current.name, "after": updated.name},
             )
             events.append(EventType.RENAMING)
-        if metadata:
+        if change.metadata:
             audit.record(
                 uow,
                 actor,
                 object_kind="policy",
                 object_id=current.id,
                 type=EventType.METADATA_UPDATE,
-                data={"changes": metadata},
+                data={"changes": change.metadata},
             )
             events.append(EventType.METADATA_UPDATE)
+        content_changed = updated.version != current.version
         if content_changed:
+            draft = change.draft
             uow.policies.insert_version(
                 org.id,
                 Version(
@@ -478,13 +579,13 @@ class PolicyService:
                     version=updated.version,
                     spec=updated.spec,
                     source=updated.source,
-                    content_hash=new_hash,
+                    content_hash=change.new_hash,
                     comment=draft.comment,
-                    created_at=at,
+                    created_at=updated.updated_at,
                     created_by=actor.principal_id,
                 ),
             )
-            previous_refs = plugin.references(current.spec)
+            previous_refs = change.plugin.references(current.spec)
             if previous_refs is None or previous_refs != draft.normalized.references:
                 uow.policies.set_references(org.id, current.id, draft.normalized.references)
             audit.record(
@@ -496,7 +597,7 @@ class PolicyService:
                 data={
                     "version": updated.version,
                     "previous_version": current.version,
-                    "content_hash": new_hash,
+                    "content_hash": change.new_hash,
                     "comment": draft.comment,
                 },
             )
@@ -505,8 +606,7 @@ class PolicyService:
 
     def _draft(
         self,
-        uow: UnitOfWork,
-        org: Org,
+        ctx: UowValidationContext,
         plugin: PolicyType,
         body: dict[str, Any],
         *,
@@ -521,7 +621,6 @@ class PolicyService:
         fields.description = names.check_text("description", fields.description, max_len=4096, allow_newlines=True)
         fields.labels = names.labels(fields.labels)
         comment = names.check_text("comment", comment, max_len=4096, allow_newlines=True)
-        ctx = UowValidationContext(uow, org.id)
         normalized = self._normalize(plugin, fields, previous, ctx)
         if previous is not None:
             _check_immutable_spec(plugin, previous.spec, normalized.spec)
@@ -550,8 +649,10 @@ class PolicyService:
             return NormalizedSpec(previous.spec, previous.source, normalized.references)
         return plugin.normalize(fields.spec, ctx)
 
-    def _store(self, uow: UnitOfWork, current: Policy, updated: Policy) -> None:
+    def _store(self, uow: UnitOfWork, current: Policy, updated: Policy, *, planned: bool = False) -> None:
         if not uow.policies.update(updated, expected_revision=current.revision):
+            if planned:
+                raise StalePlan(f"policy {current.id} moved past revision {current.revision}")
             raise Conflict("the policy changed while this write was in progress; retry")
 
     @staticmethod

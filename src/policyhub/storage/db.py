@@ -28,7 +28,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from sqlalchemy.pool import NullPool
 
 from policyhub.errors import FieldError, InvalidInput, Unavailable
-from policyhub.storage.unit_of_work import UnitOfWork
+from policyhub.storage.unit_of_work import Preparation, UnitOfWork
 
 if TYPE_CHECKING:
     from policyhub.storage.group_commit import GroupCommitWriter
@@ -168,18 +168,22 @@ class Database:
         attempts: int = 3,
         tracked: bool = True,
         key: str | None = None,
+        prepare: Preparation | None = None,
     ) -> T:
         """Run ``work`` in a write unit of work, retrying when a concurrent writer won a race.
 
         Concurrent calls are grouped into one transaction (one commit), each in its own savepoint; the
         call returns only after its write is committed. On SQLite all writes group; on PostgreSQL those
         that name the same ``key`` (the org whose row lock they take first), others run alone.
-        ``tracked``: see :meth:`write`.
+        ``tracked``: see :meth:`write`. ``prepare``: how a grouped write can be planned outside the lock
+        (see :class:`~policyhub.storage.unit_of_work.Preparation`); the result is the same either way.
         """
         writer = self._writer(key)
         if writer is not None:
             with _unavailable_on_db_errors():
-                future = writer.enqueue(work, rollback=rollback, attempts=attempts, tracked=tracked, key=key)
+                future = writer.enqueue(
+                    work, rollback=rollback, attempts=attempts, tracked=tracked, key=key, prepare=prepare
+                )
                 return future.result()  # type: ignore[no-any-return]
         return self.run_alone(work, rollback=rollback, attempts=attempts, tracked=tracked)
 
@@ -196,14 +200,20 @@ class Database:
         raise AssertionError("unreachable")
 
     async def transact_async(
-        self, work: Callable[[UnitOfWork], T], *, rollback: bool = False, attempts: int = 3, key: str | None = None
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        rollback: bool = False,
+        attempts: int = 3,
+        key: str | None = None,
+        prepare: Preparation | None = None,
     ) -> T:
         """:meth:`transact` for async callers: the event loop awaits a group commit directly (no
         thread-pool hop); a write that cannot group runs in a worker thread."""
         writer = self._writer(key)
         if writer is not None:
             with _unavailable_on_db_errors():
-                future = writer.enqueue(work, rollback=rollback, attempts=attempts, key=key)
+                future = writer.enqueue(work, rollback=rollback, attempts=attempts, key=key, prepare=prepare)
                 return await asyncio.wrap_future(future)  # type: ignore[no-any-return]
         run = functools.partial(self.transact, work, rollback=rollback, attempts=attempts)
         return await anyio.to_thread.run_sync(run)

@@ -8,6 +8,13 @@ gets its result only after that commit is durable, so an acknowledged write is n
 On PostgreSQL the writes of one org queue on the org's row lock, each holding it for all its round
 trips and its commit; there the writers batch only jobs of one ``key`` (the org), so a batch takes the
 same single lock its jobs would each have taken, in the same order, and never more (no new deadlock).
+
+A job may come with a :class:`Preparation`: the writer plans it on a read *before* taking the lock, so
+that the lock (SQLite's, which every process of a ``serve --workers N`` shares, or an org's row lock on
+PostgreSQL) is held only to write. A plan that finds its state moved raises ``StalePlan`` before writing
+anything, and the job's ordinary ``work`` runs instead, under the lock; so does a job whose planning
+failed (its ``work`` raises the same error, or none if the state moved meanwhile). Of the jobs of one
+batch with the same target, only the first is prepared: the others would find it moved.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -23,19 +30,20 @@ from sqlalchemy.exc import IntegrityError
 
 from policyhub.errors import Unavailable
 from policyhub.storage.prepared import driver_execute
-from policyhub.storage.unit_of_work import UnitOfWork
+from policyhub.storage.unit_of_work import Preparation, StalePlan, UnitOfWork, Work
 
 if TYPE_CHECKING:
     from policyhub.storage.db import Database
 
 
 class Job(NamedTuple):
-    work: Callable[[UnitOfWork], Any]
+    work: Work
     rollback: bool
     attempts: int
     future: Future[Any]
     tracked: bool
     key: str | None
+    prepare: Preparation | None
 
 
 class GroupCommitWriter:
@@ -58,6 +66,7 @@ class GroupCommitWriter:
         attempts: int,
         tracked: bool = True,
         key: str | None = None,
+        prepare: Preparation | None = None,
     ) -> Future[Any]:
         """Queue ``work`` for the next batch; the future resolves once the batch is committed.
 
@@ -65,7 +74,7 @@ class GroupCommitWriter:
         """
         self._ensure_started()
         future: Future[Any] = Future()
-        self._queue.put(Job(work, rollback, attempts, future, tracked, key))
+        self._queue.put(Job(work, rollback, attempts, future, tracked, key, prepare))
         return future
 
     def stop(self) -> None:
@@ -128,17 +137,40 @@ class GroupCommitWriter:
             if not waiting.future.done():
                 waiting.future.set_exception(exc)
 
+    def _prepare(self, batch: list[Job]) -> list[Work]:
+        """Each job's work, planned on one read outside the lock where the job can be."""
+        works = [job.work for job in batch]
+        if all(job.prepare is None for job in batch):
+            return works
+        targets: set[Hashable] = set()
+        try:
+            with self.db.read() as uow:
+                for i, job in enumerate(batch):
+                    if job.prepare is None or job.prepare.target in targets:
+                        continue
+                    targets.add(job.prepare.target)
+                    try:
+                        planned = job.prepare.plan(uow)
+                    except Exception:  # its work, under the lock, decides (same error, or none)
+                        continue
+                    if planned is not None:
+                        works[i] = _planned_or(planned, job.work)
+        except Exception:  # no read (e.g. the database is away): every job runs its work
+            return [job.work for job in batch]
+        return works
+
     def _run_batch(self, batch: list[Job]) -> None:
+        works = self._prepare(batch)
         if len(batch) == 1:
-            self._run_alone(batch[0])
+            self._run_alone(batch[0], works[0])
             return
         outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
             tracked = any(job.tracked and not job.rollback for job in batch)
             with self.db.write(tracked=tracked) as uow:
                 conn = uow.conn
-                for job in batch:
-                    outcomes.append((job.future, *_run_job(conn, job.work, job.rollback, job.attempts)))
+                for job, work in zip(batch, works, strict=True):
+                    outcomes.append((job.future, *_run_job(conn, work, job.rollback, job.attempts)))
         except BaseException as exc:  # the commit itself failed: nothing in the batch is durable
             for job in batch:
                 if not job.future.done():
@@ -152,18 +184,34 @@ class GroupCommitWriter:
             else:
                 future.set_result(result)
 
-
-    def _run_alone(self, job: Job) -> None:
+    def _run_alone(self, job: Job, work: Work) -> None:
         """A batch of one needs no savepoint: the transaction is the job's own, rolled back when it fails
         or is a dry run (two statements, or round trips, fewer for every uncontended write)."""
         try:
-            result = self.db.run_alone(job.work, rollback=job.rollback, attempts=job.attempts, tracked=job.tracked)
+            result = self.db.run_alone(work, rollback=job.rollback, attempts=job.attempts, tracked=job.tracked)
         except BaseException as exc:
             job.future.set_exception(exc)
             if isinstance(exc, Unavailable):
                 self._fail_waiting(exc)
         else:
             job.future.set_result(result)
+
+
+def _planned_or(planned: Work, work: Work) -> Work:
+    """Run the planned write the first time; when it finds its state moved, or on a retry, ``work``."""
+    tried = False
+
+    def run(uow: UnitOfWork) -> Any:
+        nonlocal tried
+        if not tried:
+            tried = True
+            try:
+                return planned(uow)
+            except StalePlan:
+                pass
+        return work(uow)
+
+    return run
 
 
 def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attempts: int) -> tuple[Any, Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from functools import cached_property
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
@@ -16,6 +18,28 @@ from policyhub.storage.repositories.principals import PrincipalRepository
 from policyhub.storage.repositories.resources import ResourceRepository
 from policyhub.storage.repositories.schemas import DocumentSchemaRepository
 from policyhub.storage.repositories.scopes import ScopeRepository
+
+
+class StalePlan(Exception):
+    """A write planned on a read found, in its write transaction, that what it read has changed since.
+
+    Raised before the write has changed anything; the caller runs the write again from the start, under
+    the lock (see ``GroupCommitWriter``).
+    """
+
+
+#: A write: what runs in a write unit of work.
+Work = Callable[["UnitOfWork"], Any]
+
+
+class Preparation(NamedTuple):
+    """How a write can be planned on a read unit of work, outside the write lock (``Database.transact``)."""
+
+    #: What the write changes: of several concurrent writes with the same target, one is prepared.
+    target: Hashable
+    #: Plans on a read; returns the write to run under the lock (it may raise :class:`StalePlan`), or
+    #: None when the write can only run from the start under the lock.
+    plan: Callable[[UnitOfWork], Work | None]
 
 
 class UnitOfWork:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import jsonpatch
@@ -41,9 +42,10 @@ from policyhub.http.v1.render import (
     write_response,
 )
 from policyhub.services import idempotency
-from policyhub.services.policies import Preconditions
+from policyhub.services.policies import Preconditions, PreparedWrite, WriteResult
 from policyhub.storage.repositories.idempotency import StoredResponse
 from policyhub.storage.repositories.policies import PolicyFilter
+from policyhub.storage.unit_of_work import Preparation
 
 router = APIRouter(prefix="/v1/orgs/{org}/policies", tags=["policies"])
 
@@ -199,7 +201,10 @@ async def _put(
     require_json(request)
     doc = require_json_object(body)
     result = await c.db.transact_async(
-        lambda uow: c.policies.put(uow, actor, org, ref, doc, pre), rollback=dry_run, key=org.id
+        lambda uow: c.policies.put(uow, actor, org, ref, doc, pre),
+        rollback=dry_run,
+        key=org.id,
+        prepare=Preparation((org.id, ref), lambda uow: c.policies.prepare_put(uow, actor, org, ref, doc, pre)),
     )
     base = str(request.url.path).rsplit("/", 1)[0]
     return write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}")
@@ -243,17 +248,21 @@ async def _patch(
     comment: str,
 ) -> Response:
     mt = media_type(request)
+    write: Callable[..., WriteResult]
+    prepare: Callable[..., PreparedWrite | None]
     if mt in (MERGE_PATCH, "application/json"):
-
-        def work(uow: Any) -> Any:
-            return c.policies.merge_patch(uow, actor, org, ref, body, pre, comment)
+        write, prepare = c.policies.merge_patch, c.policies.prepare_merge_patch
     elif mt == JSON_PATCH:
-
-        def work(uow: Any) -> Any:
-            return c.policies.json_patch(uow, actor, org, ref, body, pre, comment)
+        write, prepare = c.policies.json_patch, c.policies.prepare_json_patch
     else:
         raise UnsupportedMediaType(f"PATCH takes {MERGE_PATCH} or {JSON_PATCH}, not {mt or 'missing'!r}")
-    return write_response(await c.db.transact_async(work, rollback=dry_run, key=org.id), dry_run=dry_run)
+    result = await c.db.transact_async(
+        lambda uow: write(uow, actor, org, ref, body, pre, comment),
+        rollback=dry_run,
+        key=org.id,
+        prepare=Preparation((org.id, ref), lambda uow: prepare(uow, actor, org, ref, body, pre, comment)),
+    )
+    return write_response(result, dry_run=dry_run)
 
 
 @router.delete("/{ref}", response_model=schemas.PolicyOut, summary="Archive a policy (history is kept)")
