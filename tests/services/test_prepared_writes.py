@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from policyhub.app import Container, build_container
+from policyhub.domain.canonical import now as time_now
 from policyhub.domain.records import Actor, Org
 from policyhub.services import audit, document_schemas, keys
 from policyhub.services.orgs import bootstrap
@@ -241,3 +242,64 @@ def test_a_plan_that_fails_leaves_the_answer_to_the_locked_write(c: Container) -
         prepare=Preparation("p", broken_plan),
     )
     assert result.policy.spec == {"a": 1} and result.policy.version == 2
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_planned_write_that_fails_part_way_reruns_its_batch_from_the_start(c: Container) -> None:
+    """Planned writes run without a savepoint: one that fails after writing must leave no trace, and the
+    batch's other jobs still land exactly once."""
+    actor, org = caller(c)
+    for name in ("p", "q"):
+        create(c, name, {})
+
+    def torn(uow: UnitOfWork) -> None:
+        uow.orgs.insert(org_id="torn-org", slug="torn", name="torn", settings={}, at=time_now())
+        raise Boom("the database failed part-way")
+
+    def with_torn_plan() -> Any:
+        return c.db.transact(
+            lambda uow: c.policies.merge_patch(uow, actor, org, "q", {"spec": {"q": 1}}, NONE),
+            key=org.id,
+            prepare=Preparation("q", lambda uow: torn),
+        )
+
+    spy = Spy()
+    results = in_one_batch(c, [lambda: merge_patch(c, "p", {"spec": {"p": 1}}, spy), with_torn_plan])
+    assert [r.policy.spec for r in results] == [{"p": 1}, {"q": 1}]
+    with c.db.read() as uow:
+        assert uow.orgs.by_slug("torn") is None
+    for name in ("p", "q"):
+        _, versions, events = history(c, name)
+        assert versions == [1, 2] and events == ["creation", "new_version"]
+
+
+def test_a_job_rolled_back_to_its_savepoint_leaves_the_audit_chain_to_the_next(c: Container) -> None:
+    """The jobs of a batch share what was read under the lock (the chain head); a job that fails after
+    recording its event must not leave the next job linking to that vanished event."""
+    actor, org = caller(c)
+    for name in ("p", "q", "r"):
+        create(c, name, {})
+
+    def patch(name: str, fail: bool) -> Callable[[], Any]:
+        def work(uow: UnitOfWork) -> WriteResult:
+            result = c.policies.merge_patch(uow, actor, org, name, {"spec": {name: 1}}, NONE)
+            if fail:
+                raise Boom(name)
+            return result
+
+        def call() -> Any:
+            try:
+                return c.db.transact(work, key=org.id)
+            except Boom as exc:
+                return exc
+
+        return call
+
+    results = in_one_batch(c, [patch("p", False), patch("q", True), patch("r", False)])
+    assert isinstance(results[1], Boom)
+    assert [results[0].policy.version, results[2].policy.version] == [2, 2]
+    history(c, "r")  # verifies the org's audit chain
+    assert history(c, "q")[1] == [1]

@@ -40,7 +40,7 @@ class _Chain:
 
 def lock_org(uow: UnitOfWork, org_id: str) -> None:
     """Take the org's write lock and load its chain head. Every write starts here; idempotent."""
-    chains: dict[str, _Chain] = uow.__dict__.setdefault("_chains", {})
+    chains: dict[str, _Chain] = uow.cache.setdefault("audit_chains", {})
     if org_id not in chains:
         seq, head = uow.orgs.lock_chain(org_id)
         chains[org_id] = _Chain(seq, head)
@@ -56,7 +56,7 @@ def record(
     data: dict[str, Any],
 ) -> Event:
     """Append one event to the org's chain (the org must have been locked with :func:`lock_org`)."""
-    chains: dict[str, _Chain] = uow.__dict__.get("_chains", {})
+    chains: dict[str, _Chain] = uow.cache.get("audit_chains", {})
     chain = chains.get(actor.org_id)
     if chain is None:
         raise RuntimeError("audit.record called before lock_org: the write would not be serialised")

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import jsonpatch
 from pydantic import ValidationError
@@ -229,8 +229,8 @@ class PolicyService:
     ) -> _Change:
         body.setdefault("name", current.name)
         document = {**_defaults(), **body}
-        for key in ("type", "scope"):
-            document.setdefault(key, to_document(current)[key])
+        document.setdefault("type", current.type)
+        document.setdefault("scope", current.scope_path)
         return self._change(uow, actor, org, current, document, comment=comment)
 
     def merge_patch(
@@ -700,7 +700,15 @@ class PolicyService:
 
 # -- helpers -----------------------------------------------------------------------------------------
 def _defaults() -> dict[str, Any]:
-    return {k: v.get_default(call_default_factory=True) for k, v in PolicyFields.model_fields.items() if k != "name"}
+    """The optional fields' defaults (fresh objects for the mutable ones): what an omitted field resets to."""
+    return {name: factory() if factory else default for name, default, factory in _DEFAULTS}
+
+
+_DEFAULTS: list[tuple[str, Any, Callable[[], Any] | None]] = [
+    (name, info.default, cast("Callable[[], Any] | None", info.default_factory))  # no factory takes arguments
+    for name, info in PolicyFields.model_fields.items()
+    if name != "name"
+]
 
 
 def _reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None) -> None:

@@ -15,6 +15,12 @@ PostgreSQL) is held only to write. A plan that finds its state moved raises ``St
 anything, and the job's ordinary ``work`` runs instead, under the lock; so does a job whose planning
 failed (its ``work`` raises the same error, or none if the state moved meanwhile). Of the jobs of one
 batch with the same target, only the first is prepared: the others would find it moved.
+
+A planned write needs no savepoint: it either raises ``StalePlan`` before writing (a savepoint is taken
+then, for the ``work`` that follows) or only the database can fail it, part-way; then the whole
+transaction is rolled back and the batch runs again, every job from the start in its own savepoint.
+The jobs of a batch share one unit of work, so that what one job read under the lock (the org's audit
+chain head) serves the next; a rollback to a savepoint makes it forget.
 """
 
 from __future__ import annotations
@@ -137,9 +143,9 @@ class GroupCommitWriter:
             if not waiting.future.done():
                 waiting.future.set_exception(exc)
 
-    def _prepare(self, batch: list[Job]) -> list[Work]:
+    def _prepare(self, batch: list[Job]) -> list[Work | _Planned]:
         """Each job's work, planned on one read outside the lock where the job can be."""
-        works = [job.work for job in batch]
+        works: list[Work | _Planned] = [job.work for job in batch]
         if all(job.prepare is None for job in batch):
             return works
         targets: set[Hashable] = set()
@@ -154,7 +160,7 @@ class GroupCommitWriter:
                     except Exception:  # its work, under the lock, decides (same error, or none)
                         continue
                     if planned is not None:
-                        works[i] = _planned_or(planned, job.work)
+                        works[i] = _Planned(planned, job.work)
         except Exception:  # no read (e.g. the database is away): every job runs its work
             return [job.work for job in batch]
         return works
@@ -162,15 +168,13 @@ class GroupCommitWriter:
     def _run_batch(self, batch: list[Job]) -> None:
         works = self._prepare(batch)
         if len(batch) == 1:
-            self._run_alone(batch[0], works[0])
+            self._run_alone(batch[0], _planned_or(works[0]))
             return
-        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
         try:
-            tracked = any(job.tracked and not job.rollback for job in batch)
-            with self.db.write(tracked=tracked) as uow:
-                conn = uow.conn
-                for job, work in zip(batch, works, strict=True):
-                    outcomes.append((job.future, *_run_job(conn, work, job.rollback, job.attempts)))
+            try:
+                outcomes = self._commit(batch, works)
+            except _PlannedWriteFailed:
+                outcomes = self._commit(batch, [job.work for job in batch])
         except BaseException as exc:  # the commit itself failed: nothing in the batch is durable
             for job in batch:
                 if not job.future.done():
@@ -183,6 +187,21 @@ class GroupCommitWriter:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+
+    def _commit(
+        self, batch: list[Job], works: list[Work | _Planned]
+    ) -> list[tuple[Future[Any], Any, BaseException | None]]:
+        """Run the batch's jobs in one transaction and commit it; each job's result or error."""
+        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+        tracked = any(job.tracked and not job.rollback for job in batch)
+        with self.db.write(tracked=tracked) as uow:
+            for job, work in zip(batch, works, strict=True):
+                if isinstance(work, _Planned) and not job.rollback:
+                    outcome = _run_planned(uow, work, job.attempts)
+                else:
+                    outcome = _run_job(uow, _planned_or(work), job.rollback, job.attempts)
+                outcomes.append((job.future, *outcome))
+        return outcomes
 
     def _run_alone(self, job: Job, work: Work) -> None:
         """A batch of one needs no savepoint: the transaction is the job's own, rolled back when it fails
@@ -197,50 +216,76 @@ class GroupCommitWriter:
             job.future.set_result(result)
 
 
-def _planned_or(planned: Work, work: Work) -> Work:
-    """Run the planned write the first time; when it finds its state moved, or on a retry, ``work``."""
-    tried = False
+class _Planned(NamedTuple):
+    """A job's write planned outside the lock, and its ordinary work for when the plan is stale."""
+
+    write: Work
+    work: Work
+
+
+class _PlannedWriteFailed(Exception):
+    """A planned write, run without a savepoint, failed part-way: the transaction must not commit."""
+
+
+def _planned_or(work: Work | _Planned) -> Work:
+    """As one callable: the planned write the first time; when it finds its state moved, or on a retry,
+    the ordinary work."""
+    if not isinstance(work, _Planned):
+        return work
+    planned, tried = work, False
 
     def run(uow: UnitOfWork) -> Any:
         nonlocal tried
         if not tried:
             tried = True
             try:
-                return planned(uow)
+                return planned.write(uow)
             except StalePlan:
                 pass
-        return work(uow)
+        return planned.work(uow)
 
     return run
 
 
-def _run_job(conn: Any, work: Callable[[UnitOfWork], Any], rollback: bool, attempts: int) -> tuple[Any, Any]:
+def _run_planned(uow: UnitOfWork, planned: _Planned, attempts: int) -> tuple[Any, BaseException | None]:
+    try:
+        return planned.write(uow), None
+    except StalePlan:  # nothing written: the ordinary work, in a savepoint from here
+        return _run_job(uow, planned.work, False, attempts)
+    except BaseException as exc:
+        raise _PlannedWriteFailed from exc
+
+
+def _run_job(uow: UnitOfWork, work: Work, rollback: bool, attempts: int) -> tuple[Any, BaseException | None]:
     # Savepoints go straight to the driver: SQLAlchemy names each one uniquely, which defeats its
     # statement cache, and it needs to know nothing of them (the batch is one transaction to it).
+    conn = uow.conn
     for attempt in range(attempts):
         driver_execute(conn, "SAVEPOINT job")
         try:
-            result = work(UnitOfWork(conn))
+            result = work(uow)
         except IntegrityError as exc:
-            _undo(conn, exc)
+            _undo(uow, exc)
             if attempt == attempts - 1:
                 return None, exc
             continue
         except BaseException as exc:
-            _undo(conn, exc)
+            _undo(uow, exc)
             return None, exc
         if rollback:
-            _undo(conn, None)
+            _undo(uow, None)
         else:
             driver_execute(conn, "RELEASE job")
         return result, None
     return None, RuntimeError("unreachable")
 
 
-def _undo(conn: Any, cause: BaseException | None) -> None:
+def _undo(uow: UnitOfWork, cause: BaseException | None) -> None:
     """Roll the job back to its savepoint. When its error lost the connection (the database went away),
     nothing in the batch can commit: the error fails the whole batch (a 503 for each of its callers)."""
+    conn = uow.conn
     if conn.invalidated:
         raise cause or RuntimeError("the connection was lost")
     driver_execute(conn, "ROLLBACK TO SAVEPOINT job")
     driver_execute(conn, "RELEASE SAVEPOINT job")
+    uow.forget()

@@ -48,6 +48,14 @@ class UnitOfWork:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.is_sqlite = conn.dialect.name == "sqlite"
+        #: What services remember of this transaction's reads (the audit chain head of a locked org).
+        #: Emptied by :meth:`forget` when the transaction rolls back to a savepoint.
+        self.cache: dict[str, Any] = {}
+
+    def forget(self) -> None:
+        """Drop what was remembered of this transaction: it rolled back to a savepoint, and those reads
+        may describe writes that are gone."""
+        self.cache.clear()
 
     @cached_property
     def orgs(self) -> OrgRepository:
