@@ -50,6 +50,8 @@ def utc(value: datetime) -> datetime:
 
 def iso(value: datetime) -> str:
     """RFC 3339 with microseconds and ``Z``: the one textual form of a timestamp."""
+    if value.tzinfo is UTC:  # the common case, which needs no conversion: "...+00:00" -> "...Z"
+        return value.isoformat(timespec="microseconds")[:-6] + "Z"
     return utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 

@@ -259,8 +259,8 @@ class PolicyService:
         if not isinstance(patch, dict):
             raise InvalidInput.field("body", "a merge patch must be a JSON object")
         current = self._current_for_write(uow, actor, org, ref, pre)
-        document = merge_patch(to_document(current), patch)
-        return self._change(uow, actor, org, current, document, comment=comment)
+        stored = to_document(current)
+        return self._change(uow, actor, org, current, merge_patch(stored, patch), comment=comment, stored=stored)
 
     def json_patch(
         self,
@@ -286,10 +286,11 @@ class PolicyService:
         self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, ops: Any, pre: Preconditions, comment: str
     ) -> _Change:
         current = self._current_for_write(uow, actor, org, ref, pre)
-        document = json_patch(to_document(current), ops)
+        stored = to_document(current)
+        document = json_patch(stored, ops)
         if not isinstance(document, dict):
             raise InvalidInput.field("body", "the patched document must remain a JSON object")
-        return self._change(uow, actor, org, current, document, comment=comment)
+        return self._change(uow, actor, org, current, document, comment=comment, stored=stored)
 
     def archive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
         """Archive (soft-delete) a live policy; its history stays readable."""
@@ -488,11 +489,14 @@ class PolicyService:
         document: dict[str, Any],
         *,
         comment: str,
+        stored: dict[str, Any] | None = None,
     ) -> _Change:
-        """Validate the desired document against ``current`` and work out what changes (writes nothing)."""
+        """Validate the desired document against ``current`` and work out what changes (writes nothing).
+
+        ``stored``: ``current`` as a document, when the caller already has it (patches start from it).
+        """
         require_role(actor, Role.EDITOR, current.scope_path)
-        stored = to_document(current)
-        _reject_server_owned(document, stored)
+        _reject_server_owned(document, stored if stored is not None else to_document(current))
         body = {k: v for k, v in document.items() if k not in SERVER_OWNED}
         plugin = self.registry.get(current.type)
         ctx = UowValidationContext(uow, org.id)

@@ -13,7 +13,6 @@ import fcntl
 import functools
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -50,12 +49,14 @@ def dumps(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """Read a JSON column: orjson, except where a run of 19+ digits could be an integer beyond 64 bits
     (orjson would turn it into a float; the stdlib keeps it exact)."""
-    if _LONG_DIGITS.search(text if isinstance(text, str) else text.decode()):
-        return json.loads(text)
-    return orjson.loads(text)
+    raw = text.encode() if isinstance(text, str) else text
+    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):  # a tenth of a regular expression's cost
+        return json.loads(raw)
+    return orjson.loads(raw)
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
 
 
 class Database:
