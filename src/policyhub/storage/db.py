@@ -72,6 +72,7 @@ class Database:
         group_commit: bool = True,
     ) -> None:
         from policyhub.storage.group_commit import GroupCommitWriter
+        from policyhub.storage.group_read import GroupReader
 
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -82,6 +83,8 @@ class Database:
         self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
         self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
         self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
+        #: SQLite: reads of async callers are served together by one reader thread (see group_read).
+        self._reader = GroupReader(self) if self.is_sqlite and group_commit else None
         #: PostgreSQL: writers that batch the writes of one key (an org), each key always on the same one.
         self._keyed = (
             [GroupCommitWriter(self, by_key=True) for _ in range(KEYED_WRITERS)]
@@ -115,9 +118,9 @@ class Database:
         )
 
     def dispose(self) -> None:
-        for writer in [self._group, *self._keyed]:
-            if writer is not None:
-                writer.stop()
+        for worker in [self._group, self._reader, *self._keyed]:
+            if worker is not None:
+                worker.stop()
         self.engine.dispose()
 
     @contextmanager
@@ -125,6 +128,19 @@ class Database:
         """A read-only unit of work (a deferred transaction, never committed)."""
         with _unavailable_on_db_errors(), self.engine.connect() as conn, conn.begin():
             yield UnitOfWork(conn)
+
+    async def read_async(self, work: Callable[[UnitOfWork], T]) -> T:
+        """``work`` on a read unit of work, for async callers: on SQLite served with the other reads that
+        wait, in one read transaction on the reader thread; elsewhere in a worker thread of its own."""
+        if self._reader is not None:
+            with _unavailable_on_db_errors():
+                return await asyncio.wrap_future(self._reader.enqueue(work))  # type: ignore[no-any-return]
+
+        def alone() -> T:
+            with self.read() as uow:
+                return work(uow)
+
+        return await anyio.to_thread.run_sync(alone)
 
     @contextmanager
     def write(self, *, rollback: bool = False, tracked: bool = True) -> Iterator[UnitOfWork]:

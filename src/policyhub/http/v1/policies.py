@@ -9,13 +9,12 @@ from typing import Annotated, Any, Literal
 import jsonpatch
 import yaml
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.routing import Route
 
 from policyhub.domain.canonical import canonical_json, sha256_hex
 from policyhub.domain.policy_document import etag, to_document
-from policyhub.domain.records import Actor, Org
+from policyhub.domain.records import Actor, Org, Policy
 from policyhub.domain.selectors import parse_selector
 from policyhub.errors import InvalidInput, UnsupportedMediaType
 from policyhub.http.deps import (
@@ -168,6 +167,11 @@ def get_policy(
 def _read(c: Container, actor: Actor, ref: str, if_none_match: str | None) -> Response:
     with c.db.read() as uow:
         policy = c.policies.get(uow, actor, ref)
+    return _rendered(policy, if_none_match)
+
+
+def _rendered(policy: Policy, if_none_match: str | None) -> Response:
+    """A policy as a GET answers it: 304 when ``If-None-Match`` names its ETag, else the document."""
     tag = etag(policy)
     if if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers={"ETag": tag})
@@ -384,7 +388,8 @@ def hot_routes() -> list[Route]:
         ref: str = request.path_params["ref"]
         method = request.method
         if method == "GET":
-            return await run_in_threadpool(_read, c, actor, ref, request.headers.get("if-none-match"))
+            policy = await c.db.read_async(lambda uow: c.policies.get(uow, actor, ref))
+            return _rendered(policy, request.headers.get("if-none-match"))
         if method == "DELETE":
             return await _archive(c, actor, org, ref, query_flag(request, "dry_run"), _pre(request))
         body = await json_body(request)

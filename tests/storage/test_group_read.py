@@ -1,0 +1,100 @@
+"""SQLite group reads: the reads that wait are served together, each with its own result or error, and
+each sees every write acknowledged before it was asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policyhub.domain.canonical import now
+from policyhub.errors import NotFound
+from policyhub.storage.db import Database
+from policyhub.storage.migrate import upgrade
+from policyhub.storage.unit_of_work import UnitOfWork
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    upgrade(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def _org_insert(slug: str) -> Any:
+    return lambda uow: uow.orgs.insert(org_id=str(uuid.uuid4()), slug=slug, name=slug, settings={}, at=now())
+
+
+def _insert_org(db: Database, slug: str) -> None:
+    db.transact(_org_insert(slug))
+
+
+def _slug_or_404(slug: str) -> Any:
+    def work(uow: UnitOfWork) -> str:
+        org = uow.orgs.by_slug(slug)
+        if org is None:
+            raise NotFound(f"no org {slug}")
+        return org.slug
+
+    return work
+
+
+def test_waiting_reads_share_one_transaction_and_fail_alone(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(10):
+        _insert_org(db, f"o{i}")
+    transactions = 0
+    real_read = Database.read
+
+    @contextmanager
+    def counting_read(self: Database) -> Iterator[UnitOfWork]:
+        nonlocal transactions
+        transactions += 1
+        with real_read(self) as uow:
+            yield uow
+
+    monkeypatch.setattr(Database, "read", counting_read)
+    gate = threading.Event()
+
+    async def main() -> list[Any]:
+        blocker = asyncio.ensure_future(db.read_async(lambda uow: gate.wait(5)))
+        await asyncio.sleep(0.05)  # the reader thread is busy: the next reads queue up behind it
+        reads = [db.read_async(_slug_or_404(f"o{i}" if i != 3 else "missing")) for i in range(10)]
+        gathered = asyncio.gather(*reads, return_exceptions=True)
+        await asyncio.sleep(0.05)
+        gate.set()
+        await blocker
+        return await gathered
+
+    results = asyncio.run(main())
+    assert isinstance(results[3], NotFound)
+    assert [r for i, r in enumerate(results) if i != 3] == [f"o{i}" for i in range(10) if i != 3]
+    assert transactions == 2, "the blocker's transaction, then one for the ten reads that waited"
+
+
+def test_a_read_sees_every_write_acknowledged_before_it(db: Database) -> None:
+    async def main() -> list[str]:
+        seen = []
+        for i in range(30):
+            await db.transact_async(_org_insert(f"w{i}"))
+            seen.append(await db.read_async(_slug_or_404(f"w{i}")))
+        return seen
+
+    assert asyncio.run(main()) == [f"w{i}" for i in range(30)]
+
+
+def test_reads_from_many_tasks_each_get_their_own_answer(db: Database) -> None:
+    for i in range(20):
+        _insert_org(db, f"m{i}")
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(db.read_async(_slug_or_404(f"m{i % 20}")) for i in range(400)))
+
+    assert asyncio.run(main()) == [f"m{i % 20}" for i in range(400)]
