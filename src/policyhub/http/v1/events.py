@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from policyhub.domain.records import Actor
+from policyhub.domain.records import Actor, Event
 from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep
 from policyhub.http.v1 import schemas
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token, event_out
 from policyhub.services import audit
 from policyhub.storage.repositories.events import EventFilter
+from policyhub.storage.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1/orgs/{org}", tags=["events"])
 
@@ -35,14 +36,16 @@ def _filter(
     )
 
 
-def _page(c: ContainerDep, actor: Actor, flt: EventFilter, limit: int | None, ref: str | None = None) -> Response:
+async def _page(c: ContainerDep, actor: Actor, flt: EventFilter, limit: int | None, ref: str | None = None) -> Response:
     """One page of the org's events, or of one policy's (``ref``) when the actor may see that policy."""
     size = min(limit or c.settings.default_page_size, c.settings.max_page_size)
-    with c.db.read() as uow:
+
+    def read(uow: UnitOfWork) -> list[Event]:
         if ref is None:
-            found = audit.org_events(uow, actor, flt, size + 1)
-        else:
-            found = c.policies.event_page(uow, actor, ref, flt, size + 1)
+            return audit.org_events(uow, actor, flt, size + 1)
+        return c.policies.event_page(uow, actor, ref, flt, size + 1)
+
+    found = await c.db.read_async(read)
     more = len(found) > size
     found = found[:size]
     token = encode_token(found[-1].seq) if more else None
@@ -50,7 +53,7 @@ def _page(c: ContainerDep, actor: Actor, flt: EventFilter, limit: int | None, re
 
 
 @router.get("/events", response_model=schemas.EventList, summary="The org's audit events")
-def org_events(
+async def org_events(
     c: ContainerDep,
     actor: CurrentActor,
     org: OrgDep,
@@ -61,13 +64,13 @@ def org_events(
     limit: Annotated[int | None, Query(ge=1)] = None,
     page_token: str | None = None,
 ) -> Response:
-    return _page(c, actor, _filter(types, since, until, page_token, object_kind=object_kind), limit)
+    return await _page(c, actor, _filter(types, since, until, page_token, object_kind=object_kind), limit)
 
 
 @router.get(
     "/policies/{ref}/events", response_model=schemas.EventList, tags=["policies"], summary="A policy's audit events"
 )
-def policy_events(
+async def policy_events(
     c: ContainerDep,
     actor: CurrentActor,
     org: OrgDep,
@@ -78,4 +81,4 @@ def policy_events(
     limit: Annotated[int | None, Query(ge=1)] = None,
     page_token: str | None = None,
 ) -> Response:
-    return _page(c, actor, _filter(types, since, until, page_token), limit, ref=ref)
+    return await _page(c, actor, _filter(types, since, until, page_token), limit, ref=ref)

@@ -120,7 +120,7 @@ async def create_policy(
 
 
 @router.get("", response_model=schemas.PolicyList, summary="List policies")
-def list_policies(
+async def list_policies(
     c: ContainerDep,
     actor: CurrentActor,
     org: OrgDep,
@@ -149,8 +149,7 @@ def list_policies(
         name_prefix=name_prefix,
         after=after,  # type: ignore[arg-type]
     )
-    with c.db.read() as uow:
-        items = c.policies.list(uow, actor, flt, size + 1)
+    items = await c.db.read_async(lambda uow: c.policies.list(uow, actor, flt, size + 1))
     more = len(items) > size
     items = items[:size]
     token = encode_token([items[-1].name, items[-1].id]) if more else None
@@ -295,16 +294,14 @@ async def unarchive_policy(
 
 
 @router.get("/{ref}/versions", response_model=list[schemas.VersionOut], summary="All versions, oldest first")
-def list_versions(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str) -> Response:
-    with c.db.read() as uow:
-        _, versions = c.policies.versions(uow, actor, ref)
+async def list_versions(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str) -> Response:
+    _, versions = await c.db.read_async(lambda uow: c.policies.versions(uow, actor, ref))
     return FastJSON([version_out(v) for v in versions])
 
 
 @router.get("/{ref}/versions/{number}", response_model=schemas.VersionOut, summary="One version")
-def get_version(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, number: int) -> Response:
-    with c.db.read() as uow:
-        _, version = c.policies.version(uow, actor, ref, number)
+async def get_version(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, number: int) -> Response:
+    _, version = await c.db.read_async(lambda uow: c.policies.version(uow, actor, ref, number))
     return FastJSON(version_out(version))
 
 
