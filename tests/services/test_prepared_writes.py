@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,30 +23,42 @@ from policyhub.storage.migrate import upgrade
 from policyhub.storage.unit_of_work import Preparation, StalePlan, UnitOfWork
 from tests.conftest import make_settings
 
-TOKEN = "phk_test_" + "0123456789abcdef" * 3
 NONE = Preconditions()
+#: The admin key of each test's own org, by container.
+_TOKENS: dict[int, str] = {}
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'prepared.db'}"
-    upgrade(url)
+@pytest.fixture(params=["sqlite", "postgres"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with a fresh org of its own: a new SQLite file, or the worker's PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'prepared.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    request.node.token = f"phk_test_{uuid.uuid4().hex}"
     db = Database(url, pool_size=1)
-    bootstrap(db, "acme", TOKEN)
+    bootstrap(db, f"acme-{uuid.uuid4().hex[:12]}", request.node.token)
     db.dispose()
     return url
 
 
+def container(request: pytest.FixtureRequest, url: str) -> Container:
+    c = build_container(make_settings(url))
+    _TOKENS[id(c)] = request.node.token
+    return c
+
+
 @pytest.fixture
-def c(url: str) -> Iterator[Container]:
-    container = build_container(make_settings(url))
-    yield container
-    container.db.dispose()
+def c(request: pytest.FixtureRequest, url: str) -> Iterator[Container]:
+    built = container(request, url)
+    yield built
+    built.db.dispose()
 
 
 def caller(c: Container) -> tuple[Actor, Org]:
     with c.db.read() as uow:
-        actor, org, _ = keys.authenticate(uow, TOKEN)
+        actor, org, _ = keys.authenticate(uow, _TOKENS[id(c)])
     return actor, org
 
 
@@ -98,9 +111,10 @@ def merge_patch(c: Container, ref: str, patch: dict[str, Any], spy: Spy, target:
 def in_one_batch(c: Container, calls: list[Callable[[], Any]]) -> list[Any]:
     """Run ``calls`` concurrently while the group-commit writer is busy, so that they form one batch."""
     release = threading.Event()
-    busy = threading.Thread(target=lambda: c.db.transact(lambda uow: release.wait(10)))
+    _, org = caller(c)
+    busy = threading.Thread(target=lambda: c.db.transact(lambda uow: release.wait(10), key=org.id))
     busy.start()
-    writer = c.db._writer(None)
+    writer = c.db._writer(org.id)  # the org's writer (SQLite: the only one)
     assert writer is not None
     time.sleep(0.05)  # the writer has taken the busy job
     results: list[Any] = [None] * len(calls)
@@ -168,10 +182,10 @@ def test_of_one_batchs_writes_to_one_target_only_the_first_is_planned(c: Contain
     assert policy.spec == {f"k{i}": i for i in range(5)} and versions == [1, 2, 3, 4, 5, 6]
 
 
-def test_two_processes_writing_the_same_policies_lose_nothing(url: str) -> None:
-    """Two containers on one SQLite file stand for two ``serve`` workers: each plans while the other
-    writes, so plans go stale across them, and every write must still land once, in order."""
-    a, b = build_container(make_settings(url)), build_container(make_settings(url))
+def test_two_processes_writing_the_same_policies_lose_nothing(request: pytest.FixtureRequest, url: str) -> None:
+    """Two containers on one database stand for two ``serve`` workers (or replicas): each plans while the
+    other writes, so plans go stale across them, and every write must still land once, in order."""
+    a, b = container(request, url), container(request, url)
     try:
         for name in ("x", "y"):
             create(a, name, {})

@@ -56,27 +56,47 @@ def record(
     data: dict[str, Any],
 ) -> Event:
     """Append one event to the org's chain (the org must have been locked with :func:`lock_org`)."""
+    (event,) = drafts(uow, actor, object_kind=object_kind, object_id=object_id, entries=[(type, data)])
+    uow.events.append(event)
+    uow.orgs.advance_chain(actor.org_id, event.seq, event.hash)
+    advance(uow, [event])
+    return event
+
+
+def drafts(
+    uow: UnitOfWork, actor: Actor, *, object_kind: str, object_id: str, entries: list[tuple[str, dict[str, Any]]]
+) -> list[Event]:
+    """The next events of the org's chain, one per ``(type, data)``, linked from its head but not yet
+    written: write them, and the new head, then :func:`advance` (the org must be locked)."""
     chains: dict[str, _Chain] = uow.cache.get("audit_chains", {})
     chain = chains.get(actor.org_id)
     if chain is None:
-        raise RuntimeError("audit.record called before lock_org: the write would not be serialised")
-    draft = Event(
-        org_id=actor.org_id,
-        seq=chain.seq + 1,
-        object_kind=object_kind,
-        object_id=object_id,
-        type=type,
-        actor_id=actor.principal_id,
-        actor_name=actor.name,
-        at=now(),
-        data=data,
-        prev_hash=chain.head,
-    )
-    event = Event(**{**draft.__dict__, "hash": event_hash(draft)})
-    uow.events.append(event)
-    uow.orgs.advance_chain(actor.org_id, event.seq, event.hash)
-    chain.seq, chain.head = event.seq, event.hash
-    return event
+        raise RuntimeError("audit events drafted before lock_org: the write would not be serialised")
+    seq, head, at = chain.seq, chain.head, now()
+    events = []
+    for type, data in entries:
+        draft = Event(
+            org_id=actor.org_id,
+            seq=seq + 1,
+            object_kind=object_kind,
+            object_id=object_id,
+            type=type,
+            actor_id=actor.principal_id,
+            actor_name=actor.name,
+            at=at,
+            data=data,
+            prev_hash=head,
+        )
+        event = Event(**{**draft.__dict__, "hash": event_hash(draft)})
+        events.append(event)
+        seq, head = event.seq, event.hash
+    return events
+
+
+def advance(uow: UnitOfWork, events: list[Event]) -> None:
+    """Move the remembered chain head past ``events``, once they and the org's head are written."""
+    chain = uow.cache["audit_chains"][events[-1].org_id]
+    chain.seq, chain.head = events[-1].seq, events[-1].hash
 
 
 @dataclass(frozen=True)

@@ -551,61 +551,46 @@ class PolicyService:
             audit.lock_org(uow, org.id)
         if updated.name != current.name and uow.policies.by_name(org.id, updated.name) is not None:
             raise Conflict(f"a policy named {updated.name!r} already exists", [FieldError("name", "already exists")])
-        self._store(uow, current, updated, planned=planned)
-        events: list[str] = []
+        entries: list[tuple[str, dict[str, Any]]] = []
         if updated.name != current.name:
-            audit.record(
-                uow,
-                actor,
-                object_kind="policy",
-                object_id=current.id,
-                type=EventType.RENAMING,
-                data={"before": current.name, "after": updated.name},
-            )
-            events.append(EventType.RENAMING)
+            entries.append((EventType.RENAMING, {"before": current.name, "after": updated.name}))
         if change.metadata:
-            audit.record(
-                uow,
-                actor,
-                object_kind="policy",
-                object_id=current.id,
-                type=EventType.METADATA_UPDATE,
-                data={"changes": change.metadata},
-            )
-            events.append(EventType.METADATA_UPDATE)
+            entries.append((EventType.METADATA_UPDATE, {"changes": change.metadata}))
         content_changed = updated.version != current.version
+        draft, version = change.draft, None
         if content_changed:
-            draft = change.draft
-            uow.policies.insert_version(
-                org.id,
-                Version(
-                    policy_id=current.id,
-                    version=updated.version,
-                    spec=updated.spec,
-                    source=updated.source,
-                    content_hash=change.new_hash,
-                    comment=draft.comment,
-                    created_at=updated.updated_at,
-                    created_by=actor.principal_id,
-                ),
+            version = Version(
+                policy_id=current.id,
+                version=updated.version,
+                spec=updated.spec,
+                source=updated.source,
+                content_hash=change.new_hash,
+                comment=draft.comment,
+                created_at=updated.updated_at,
+                created_by=actor.principal_id,
             )
+            entries.append(
+                (
+                    EventType.NEW_VERSION,
+                    {
+                        "version": updated.version,
+                        "previous_version": current.version,
+                        "content_hash": change.new_hash,
+                        "comment": draft.comment,
+                    },
+                )
+            )
+        drafted = audit.drafts(uow, actor, object_kind="policy", object_id=current.id, entries=entries)
+        if not uow.changes.write(updated, current.revision, version, drafted):
+            if planned:
+                raise StalePlan(f"policy {current.id} moved past revision {current.revision}")
+            raise Conflict("the policy changed while this write was in progress; retry")
+        audit.advance(uow, drafted)
+        if content_changed:
             previous_refs = change.plugin.references(current.spec)
             if previous_refs is None or previous_refs != draft.normalized.references:
                 uow.policies.set_references(org.id, current.id, draft.normalized.references)
-            audit.record(
-                uow,
-                actor,
-                object_kind="policy",
-                object_id=current.id,
-                type=EventType.NEW_VERSION,
-                data={
-                    "version": updated.version,
-                    "previous_version": current.version,
-                    "content_hash": change.new_hash,
-                    "comment": draft.comment,
-                },
-            )
-            events.append(EventType.NEW_VERSION)
+        events = [type for type, _ in entries]
         return self._result(current, updated, created=False, new_version=content_changed, events=events)
 
     def _draft(
@@ -653,10 +638,8 @@ class PolicyService:
             return NormalizedSpec(previous.spec, previous.source, normalized.references)
         return plugin.normalize(fields.spec, ctx)
 
-    def _store(self, uow: UnitOfWork, current: Policy, updated: Policy, *, planned: bool = False) -> None:
+    def _store(self, uow: UnitOfWork, current: Policy, updated: Policy) -> None:
         if not uow.policies.update(updated, expected_revision=current.revision):
-            if planned:
-                raise StalePlan(f"policy {current.id} moved past revision {current.revision}")
             raise Conflict("the policy changed while this write was in progress; retry")
 
     @staticmethod

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
+from policyhub.storage.repositories.changes import PolicyChangeRepository
 from policyhub.storage.repositories.decisions import DecisionRepository
 from policyhub.storage.repositories.events import EventRepository
 from policyhub.storage.repositories.idempotency import IdempotencyRepository
@@ -76,6 +77,10 @@ class UnitOfWork:
     @cached_property
     def policies(self) -> PolicyRepository:
         return PolicyRepository(self.conn)
+
+    @cached_property
+    def changes(self) -> PolicyChangeRepository:
+        return PolicyChangeRepository(self.conn)
 
     @cached_property
     def events(self) -> EventRepository:
