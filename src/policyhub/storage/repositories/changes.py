@@ -12,64 +12,58 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, Text, bindparam, text
+from sqlalchemy import BigInteger, Column, bindparam, text
 from sqlalchemy.engine import Connection
 
 from policyhub.domain.records import Event, Policy, Version
 from policyhub.storage.prepared import Prepared
-from policyhub.storage.repositories.events import EventRepository
+from policyhub.storage.repositories.events import EVENT_KEYS, EventRepository, event_columns
 from policyhub.storage.repositories.orgs import OrgRepository
-from policyhub.storage.repositories.policies import PolicyRepository, _columns
-
-_TS = DateTime(timezone=True)
-_POLICY_TYPES: dict[str, Any] = {
-    "scope_id": Text(), "name": Text(), "description": Text(), "type": Text(), "spec": JSON(), "source": Text(),
-    "enforcement": Text(), "enabled": Boolean(), "labels": JSON(), "attributes": JSON(), "revision": Integer(),
-    "version": Integer(), "updated_at": _TS, "updated_by": Text(), "archived": Boolean(), "archived_at": _TS,
-}  # fmt: skip
-_VERSION_TYPES: dict[str, Any] = {
-    "policy_id": Text(), "org_id": Text(), "version": Integer(), "spec": JSON(), "source": Text(),
-    "content_hash": Text(), "comment": Text(), "created_at": _TS, "created_by": Text(),
-}  # fmt: skip
-_EVENT_TYPES: dict[str, Any] = {
-    "org_id": Text(), "seq": BigInteger(), "object_kind": Text(), "object_id": Text(), "type": Text(),
-    "actor_id": Text(), "actor_name": Text(), "at": _TS, "data": JSON(), "prev_hash": Text(), "hash": Text(),
-}  # fmt: skip
-_SQL_TYPE = {Text: "TEXT", JSON: "JSON", Boolean: "BOOLEAN", Integer: "INTEGER", BigInteger: "BIGINT"}
+from policyhub.storage.repositories.policies import (
+    VERSION_KEYS,
+    WRITE_KEYS,
+    PolicyRepository,
+    version_columns,
+    write_columns,
+)
+from policyhub.storage.tables import events, orgs, policies, policy_versions
 
 
-def _cast(name: str, kind: object) -> str:
-    sql_type = "TIMESTAMPTZ" if isinstance(kind, DateTime) else _SQL_TYPE[type(kind)]
-    return f"CAST(:{name} AS {sql_type})"
+def _values(prefix: str, table: Any, keys: Sequence[str]) -> tuple[list[str], list[Any]]:
+    """Placeholders ``:<prefix><column>`` for ``keys``, and their bind parameters, typed as the columns are
+    (so values convert as in any other statement, and psycopg's dialect casts each to its column's type)."""
+    columns: list[Column[Any]] = [table.c[key] for key in keys]
+    return [f":{prefix}{c.name}" for c in columns], [bindparam(prefix + c.name, type_=c.type) for c in columns]
 
 
-def _statement(with_version: bool, events: int) -> Prepared:
-    """The one PostgreSQL statement for a change with (or without) a version and ``events`` events."""
-    sets = ", ".join(f"{column} = {_cast('p_' + column, kind)}" for column, kind in _POLICY_TYPES.items())
+def _statement(with_version: bool, event_count: int) -> Prepared:
+    """The one PostgreSQL statement for a change with (or without) a version and ``event_count`` events."""
+    sets, binds = _values("p_", policies, WRITE_KEYS)
+    where, where_binds = _values("b_", policies, ("id", "org_id", "revision"))
+    assignments = ", ".join(f"{key} = {value}" for key, value in zip(WRITE_KEYS, sets, strict=True))
     parts = [
-        f"upd AS (UPDATE policies SET {sets} WHERE id = :b_id AND org_id = :b_org AND revision = :b_rev RETURNING id)"
+        f"upd AS (UPDATE policies SET {assignments} WHERE id = {where[0]} AND org_id = {where[1]} "
+        f"AND revision = {where[2]} RETURNING id)"
     ]
-    binds = [bindparam("p_" + column, type_=kind) for column, kind in _POLICY_TYPES.items()]
-    binds += [bindparam("b_id", type_=Text()), bindparam("b_org", type_=Text()), bindparam("b_rev", type_=Integer())]
+    binds += where_binds
     if with_version:
-        values = ", ".join(_cast("v_" + column, kind) for column, kind in _VERSION_TYPES.items())
-        parts.append(f"ver AS (INSERT INTO policy_versions ({', '.join(_VERSION_TYPES)}) SELECT {values} FROM upd)")
-        binds += [bindparam("v_" + column, type_=kind) for column, kind in _VERSION_TYPES.items()]
-    rows = " UNION ALL ".join(
-        "SELECT " + ", ".join(_cast(f"e{i}_{column}", kind) for column, kind in _EVENT_TYPES.items()) + " FROM upd"
-        for i in range(events)
-    )
-    parts.append(f"ev AS (INSERT INTO events ({', '.join(_EVENT_TYPES)}) {rows})")
-    binds += [bindparam(f"e{i}_{column}", type_=kind) for i in range(events) for column, kind in _EVENT_TYPES.items()]
+        values, version_binds = _values("v_", policy_versions, VERSION_KEYS)
+        parts.append(
+            f"ver AS (INSERT INTO policy_versions ({', '.join(VERSION_KEYS)}) SELECT {', '.join(values)} FROM upd)"
+        )
+        binds += version_binds
+    rows = []
+    for i in range(event_count):
+        values, event_binds = _values(f"e{i}_", events, EVENT_KEYS)
+        rows.append(f"SELECT {', '.join(values)} FROM upd")
+        binds += event_binds
+    parts.append(f"ev AS (INSERT INTO events ({', '.join(EVENT_KEYS)}) {' UNION ALL '.join(rows)})")
+    head, head_binds = _values("c_", orgs, ("id", "chain_seq", "chain_head"))
     parts.append(
-        "chain AS (UPDATE orgs SET chain_seq = CAST(:c_seq AS BIGINT), chain_head = CAST(:c_head AS TEXT) "
-        "WHERE id = :c_org AND EXISTS (SELECT 1 FROM upd))"
+        f"chain AS (UPDATE orgs SET chain_seq = {head[1]}, chain_head = {head[2]} "
+        f"WHERE id = {head[0]} AND EXISTS (SELECT 1 FROM upd))"
     )
-    binds += [
-        bindparam("c_seq", type_=BigInteger()),
-        bindparam("c_head", type_=Text()),
-        bindparam("c_org", type_=Text()),
-    ]
+    binds += head_binds
     sql = "WITH " + ", ".join(parts) + " SELECT count(*) AS written FROM upd"
     return Prepared(text(sql).bindparams(*binds).columns(written=BigInteger()))
 
@@ -95,13 +89,13 @@ class PolicyChangeRepository:
         statement = _STATEMENTS.get(key)
         if statement is None:
             statement = _STATEMENTS[key] = _statement(*key)
-        params: dict[str, object] = {"p_" + k: v for k, v in _columns(updated).items()}
-        params.update(b_id=updated.id, b_org=updated.org_id, b_rev=expected_revision)
+        params: dict[str, object] = {"p_" + k: v for k, v in write_columns(updated).items()}
+        params.update(b_id=updated.id, b_org_id=updated.org_id, b_revision=expected_revision)
         if version is not None:
-            params.update({"v_" + k: v for k, v in _version_row(updated.org_id, version).items()})
+            params.update({"v_" + k: v for k, v in version_columns(updated.org_id, version).items()})
         for i, event in enumerate(events):
-            params.update({f"e{i}_{k}": v for k, v in _event_row(event).items()})
-        params.update(c_seq=events[-1].seq, c_head=events[-1].hash, c_org=updated.org_id)
+            params.update({f"e{i}_{k}": v for k, v in event_columns(event).items()})
+        params.update(c_id=updated.org_id, c_chain_seq=events[-1].seq, c_chain_head=events[-1].hash)
         row = statement.first(self.conn, params)
         return row is not None and int(row.written) == 1
 
@@ -117,33 +111,3 @@ class PolicyChangeRepository:
             log.append(event)
         OrgRepository(self.conn).advance_chain(updated.org_id, events[-1].seq, events[-1].hash)
         return True
-
-
-def _version_row(org_id: str, v: Version) -> dict[str, object]:
-    return {
-        "policy_id": v.policy_id,
-        "org_id": org_id,
-        "version": v.version,
-        "spec": v.spec,
-        "source": v.source,
-        "content_hash": v.content_hash,
-        "comment": v.comment,
-        "created_at": v.created_at,
-        "created_by": v.created_by,
-    }
-
-
-def _event_row(e: Event) -> dict[str, object]:
-    return {
-        "org_id": e.org_id,
-        "seq": e.seq,
-        "object_kind": e.object_kind,
-        "object_id": e.object_id,
-        "type": e.type,
-        "actor_id": e.actor_id,
-        "actor_name": e.actor_name,
-        "at": e.at,
-        "data": e.data,
-        "prev_hash": e.prev_hash,
-        "hash": e.hash,
-    }

@@ -42,7 +42,7 @@ class EventFilter:
     after_seq: int | None = None
 
 
-_EVENT_KEYS = (
+EVENT_KEYS = (
     "org_id",
     "seq",
     "object_kind",
@@ -55,7 +55,14 @@ _EVENT_KEYS = (
     "prev_hash",
     "hash",
 )
-_INSERT = Prepared(events.insert().inline(), column_keys=_EVENT_KEYS)  # every write appends (``storage.prepared``)
+
+
+def event_columns(e: Event) -> dict[str, Any]:
+    """An event's row, by column (``EVENT_KEYS``)."""
+    return {key: getattr(e, key) for key in EVENT_KEYS}
+
+
+_INSERT = Prepared(events.insert().inline(), column_keys=EVENT_KEYS)  # every write appends (``storage.prepared``)
 
 
 class EventRepository:
@@ -63,22 +70,7 @@ class EventRepository:
         self.conn = conn
 
     def append(self, e: Event) -> None:
-        _INSERT.execute(
-            self.conn,
-            dict(
-                org_id=e.org_id,
-                seq=e.seq,
-                object_kind=e.object_kind,
-                object_id=e.object_id,
-                type=e.type,
-                actor_id=e.actor_id,
-                actor_name=e.actor_name,
-                at=e.at,
-                data=e.data,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
-            ),
-        )
+        _INSERT.execute(self.conn, event_columns(e))
 
     def list(self, org_id: str, flt: EventFilter, limit: int) -> list[Event]:
         stmt = select(events).where(events.c.org_id == org_id)

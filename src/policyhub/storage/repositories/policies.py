@@ -16,11 +16,11 @@ from policyhub.storage.tables import policies, policy_references, policy_version
 
 _SELECT = select(policies, scopes.c.path.label("scope_path")).outerjoin(scopes, scopes.c.id == policies.c.scope_id)
 #: Columns a write sets (see ``_columns``), and those only an insert sets.
-_WRITE_KEYS = (
+WRITE_KEYS = (
     "scope_id", "name", "description", "type", "spec", "source", "enforcement", "enabled", "labels",
     "attributes", "revision", "version", "updated_at", "updated_by", "archived", "archived_at",
 )  # fmt: skip
-_VERSION_KEYS = (
+VERSION_KEYS = (
     "policy_id",
     "org_id",
     "version",
@@ -44,10 +44,10 @@ _UPDATE = Prepared(
         policies.c.org_id == bindparam("b_org"),
         policies.c.revision == bindparam("b_rev"),
     ),
-    column_keys=_WRITE_KEYS,
+    column_keys=WRITE_KEYS,
 )
-_INSERT = Prepared(policies.insert().inline(), column_keys=("id", "org_id", "created_at", "created_by", *_WRITE_KEYS))
-_INSERT_VERSION = Prepared(policy_versions.insert().inline(), column_keys=_VERSION_KEYS)
+_INSERT = Prepared(policies.insert().inline(), column_keys=("id", "org_id", "created_at", "created_by", *WRITE_KEYS))
+_INSERT_VERSION = Prepared(policy_versions.insert().inline(), column_keys=VERSION_KEYS)
 
 #: Versions are an INTEGER column: 32 bits on PostgreSQL (SQLite's 64-bit INTEGER holds more).
 MAX_VERSION = 2**31 - 1
@@ -79,7 +79,23 @@ def _policy(row: Row[Any]) -> Policy:
     )
 
 
-def _columns(p: Policy) -> dict[str, Any]:
+def version_columns(org_id: str, v: Version) -> dict[str, Any]:
+    """A version's row, by column (``VERSION_KEYS``)."""
+    return {
+        "policy_id": v.policy_id,
+        "org_id": org_id,
+        "version": v.version,
+        "spec": v.spec,
+        "source": v.source,
+        "content_hash": v.content_hash,
+        "comment": v.comment,
+        "created_at": v.created_at,
+        "created_by": v.created_by,
+    }
+
+
+def write_columns(p: Policy) -> dict[str, Any]:
+    """What a write sets in a policy's row, by column (``WRITE_KEYS``)."""
     return {
         "scope_id": p.scope_id,
         "name": p.name,
@@ -177,30 +193,23 @@ class PolicyRepository:
         return found
 
     def insert(self, p: Policy) -> None:
-        params = {"id": p.id, "org_id": p.org_id, "created_at": p.created_at, "created_by": p.created_by, **_columns(p)}
+        params = {
+            "id": p.id,
+            "org_id": p.org_id,
+            "created_at": p.created_at,
+            "created_by": p.created_by,
+            **write_columns(p),
+        }
         _INSERT.execute(self.conn, params)
 
     def update(self, p: Policy, expected_revision: int) -> bool:
         """Compare-and-set on ``revision``: False when someone else changed the row first."""
-        params = {"b_id": p.id, "b_org": p.org_id, "b_rev": expected_revision, **_columns(p)}
+        params = {"b_id": p.id, "b_org": p.org_id, "b_rev": expected_revision, **write_columns(p)}
         return _UPDATE.rowcount(self.conn, params) == 1
 
     # -- versions --------------------------------------------------------------------------------
     def insert_version(self, org_id: str, v: Version) -> None:
-        _INSERT_VERSION.execute(
-            self.conn,
-            dict(
-                policy_id=v.policy_id,
-                org_id=org_id,
-                version=v.version,
-                spec=v.spec,
-                source=v.source,
-                content_hash=v.content_hash,
-                comment=v.comment,
-                created_at=v.created_at,
-                created_by=v.created_by,
-            ),
-        )
+        _INSERT_VERSION.execute(self.conn, version_columns(org_id, v))
 
     def versions(self, org_id: str, policy_id: str) -> builtins.list[Version]:
         stmt = (
