@@ -25,8 +25,6 @@ chain head) serves the next; a rollback to a savepoint makes it forget.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
@@ -35,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy.exc import IntegrityError
 
 from policyhub.errors import Unavailable
+from policyhub.storage.batching import BatchThread
 from policyhub.storage.prepared import driver_execute
 from policyhub.storage.unit_of_work import Preparation, StalePlan, UnitOfWork, Work
 
@@ -52,17 +51,14 @@ class Job(NamedTuple):
     prepare: Preparation | None
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(BatchThread[Job]):
     """``by_key``: batch only jobs with the same key (PostgreSQL); else any jobs (SQLite)."""
 
     def __init__(self, db: Database, max_batch: int = 64, *, by_key: bool = False) -> None:
+        super().__init__("policyhub-writer", max_batch)
         self.db = db
-        self.max_batch = max_batch
         self.by_key = by_key
-        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._deferred: deque[Job] = deque()  # jobs of other keys, taken out while a batch was filled
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
 
     def enqueue(
         self,
@@ -78,51 +74,30 @@ class GroupCommitWriter:
 
         The batch's commit counts in ``Database.commits`` when any of its jobs is ``tracked``.
         """
-        self._ensure_started()
         future: Future[Any] = Future()
-        self._queue.put(Job(work, rollback, attempts, future, tracked, key, prepare))
+        self.put(Job(work, rollback, attempts, future, tracked, key, prepare))
         return future
 
-    def stop(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(10)
+    def next_job(self) -> Job | None:
+        return self._deferred.popleft() if self._deferred else super().next_job()
 
-    def _ensure_started(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            with self._start_lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="policyhub-writer", daemon=True)
-                    self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            first = self._deferred.popleft() if self._deferred else self._queue.get()
-            if first is None:
-                return
-            self._run_batch(self._fill([first]))
-
-    def _fill(self, batch: list[Job]) -> list[Job]:
-        """Add waiting jobs to ``batch`` (deferred ones first, in order), up to ``max_batch``."""
+    def fill(self, batch: list[Job]) -> list[Job]:
+        """Add waiting jobs to ``batch`` (deferred ones first, in order), up to ``max_batch``; by key, jobs of
+        other keys wait for a later batch."""
+        if not self.by_key:
+            return super().fill(batch)
         key = batch[0].key
-        if self.by_key and self._deferred:
+        if self._deferred:
             kept: deque[Job] = deque()
             while self._deferred:
                 held = self._deferred.popleft()
                 (batch if held.key == key and len(batch) < self.max_batch else kept).append(held)
             self._deferred = kept
         while len(batch) < self.max_batch:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                break
+            job = self.waiting()
             if job is None:
-                self._queue.put(None)
                 break
-            if self.by_key and job.key != key:
-                self._deferred.append(job)
-                continue
-            batch.append(job)
+            (batch if job.key == key else self._deferred).append(job)
         return batch
 
     def _fail_waiting(self, exc: BaseException) -> None:
@@ -132,14 +107,7 @@ class GroupCommitWriter:
             job = self._deferred.popleft()
             if not job.future.done():
                 job.future.set_exception(exc)
-        while True:
-            try:
-                waiting = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if waiting is None:
-                self._queue.put(None)
-                return
+        while (waiting := self.waiting()) is not None:
             if not waiting.future.done():
                 waiting.future.set_exception(exc)
 
@@ -165,7 +133,7 @@ class GroupCommitWriter:
             return [job.work for job in batch]
         return works
 
-    def _run_batch(self, batch: list[Job]) -> None:
+    def serve(self, batch: list[Job]) -> None:
         works = self._prepare(batch)
         if len(batch) == 1:
             self._run_alone(batch[0], _planned_or(works[0]))

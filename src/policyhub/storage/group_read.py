@@ -10,11 +10,10 @@ leaves the transaction usable.
 
 from __future__ import annotations
 
-import queue
-import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from policyhub.storage.batching import BatchThread
 from policyhub.storage.unit_of_work import Work
 
 if TYPE_CHECKING:
@@ -26,50 +25,20 @@ class _Read(NamedTuple):
     future: Future[Any]
 
 
-class GroupReader:
-    """The reader thread of one :class:`Database` (started on first use)."""
+class GroupReader(BatchThread[_Read]):
+    """The reader thread of one :class:`Database`."""
 
     def __init__(self, db: Database, max_batch: int = 64) -> None:
+        super().__init__("policyhub-reader", max_batch)
         self.db = db
-        self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
 
     def enqueue(self, work: Work) -> Future[Any]:
         """Queue ``work`` for the next batch; the future holds its result or its error."""
-        if self._thread is None or not self._thread.is_alive():
-            with self._start_lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._run, name="policyhub-reader", daemon=True)
-                    self._thread.start()
         future: Future[Any] = Future()
-        self._queue.put(_Read(work, future))
+        self.put(_Read(work, future))
         return future
 
-    def stop(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(10)
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    self._queue.put(None)
-                    break
-                batch.append(job)
-            self._run_batch(batch)
-
-    def _run_batch(self, batch: list[_Read]) -> None:
+    def serve(self, batch: list[_Read]) -> None:
         try:
             with self.db.read() as uow:
                 for work, future in batch:
