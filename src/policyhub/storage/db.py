@@ -83,8 +83,8 @@ class Database:
         self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
         self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
         self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
-        #: SQLite: reads of async callers are served together by one reader thread (see group_read).
-        self._reader = GroupReader(self) if self.is_sqlite and group_commit else None
+        #: Reads of async callers are served together by one reader thread (see group_read).
+        self._reader = GroupReader(self) if group_commit else None
         #: PostgreSQL: writers that batch the writes of one key (an org), each key always on the same one.
         self._keyed = (
             [GroupCommitWriter(self, by_key=True) for _ in range(KEYED_WRITERS)]
@@ -130,8 +130,8 @@ class Database:
             yield UnitOfWork(conn)
 
     async def read_async(self, work: Callable[[UnitOfWork], T]) -> T:
-        """``work`` on a read unit of work, for async callers: on SQLite served with the other reads that
-        wait, in one read transaction on the reader thread; elsewhere in a worker thread of its own."""
+        """``work`` on a read unit of work, for async callers: served with the other reads that wait, in one
+        read transaction on the reader thread (without group commit, in a worker thread of its own)."""
         if self._reader is not None:
             with _unavailable_on_db_errors():
                 return await asyncio.wrap_future(self._reader.enqueue(work))  # type: ignore[no-any-return]

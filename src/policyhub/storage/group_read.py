@@ -1,17 +1,19 @@
-"""Group reads: one reader thread serves the reads that wait, together, in one read transaction (SQLite).
+"""Group reads: one reader thread serves the reads that wait, together, in one read transaction.
 
-A SQLite read is cheap; what costs is around it: a hop to a pool thread each, which then competes with
+A policy read is cheap; what costs is around it: a hop to a pool thread each, which then competes with
 every other for the GIL, and a connection checkout, ``BEGIN`` and ``ROLLBACK`` each. The reader thread
 takes every read waiting in its queue (up to ``max_batch``) and runs them one after the other on one
 read transaction. That transaction starts after each of them was queued, so each sees every write that
-was acknowledged before it was asked for. A read that fails fails alone: in SQLite a failed statement
-leaves the transaction usable.
+was acknowledged before it was asked for. A read that fails fails alone: SQLite carries on after a
+failed statement; PostgreSQL aborts the transaction, so the reads after it get a new one.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy.exc import DBAPIError
 
 from policyhub.storage.batching import BatchThread
 from policyhub.storage.unit_of_work import Work
@@ -39,11 +41,21 @@ class GroupReader(BatchThread[_Read]):
         return future
 
     def serve(self, batch: list[_Read]) -> None:
+        while batch:
+            batch = self._serve_in_one_transaction(batch)
+
+    def _serve_in_one_transaction(self, batch: list[_Read]) -> list[_Read]:
+        """Serve ``batch`` on one read transaction; the reads left over when a database error aborted it
+        (PostgreSQL aborts a transaction on any failed statement; SQLite carries on)."""
         try:
             with self.db.read() as uow:
-                for work, future in batch:
+                for i, (work, future) in enumerate(batch):
                     try:
                         result = work(uow)
+                    except DBAPIError as exc:
+                        future.set_exception(exc)
+                        if not self.db.is_sqlite:
+                            return batch[i + 1 :]
                     except BaseException as exc:
                         future.set_exception(exc)
                     else:
@@ -52,3 +64,4 @@ class GroupReader(BatchThread[_Read]):
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
+        return []
