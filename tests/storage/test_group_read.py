@@ -57,6 +57,23 @@ def _slug_or_404(slug: str) -> Any:
     return work
 
 
+def _behind_a_busy_reader(db: Database, works: list[Any]) -> list[Any]:
+    """Each of ``works`` read while the reader thread is busy, so that they queue up and form one batch;
+    their results, or their errors, in order."""
+    gate = threading.Event()
+
+    async def main() -> list[Any]:
+        blocker = asyncio.ensure_future(db.read_async(lambda uow: gate.wait(5)))
+        await asyncio.sleep(0.05)  # the reader thread has taken the blocker
+        gathered = asyncio.gather(*(db.read_async(w) for w in works), return_exceptions=True)
+        await asyncio.sleep(0.05)
+        gate.set()
+        await blocker
+        return await gathered
+
+    return asyncio.run(main())
+
+
 def test_waiting_reads_share_one_transaction_and_fail_alone(
     db: Database, tag: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,19 +90,7 @@ def test_waiting_reads_share_one_transaction_and_fail_alone(
             yield uow
 
     monkeypatch.setattr(Database, "read", counting_read)
-    gate = threading.Event()
-
-    async def main() -> list[Any]:
-        blocker = asyncio.ensure_future(db.read_async(lambda uow: gate.wait(5)))
-        await asyncio.sleep(0.05)  # the reader thread is busy: the next reads queue up behind it
-        reads = [db.read_async(_slug_or_404(f"{tag}o{i}" if i != 3 else "missing")) for i in range(10)]
-        gathered = asyncio.gather(*reads, return_exceptions=True)
-        await asyncio.sleep(0.05)
-        gate.set()
-        await blocker
-        return await gathered
-
-    results = asyncio.run(main())
+    results = _behind_a_busy_reader(db, [_slug_or_404(f"{tag}o{i}" if i != 3 else "missing") for i in range(10)])
     assert isinstance(results[3], NotFound)
     assert [r for i, r in enumerate(results) if i != 3] == [f"{tag}o{i}" for i in range(10) if i != 3]
     assert transactions == 2, "the blocker's transaction, then one for the ten reads that waited"
@@ -116,21 +121,12 @@ def test_a_read_the_database_refuses_leaves_the_others_of_its_batch_whole(db: Da
     """PostgreSQL aborts a transaction on any failed statement: the reads after it in the batch get a new one."""
     for i in range(4):
         _insert_org(db, f"{tag}e{i}")
-    gate = threading.Event()
 
     def refused(uow: UnitOfWork) -> Any:
         return uow.conn.execute(text("SELEC 1"))  # a syntax error, from the database itself
 
-    async def main() -> list[Any]:
-        blocker = asyncio.ensure_future(db.read_async(lambda uow: gate.wait(5)))
-        await asyncio.sleep(0.05)
-        works = [_slug_or_404(f"{tag}e0"), refused, _slug_or_404(f"{tag}e1"), _slug_or_404(f"{tag}e2")]
-        gathered = asyncio.gather(*(db.read_async(w) for w in works), return_exceptions=True)
-        await asyncio.sleep(0.05)
-        gate.set()
-        await blocker
-        return await gathered
-
-    results = asyncio.run(main())
+    results = _behind_a_busy_reader(
+        db, [_slug_or_404(f"{tag}e0"), refused, _slug_or_404(f"{tag}e1"), _slug_or_404(f"{tag}e2")]
+    )
     assert isinstance(results[1], Exception)
     assert [results[0], *results[2:]] == [f"{tag}e0", f"{tag}e1", f"{tag}e2"]
