@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from policyhub.domain.canonical import canonical_json, sha256_hex
 from policyhub.domain.policy_document import etag, to_document
-from policyhub.domain.records import Actor, Org, Policy
+from policyhub.domain.records import Actor, Org
 from policyhub.domain.selectors import parse_selector
 from policyhub.errors import InvalidInput, UnsupportedMediaType
 from policyhub.http.deps import (
@@ -157,20 +157,15 @@ async def list_policies(
 
 
 @router.get("/{ref}", response_model=schemas.PolicyOut, summary="Get a policy by id or name")
-def get_policy(
+async def get_policy(
     c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, if_none_match: IfNoneMatch = None
 ) -> Response:
-    return _read(c, actor, ref, if_none_match)
+    return await _get(c, actor, ref, if_none_match)
 
 
-def _read(c: Container, actor: Actor, ref: str, if_none_match: str | None) -> Response:
-    with c.db.read() as uow:
-        policy = c.policies.get(uow, actor, ref)
-    return _rendered(policy, if_none_match)
-
-
-def _rendered(policy: Policy, if_none_match: str | None) -> Response:
+async def _get(c: Container, actor: Actor, ref: str, if_none_match: str | None) -> Response:
     """A policy as a GET answers it: 304 when ``If-None-Match`` names its ETag, else the document."""
+    policy = await c.db.read_async(lambda uow: c.policies.get(uow, actor, ref))
     tag = etag(policy)
     if if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers={"ETag": tag})
@@ -385,8 +380,7 @@ def hot_routes() -> list[Route]:
         ref: str = request.path_params["ref"]
         method = request.method
         if method == "GET":
-            policy = await c.db.read_async(lambda uow: c.policies.get(uow, actor, ref))
-            return _rendered(policy, request.headers.get("if-none-match"))
+            return await _get(c, actor, ref, request.headers.get("if-none-match"))
         if method == "DELETE":
             return await _archive(c, actor, org, ref, query_flag(request, "dry_run"), _pre(request))
         body = await json_body(request)
