@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from policyhub.domain.canonical import has_digit_run
 from policyhub.errors import FieldError, InvalidInput
 
 MAX_SAFE_INT = 2**53
@@ -62,10 +63,9 @@ def parse_json(raw: bytes, *, max_depth: int, field: str = "body") -> Any:
 
 
 _UNSURE = object()
-#: Maps every digit to ``0``: a run of 16 zeros in the translated body is a number the fast path leaves
-#: to the strict parser (an integer that may exceed 2^53, or that orjson would read as a float).
-_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_LONG_NUMBER = b"0" * 16
+#: Numbers with this many digits in a row are left to the strict parser (an integer that may exceed
+#: 2^53, or that orjson would read as a float).
+_LONG_NUMBER_DIGITS = 16
 
 
 def _fast(raw: bytes) -> Any:
@@ -78,7 +78,7 @@ def _fast(raw: bytes) -> Any:
     counting colons: without escapes, the body has more colons than its re-encoding exactly when a
     key/value pair was dropped (each pair brings at least its own colon).
     """
-    if _LONG_NUMBER in raw.translate(_DIGITS):
+    if has_digit_run(raw, _LONG_NUMBER_DIGITS):
         return _UNSURE
     try:
         value = orjson.loads(raw)

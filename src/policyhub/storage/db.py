@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from policyhub.domain.canonical import has_digit_run
 from policyhub.errors import FieldError, InvalidInput, Unavailable
 from policyhub.storage.unit_of_work import Preparation, UnitOfWork
 
@@ -50,13 +51,9 @@ def loads(text: str | bytes) -> Any:
     """Read a JSON column: orjson, except where a run of 19+ digits could be an integer beyond 64 bits
     (orjson would turn it into a float; the stdlib keeps it exact)."""
     raw = text.encode() if isinstance(text, str) else text
-    if _LONG_DIGITS in raw.translate(_DIGITS_TO_ZERO):  # a tenth of a regular expression's cost
+    if has_digit_run(raw, 19):
         return json.loads(raw)
     return orjson.loads(raw)
-
-
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGITS = b"0" * 19
 
 
 class Database:
