@@ -1,0 +1,94 @@
+"""Tenant-written regular expressions, run by RE2: linear time in the subject, bounded memory.
+
+Python's ``re`` backtracks: ``(a+)+$`` against 28 ``a``s and a ``!`` takes seconds. RE2 never
+backtracks, and refuses what it cannot run in linear time (backreferences, lookarounds), which is a
+400 naming the field when the policy is written (:func:`pattern_problem`). Subjects longer than
+:data:`MAX_SUBJECT_CHARS` are refused (:class:`SubjectTooLong`), which the engine turns into a deny
+with the reason.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import re2
+
+#: Longest pattern a tenant may write.
+MAX_PATTERN_CHARS = 4096
+#: Longest text a tenant pattern is matched against (a header, a path, an attestation field, a prompt).
+MAX_SUBJECT_CHARS = 1 << 20
+#: RE2's memory budget for one compiled pattern (its DFA cache); a pattern needing more fails to compile.
+MAX_PATTERN_MEMORY = 8 << 20
+
+
+class PatternError(ValueError):
+    """A pattern RE2 cannot run (bad syntax, a backreference or lookaround, too large)."""
+
+
+class SubjectTooLong(ValueError):
+    """A subject longer than the matching budget."""
+
+
+class SafePattern:
+    """A compiled tenant pattern with ``re``-like ``search``/``match``/``fullmatch`` that answer bools."""
+
+    __slots__ = ("_regex", "pattern")
+
+    def __init__(self, pattern: str, regex: re2._Regexp) -> None:
+        self.pattern = pattern
+        self._regex = regex
+
+    def search(self, text: str) -> bool:
+        return self._regex.search(_bounded(text)) is not None
+
+    def match(self, text: str) -> bool:
+        return self._regex.match(_bounded(text)) is not None
+
+    def fullmatch(self, text: str) -> bool:
+        return self._regex.fullmatch(_bounded(text)) is not None
+
+    def __repr__(self) -> str:
+        return f"SafePattern({self.pattern!r})"
+
+
+def compile_pattern(pattern: str, *, ignore_case: bool = False) -> SafePattern:
+    """Compile ``pattern`` with RE2 (cached); raises :class:`PatternError` saying why it cannot run."""
+    if not isinstance(pattern, str):
+        raise PatternError("a regular expression must be a string")
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise PatternError(f"regular expression longer than {MAX_PATTERN_CHARS} characters")
+    return _compile(pattern, ignore_case)
+
+
+def pattern_problem(pattern: str, *, ignore_case: bool = False) -> str | None:
+    """Why ``pattern`` cannot be used (for a field error at write time), or None."""
+    try:
+        compile_pattern(pattern, ignore_case=ignore_case)
+    except PatternError as exc:
+        return str(exc)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _compile(pattern: str, ignore_case: bool) -> SafePattern:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = MAX_PATTERN_MEMORY
+    options.case_sensitive = not ignore_case
+    try:
+        return SafePattern(pattern, re2.compile(pattern, options))
+    except re2.error as exc:
+        raise PatternError(f"invalid regular expression (linear-time RE2 syntax): {_message(exc)}") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise PatternError(f"invalid regular expression: {exc}") from None
+
+
+def _message(exc: BaseException) -> str:
+    said = exc.args[0] if exc.args else exc
+    return said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+
+
+def _bounded(text: str) -> str:
+    if len(text) > MAX_SUBJECT_CHARS:
+        raise SubjectTooLong(f"text of {len(text)} characters is longer than the {MAX_SUBJECT_CHARS} a pattern is matched against")
+    return text
