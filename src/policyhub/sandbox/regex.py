@@ -90,5 +90,7 @@ def _message(exc: BaseException) -> str:
 
 def _bounded(text: str) -> str:
     if len(text) > MAX_SUBJECT_CHARS:
-        raise SubjectTooLong(f"text of {len(text)} characters is longer than the {MAX_SUBJECT_CHARS} a pattern is matched against")
+        raise SubjectTooLong(
+            f"text of {len(text)} characters is longer than the {MAX_SUBJECT_CHARS} a pattern is matched against"
+        )
     return text
