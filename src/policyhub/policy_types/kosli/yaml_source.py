@@ -90,6 +90,8 @@ def dump_yaml(data: dict[str, Any]) -> str:
 def _describe(exc: yaml.MarkedYAMLError) -> str:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or exc.context or "invalid YAML"
+    if "nesting depth" in problem:  # libyaml >= 0.2.5 stops at its own depth limit before our scan does
+        problem = "YAML nests too deeply"
     if mark is None:
         return f"invalid YAML: {problem}"
     return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
