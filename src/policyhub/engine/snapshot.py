@@ -84,6 +84,16 @@ class OrgSnapshot:
         return [r for (k, _), r in self._resources.items() if k == kind]
 
 
+def applies_at(policy_scope: str | None, scope_path: str | None) -> bool:
+    """Whether a policy placed at ``policy_scope`` (None: the org level) applies to a decision asked at
+    ``scope_path``: the rule of :meth:`OrgSnapshot.at_scope` for one policy (the org level, the scope's
+    ancestors and the scope itself). Selections by another key (an attachment, a name) filter with it, so
+    that naming something never reaches a policy the scope would not select."""
+    if not policy_scope:
+        return True
+    return scope_path is not None and (scope_path == policy_scope or scope_path.startswith(policy_scope + "/"))
+
+
 def load_snapshot(uow: UnitOfWork, org_id: str, compile_policy: Compile) -> OrgSnapshot:
     """Read the org's state in one read transaction and compile what changed (via ``compile_policy``).
 

@@ -6,7 +6,9 @@ the artifact is compliant in it, and carries the attestations made there (name, 
 An artifact with no trails has no provenance.
 
 Selection: the policies attached to ``input.environment`` (the Kosli dialect's environments, see
-:mod:`policyhub.policy_types.kosli.attachments`), in attachment order; an unknown environment is a 404.
+:mod:`policyhub.policy_types.kosli.attachments`), in attachment order, that apply at the requested scope
+(org level, the scope's ancestors and the scope itself, as for every selection: an attachment never
+reaches a policy of another part of the org); an unknown environment is a 404.
 Without an environment, the default selection by scope applies (the org level and the scope's
 ancestors), which is what lets a request name policies regardless of attachment, like Kosli's
 ``assert artifact --policy``.
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from policyhub.engine.points import DecisionPoint
+from policyhub.engine.snapshot import applies_at
 from policyhub.errors import NotFound
 from policyhub.policy_types.kosli.attachments import ENVIRONMENT_KIND, attached_policy_ids
 from policyhub.policy_types.kosli.spec import BUILTIN_ATTESTATION_TYPES
@@ -98,7 +101,7 @@ class EnvironmentPoint(DecisionPoint):
         attached = attachments(snapshot, self.name).get(name)
         if attached is None:
             raise NotFound(f"environment {name!r} not found")
-        return list(attached)
+        return [entry for entry in attached if applies_at(entry.policy.scope_path, scope_path)]
 
 
 Index = Mapping[str, tuple["Entry", ...]]
