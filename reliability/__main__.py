@@ -31,6 +31,7 @@ SCENARIOS: dict[str, str] = {
     "7": "s7_fuzz",
     "8": "s8_audit",
     "9": "s9_load",
+    "10": "s10_isolation",
 }
 TITLES = {
     "1": "no lost updates",
@@ -42,6 +43,7 @@ TITLES = {
     "7": "schema-driven fuzzing",
     "8": "audit integrity",
     "9": "bounded load",
+    "10": "tenant isolation (hostile)",
 }
 
 
