@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from policyhub.domain import names
 from policyhub.domain.canonical import now, utc
 from policyhub.domain.records import Actor, ApiKey, Org, Principal, Role
-from policyhub.errors import InvalidInput, NotFound, Unauthenticated
+from policyhub.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from policyhub.services import audit
 from policyhub.services.authz import require_org_admin
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -168,19 +168,56 @@ def _issue(
     return IssuedKey(key, token)
 
 
-def revoke_key(uow: UnitOfWork, actor: Actor, key_id: str) -> tuple[ApiKey, str | None]:
-    """Revoke a key (admin; idempotent); returns it as :func:`get_key` does."""
+class LastAdminKey(Conflict):
+    """Revoking this key would leave the org without an active admin key at the org level (409)."""
+
+
+def revoke_key(
+    uow: UnitOfWork, actor: Actor, key_id: str, *, allow_last_admin: bool = False
+) -> tuple[ApiKey, str | None]:
+    """Revoke a key (admin; idempotent); returns it as :func:`get_key` does.
+
+    The org's last active admin key at the org level is refused (:class:`LastAdminKey`): without one,
+    nobody could issue or revoke the org's keys through the API. Only an operator working on the
+    database (``policyhub keys revoke --force``) passes ``allow_last_admin``; the same operator can
+    always issue a new admin key (``policyhub keys create --role admin``). The org's lock, taken
+    first, orders concurrent revocations, so two of them cannot each remove "the other" last key.
+    """
     require_org_admin(actor)
     audit.lock_org(uow, actor.org_id)
     key = uow.keys.get(actor.org_id, key_id)
     if key is None:
         raise NotFound(f"API key {key_id!r} not found")
+    if key.revoked_at is None and not allow_last_admin and _is_last_org_admin(uow, key):
+        raise LastAdminKey(
+            f"API key {key_id!r} ({key.prefix}...) is the last active admin key of the org at the org level: "
+            "revoking it would leave nobody able to manage the org's keys; issue another admin key first"
+        )
     if key.revoked_at is None:
         uow.keys.revoke(actor.org_id, key_id, now())
         audit.record(
             uow, actor, object_kind="api_key", object_id=key_id, type="key_revoked", data={"prefix": key.prefix}
         )
     return get_key(uow, actor, key_id)
+
+
+def _is_last_org_admin(uow: UnitOfWork, key: ApiKey) -> bool:
+    """Whether ``key`` is an active admin key at the org level and no other active one exists."""
+    at = now()
+    disabled = {p.id for p in uow.principals.list(key.org_id) if p.disabled}
+
+    def active_org_admin(k: ApiKey) -> bool:
+        return (
+            k.role is Role.ADMIN
+            and k.scope_id is None
+            and k.revoked_at is None
+            and (k.expires_at is None or utc(k.expires_at) > at)
+            and k.principal_id not in disabled
+        )
+
+    if not active_org_admin(key):
+        return False
+    return not any(k.id != key.id and active_org_admin(k) for k in uow.keys.list(key.org_id))
 
 
 def principal_names(uow: UnitOfWork, org_id: str, ids: Iterable[str]) -> dict[str, Principal]:

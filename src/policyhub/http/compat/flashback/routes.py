@@ -30,6 +30,7 @@ from policyhub.storage.unit_of_work import UnitOfWork
 router = APIRouter(prefix="/policy", tags=["flashback"], responses=wire.ERROR_RESPONSES)
 
 PolicyId = Annotated[str, Path(description="Unique identifier of the policy (UUID)")]
+OrgId = Annotated[str | None, Query(description="The key's org (id or slug); any other org is a 404")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="optional: the core ETag to write against")]
 PAGE = 500
 
@@ -76,8 +77,10 @@ def list_policies(
 
 
 @router.get("/{policyId}", response_model=wire.FlashbackPolicyEnvelope, summary="Get AI Policy")
-def get_policy(request: Request, c: ContainerDep, actor: CurrentActor, policyId: PolicyId) -> Response:
-    org = key_org(request, None)
+def get_policy(
+    request: Request, c: ContainerDep, actor: CurrentActor, policyId: PolicyId, orgId: OrgId = None
+) -> Response:
+    org = key_org(request, orgId)
     with c.db.read() as uow:
         policy = _find(c, uow, actor, policyId)
         return JSONResponse({"success": True, "policy": _dtos(uow, org, Levels(c.scopes, uow, actor), [policy])[0]})
@@ -96,14 +99,19 @@ def update_policy(
     policyId: PolicyId,
     body: JsonBody,
     if_match: IfMatch = None,
+    orgId: OrgId = None,
 ) -> Response:
-    """Partial update: only the fields given change; the scope (org/workspace/repo) is fixed."""
+    """Partial update: only the fields given change; the scope (org/workspace/repo) is fixed. An
+    ``orgId`` (query or body) naming another org is a 404, as everywhere in this API."""
     raw = dict(json_object(body))
     scope_fields = {key: raw.pop(key) for key in wire.SCOPE_FIELDS if key in raw}
+    named = scope_fields.get("orgId")
+    org = key_org(request, orgId)
+    if isinstance(named, str):
+        key_org(request, named)
     changes = _changes(parse_model(wire.FlashbackUpdatePolicyRequest, raw))
     if not scope_fields:
         _require_changes(changes)
-    org = key_org(request, None)
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         c.policies.lock(uow, org)
@@ -121,10 +129,15 @@ def update_policy(
 
 @router.delete("/{policyId}", response_model=wire.FlashbackActionResponse, summary="Delete AI Policy (soft delete)")
 def delete_policy(
-    request: Request, c: ContainerDep, actor: CurrentActor, policyId: PolicyId, if_match: IfMatch = None
+    request: Request,
+    c: ContainerDep,
+    actor: CurrentActor,
+    policyId: PolicyId,
+    if_match: IfMatch = None,
+    orgId: OrgId = None,
 ) -> Response:
     """Archive the policy: it is no longer enforced or listed; its history stays in the core."""
-    org = key_org(request, None)
+    org = key_org(request, orgId)
 
     def work(uow: UnitOfWork) -> None:
         current = _find(c, uow, actor, policyId)

@@ -6,7 +6,7 @@ every non-allow decision and every ``audit`` result); these routes read it throu
 :class:`~policyhub.services.decisions.DecisionService` (tenant filter, scope-bound keys, viewer role),
 newest first, and page it Flashback's way (``skip``/``take``, ``take`` at most 100, with ``total``).
 A workspace or repository the key cannot see gives an empty answer, as Flashback documents; another
-org's policy is a 404.
+org's policy, or an ``orgId`` naming another org, is a 404.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ Csv = Annotated[str | None, Query(description="comma-separated values")]
 
 @dataclass(frozen=True)
 class FindingsQuery:
+    org_id: str | None
     workspace_id: str | None
     repo_id: str | None
     policy_id: str | None
@@ -66,6 +67,7 @@ class FindingsQuery:
 
 
 def findings_query(
+    orgId: Annotated[str | None, Query(description="The key's org (id or slug); any other org is a 404")] = None,
     workspaceId: Annotated[str | None, Query(description="only content sent in this workspace")] = None,
     repoId: Annotated[str | None, Query(description="only content sent in this repository")] = None,
     policy: Annotated[str | None, Query(alias="policyId", description="only this policy's")] = None,
@@ -89,6 +91,7 @@ def findings_query(
         raise InvalidInput.field(field, f"each value must be one of {', '.join(RISK_TYPES)}")
     llm_types = _csv(llmType)
     return FindingsQuery(
+        org_id=orgId,
         workspace_id=workspaceId or None,
         repo_id=repoId or None,
         policy_id=policy or None,
@@ -146,7 +149,7 @@ def _answer(
     alerts: bool,
     policy_ref: str | None = None,
 ) -> Response:
-    org = key_org(request, None)
+    org = key_org(request, q.org_id)
     key = "alerts" if alerts else "violations"
     with c.db.read() as uow:
         policy_id = _policy(c, uow, actor, policy_ref) if policy_ref is not None else q.policy_id
