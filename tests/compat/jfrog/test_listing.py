@@ -100,7 +100,12 @@ def test_policy_paging_envelope(listed: dict[str, Any]) -> None:
 
 def test_policy_list_expand_rules(listed: dict[str, Any]) -> None:
     items = listed["jf"].call("GET", "/policies?expand=rules").json()["items"]
-    assert all(p["rules"] == [{"id": listed["rule"]["id"], "name": "High+ CVEs"}] for p in items)
+    rule = listed["rule"]
+    for p in items:
+        assert [(r["id"], r["name"], r["template_id"]) for r in p["rules"]] == [
+            (rule["id"], "High+ CVEs", rule["template_id"])
+        ]
+        assert p["rules"][0]["template"]["id"] == rule["template_id"]
     assert all("rules" not in p for p in listed["jf"].call("GET", "/policies").json()["items"])
 
 

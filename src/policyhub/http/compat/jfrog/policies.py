@@ -14,8 +14,8 @@ from policyhub.http.compat.jfrog.errors import rule_references_as_conflicts
 from policyhub.http.compat.jfrog.listing import POLICY_SORT_KEYS, PolicyQuery, first_item, label_filter, page_of
 from policyhub.http.compat.jfrog.requests import ERRORS, NOT_FOUND, PREFIX, JsonRequest, conflict, json_response
 from policyhub.http.compat.jfrog.schemas import JFrogPolicyIn, JFrogPolicyList, JFrogPolicyOut
-from policyhub.http.compat.jfrog.translate import TYPE_NAME, parse_policy, policy_document, policy_out
-from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, key_org
+from policyhub.http.compat.jfrog.translate import TYPE_NAME, parse_policy, policy_document, policy_out, rule_summary
+from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, key_org
 from policyhub.http.openapi import body_schema
 from policyhub.policy_types.jfrog import RULE_KIND
 from policyhub.services.policies import Preconditions
@@ -32,6 +32,15 @@ BODY = body_schema({"application/json": JFrogPolicyIn})
 def _render(uow: UnitOfWork, actor: Actor, policy: Policy) -> dict[str, Any]:
     people = lookups.principal_names(uow, actor.org_id, {policy.created_by, policy.updated_by})
     return policy_out(policy, people)
+
+
+def _rule_summaries(c: Container, uow: UnitOfWork, actor: Actor) -> dict[str, dict[str, Any]]:
+    """Rule id -> the rule with its template, for ``expand=rules``."""
+    templates = lookups.templates_by_id(c, uow, actor)
+    return {
+        r.id: rule_summary(r, templates.get(str(r.data.get("template_id"))))
+        for r in c.resources.list(uow, actor, RULE_KIND)
+    }
 
 
 def _headers(policy: Policy) -> dict[str, str]:
@@ -117,10 +126,8 @@ def list_policies(
         found.sort(key=POLICY_SORT_KEYS[sort_by], reverse=sort_order == "desc")
         shown = found[start : start + limit]
         people = lookups.principal_names(uow, actor.org_id, {u for p in shown for u in (p.created_by, p.updated_by)})
-        rule_names = None
-        if expand == "rules":
-            rule_names = {r.id: r.key for r in c.resources.list(uow, actor, RULE_KIND)}
-    return json_response(page_of(found, start, limit, lambda p: policy_out(p, people, rule_names)))
+        rules = _rule_summaries(c, uow, actor) if expand == "rules" else None
+    return json_response(page_of(found, start, limit, lambda p: policy_out(p, people, rules)))
 
 
 @router.get(
@@ -135,8 +142,8 @@ def get_policy(
     with c.db.read() as uow:
         policy = lookups.load_policy(c, uow, actor, policy_id)
         people = lookups.principal_names(uow, actor.org_id, {policy.created_by, policy.updated_by})
-        rule_names = {r.id: r.key for r in c.resources.list(uow, actor, RULE_KIND)} if expand == "rules" else None
-    return json_response(policy_out(policy, people, rule_names), headers=_headers(policy))
+        rules = _rule_summaries(c, uow, actor) if expand == "rules" else None
+    return json_response(policy_out(policy, people, rules), headers=_headers(policy))
 
 
 @router.put(

@@ -26,9 +26,11 @@ def conflict(description: str) -> dict[int | str, dict[str, Any]]:
 
 
 def require_json(request: Request) -> None:
+    """A body declared as anything but JSON is a 415; an undeclared one is read as JSON (``jf api``
+    sends its bodies without a Content-Type)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media or 'missing'!r}")
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media!r}")
 
 
 #: Declared before the body so a non-JSON body is a 415, not a parse error.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from policyhub.policy_types.jfrog import RuleInput, TemplateInput
 
@@ -52,11 +52,14 @@ class JFrogPolicyIn(_In):
     action: JFrogAction
     scope: JFrogScope
     rule_ids: list[Key] = Field(description="exactly one rule id (one rule per policy)")
+    waiver_request_config: JsonValue = Field(default=None, description="stored and returned as sent; not evaluated")
 
 
 class JFrogRuleSummary(BaseModel):
     id: str
     name: str | None = None
+    template_id: str | None = None
+    template: JFrogTemplateSummary | None = None
 
 
 class JFrogPolicyOut(BaseModel):
@@ -68,6 +71,7 @@ class JFrogPolicyOut(BaseModel):
     action: JFrogAction
     scope: JFrogScope
     rule_ids: list[str]
+    waiver_request_config: JsonValue = Field(default=None, description="as last sent, when set")
     rules: list[JFrogRuleSummary] | None = Field(default=None, description="only with expand=rules")
     created_at: str
     created_by: str

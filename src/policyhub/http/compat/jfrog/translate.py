@@ -7,7 +7,9 @@ A JFrog policy is a core policy of type ``jfrog.lifecycle`` at the org's root sc
   ``attributes["jfrog"]["name"]``; the core name is derived from it by :func:`core_name`;
 - ``description`` and ``enabled`` are the core fields; ``mode`` also sets the core enforcement
   (block -> enforce, warning -> warn);
-- ``mode``, ``action``, ``scope`` and ``rule_ids`` are the spec.
+- ``mode``, ``action``, ``scope`` and ``rule_ids`` are the spec;
+- ``waiver_request_config``, which the policy type does not evaluate, is kept as sent in
+  ``attributes["jfrog"]`` and returned as it was stored (a full replace without it removes it).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from policyhub.storage.repositories.resources import Resource
 TYPE_NAME = "jfrog.lifecycle"
 TEMPLATE_KIND = "jfrog.template"
 ATTRIBUTES_KEY = "jfrog"
+WAIVERS = "waiver_request_config"
 ENFORCEMENT = {"block": "enforce", "warning": "warn"}
 #: Fields the server owns; a client may echo them back (GET, edit, PUT) and they are ignored.
 READ_ONLY = ("id", "created_at", "created_by", "updated_at", "updated_by", "rules")
@@ -49,8 +52,12 @@ def core_name(jfrog_name: str) -> str:
 
 
 def check_body_id(body: Mapping[str, Any], path_id: str | None) -> None:
-    """An ``id`` in a body is the server's: absent on create, equal to the path's on replace."""
-    if "id" not in body:
+    """An ``id`` in a body is the server's: absent on create, equal to the path's on replace.
+
+    An empty ``id`` counts as absent: JFrog's Terraform provider sends ``"id": ""`` in every rule body
+    (create and update), and the real API accepts it.
+    """
+    if body.get("id", "") == "":
         return
     if path_id is None:
         raise InvalidInput.field("id", "is assigned by the server; leave it out when creating")
@@ -80,7 +87,10 @@ def policy_document(wire: JFrogPolicyIn, current: Policy | None) -> dict[str, An
     """The core document for a JFrog body; core-only metadata (labels, other attributes) is kept."""
     attributes = dict(current.attributes) if current else {}
     meta = attributes.get(ATTRIBUTES_KEY)
-    attributes[ATTRIBUTES_KEY] = {**(meta if isinstance(meta, dict) else {}), "name": wire.name}
+    jfrog = {k: v for k, v in (meta if isinstance(meta, dict) else {}).items() if k != WAIVERS}
+    attributes[ATTRIBUTES_KEY] = {**jfrog, "name": wire.name}
+    if wire.waiver_request_config is not None:
+        attributes[ATTRIBUTES_KEY][WAIVERS] = wire.waiver_request_config
     return {
         "name": core_name(wire.name),
         "description": wire.description or "",
@@ -112,9 +122,9 @@ def _audit(obj: Policy | Resource, people: Mapping[str, str]) -> dict[str, str]:
 
 
 def policy_out(
-    policy: Policy, people: Mapping[str, str], rule_names: Mapping[str, str] | None = None
+    policy: Policy, people: Mapping[str, str], rules: Mapping[str, dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    """The JFrog view of a policy; ``rule_names`` (id -> name) adds ``rules`` (``expand=rules``)."""
+    """The JFrog view of a policy; ``rules`` (id -> :func:`rule_summary`) adds ``rules`` (``expand=rules``)."""
     spec = policy.spec
     rule_ids = [str(r) for r in spec.get("rule_ids", [])]
     out: dict[str, Any] = {"id": policy.id, "name": jfrog_name(policy)}
@@ -127,9 +137,20 @@ def policy_out(
         "scope": spec.get("scope"),
         "rule_ids": rule_ids,
     }
-    if rule_names is not None:
-        out["rules"] = [{"id": rid, "name": rule_names.get(rid)} for rid in rule_ids]
+    meta = policy.attributes.get(ATTRIBUTES_KEY)
+    if isinstance(meta, dict) and meta.get(WAIVERS) is not None:
+        out[WAIVERS] = meta[WAIVERS]
+    if rules is not None:
+        out["rules"] = [rules.get(rid, {"id": rid, "name": None}) for rid in rule_ids]
     return out | _audit(policy, people)
+
+
+def rule_summary(rule: Resource, template: Resource | None) -> dict[str, Any]:
+    """A rule as ``expand=rules`` shows it on a policy: its id, name, template id and template."""
+    out: dict[str, Any] = {"id": rule.id, "name": rule.key, "template_id": rule.data.get("template_id")}
+    if template is not None:
+        out["template"] = template_summary(template)
+    return out
 
 
 def template_summary(template: Resource) -> dict[str, Any]:
