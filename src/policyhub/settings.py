@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "policyhub.db"
@@ -58,6 +58,36 @@ class Settings(BaseSettings):
     # allows, this share (1%: a gateway's allows are the bulk of its traffic; 1.0 keeps every one).
     decision_log_sample_allow: float = Field(default=0.01, ge=0, le=1)
     decision_log_input: Literal["none", "redacted", "full"] = "redacted"
+
+    # Budgets of tenant content and of the decision log (issue 11): operations per JSON Patch (the
+    # patched document is bounded by max_body_bytes); bytes kept of a logged input and of its results
+    # (cut with a marker beyond); bytes of decision-log rows returned in one page.
+    max_patch_operations: int = Field(default=1000, ge=1)
+    decision_log_max_input_bytes: int = Field(default=16 * 1024, ge=256)
+    decision_log_max_results_bytes: int = Field(default=16 * 1024, ge=256)
+    decision_log_page_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
+
+    # Audit chain MAC key(s), kept outside the database (comma-separated, signing key first); or a file of them.
+    audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+
+    # When set, /metrics answers only requests with "Authorization: Bearer <metrics_token>" (else 401).
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
+    # Where clients reach us: response URLs start with it (default http://<host>:<port>), never the Host header.
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+
+    # A decision's budgets (engine/limits.py): a deadline across its policies and judge calls (a policy
+    # not evaluated by then denies), reasons and details kept per result, bytes of all results together.
+    decision_deadline_s: float = Field(default=2.0, gt=0, le=120)
+    decision_max_reasons: int = Field(default=100, ge=1)
+    decision_max_reason_bytes: int = Field(default=1024, ge=64)
+    decision_max_details_bytes: int = Field(default=16 * 1024, ge=256)
+    decision_max_response_bytes: int = Field(default=1024 * 1024, ge=4096)
+    # Judge calls in flight at once per org, and the judge's own threads (never the request pool's).
+    judge_concurrency_per_org: int = Field(default=4, ge=1, le=64)
+    judge_threads: int = Field(default=16, ge=1, le=256)
+    # In-memory rate-limit counters kept per org: an org over it evicts only its own (expired first).
+    ratelimit_keys_per_org: int = Field(default=100_000, ge=1)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from policyhub.domain.records import Actor, Org
@@ -34,6 +34,7 @@ from policyhub.http.compat.kosli.deps import JsonObject, KosliOrg
 from policyhub.http.compat.kosli.lookups import Reads
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, parse_model
 from policyhub.http.openapi import body_schema
+from policyhub.http.urls import public_url
 
 router = APIRouter(prefix="/api/v2/asserts", tags=["kosli"], responses=schemas.ERROR_RESPONSES)
 
@@ -51,7 +52,6 @@ PolicyNames = Annotated[list[str], Query(alias="policy_name", description="asser
     operation_id="kosli_assert_artifact",
 )
 def assert_artifact(
-    request: Request,
     c: ContainerDep,
     actor: CurrentActor,
     org: KosliOrg,
@@ -61,7 +61,7 @@ def assert_artifact(
     policy_name: PolicyNames = [],  # noqa: B006 - FastAPI copies query defaults
 ) -> Response:
     evidence = KosliAssertEvidence()
-    return _assert(request, c, actor, org, fingerprint, evidence, flow_name, environment_name, policy_name)
+    return _assert(c, actor, org, fingerprint, evidence, flow_name, environment_name, policy_name)
 
 
 @router.post(
@@ -72,7 +72,6 @@ def assert_artifact(
     openapi_extra=body_schema({"application/json": KosliAssertEvidence}),
 )
 def assert_artifact_with_evidence(
-    request: Request,
     c: ContainerDep,
     actor: CurrentActor,
     org: KosliOrg,
@@ -83,11 +82,10 @@ def assert_artifact_with_evidence(
     policy_name: PolicyNames = [],  # noqa: B006 - FastAPI copies query defaults
 ) -> Response:
     evidence = parse_model(KosliAssertEvidence, body)
-    return _assert(request, c, actor, org, fingerprint, evidence, flow_name, environment_name, policy_name)
+    return _assert(c, actor, org, fingerprint, evidence, flow_name, environment_name, policy_name)
 
 
 def _assert(
-    request: Request,
     c: Container,
     actor: Actor,
     org: Org,
@@ -123,7 +121,7 @@ def _assert(
         policies=tuple(dict.fromkeys(policy_names)) or None,
     )
     result = c.decisions.decide(actor, asked, source="kosli", record=True)
-    html_url = f"{request.base_url}v1/orgs/{org.slug}/decisions/{result.id}"
+    html_url = public_url(c.settings, f"/v1/orgs/{org.slug}/decisions/{result.id}")
     body = assert_response(
         result, fingerprint=fingerprint, trails=trails, environment=environment_name, html_url=html_url
     )
