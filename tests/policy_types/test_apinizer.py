@@ -146,7 +146,7 @@ def test_quota(ctx: FakeContext) -> None:
             },
             {
                 "spec.detailList.0.targetValue": (
-                    "invalid regular expression: missing ), unterminated subpattern at position 0"
+                    "invalid regular expression (linear-time RE2 syntax): missing ): ("
                 )
             },
         ),

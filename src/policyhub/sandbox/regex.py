@@ -47,6 +47,11 @@ class SafePattern:
     def fullmatch(self, text: str) -> bool:
         return self._regex.fullmatch(_bounded(text)) is not None
 
+    def search_groups(self, text: str) -> tuple[str | None, ...] | None:
+        """The groups of the first match in ``text`` (None for a group that took no part), or None."""
+        found = self._regex.search(_bounded(text))
+        return None if found is None else tuple(found.groups())
+
     def __repr__(self) -> str:
         return f"SafePattern({self.pattern!r})"
 
@@ -58,6 +63,11 @@ def compile_pattern(pattern: str, *, ignore_case: bool = False) -> SafePattern:
     if len(pattern) > MAX_PATTERN_CHARS:
         raise PatternError(f"regular expression longer than {MAX_PATTERN_CHARS} characters")
     return _compile(pattern, ignore_case)
+
+
+def escape(text: str) -> str:
+    """A pattern matching exactly ``text`` (every character but letters and digits escaped, RE2's way)."""
+    return str(re2.escape(text))
 
 
 def pattern_problem(pattern: str, *, ignore_case: bool = False) -> str | None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from policyhub.errors import FieldError, InvalidInput
+from policyhub.sandbox.regex import pattern_problem
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -212,9 +213,6 @@ def variable_problems(variable: Variable | None, path: str) -> list[FieldError]:
 
 
 def regex_problem(pattern: str) -> str | None:
-    """Why ``pattern`` is not a valid regular expression (Python's dialect approximates Java's)."""
-    try:
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError) as exc:
-        return f"invalid regular expression: {exc}"
-    return None
+    """Why ``pattern`` cannot be used: RE2 runs Java's ``matches()`` patterns in linear time, except those
+    needing backtracking (backreferences, lookarounds, possessive quantifiers), which are refused."""
+    return pattern_problem(pattern)

@@ -20,9 +20,12 @@ ones.
 value of ``targetVariableForIdentity`` (requests without one share one counter, so leaving the header
 out does not escape the limit). The first ``detailList`` entry whose ``targetValue`` equals the
 identity (or, with ``regexExpression``, matches all of it, as Java's ``String.matches``) replaces the
-limit and interval and has a counter of its own. Intervals: ``ONE_SECOND``/``MINUTE``/``HOUR``/``DAY`` and
-``ONE_MONTH`` = 30 days, times ``intervalPeriodLength``; windows are aligned to the Unix epoch (UTC)
-and ``intervalWindowType`` picks fixed or sliding (see :mod:`policyhub.engine.ratelimit.windows`).
+limit and interval and has a counter of its own. Patterns run on RE2 (:mod:`policyhub.sandbox.regex`):
+linear in the identity; a pattern RE2 cannot run (backreferences, lookarounds) is refused when the
+policy is written, and an identity too long to match is an evaluation error (a deny, even fail-open).
+Intervals: ``ONE_SECOND``/``MINUTE``/``HOUR``/``DAY`` and ``ONE_MONTH`` = 30 days, times
+``intervalPeriodLength``; windows are aligned to the Unix epoch (UTC) and ``intervalWindowType``
+picks fixed or sliding (see :mod:`policyhub.engine.ratelimit.windows`).
 The counter store is given ``cacheConnectionTimeoutInSeconds`` as its timeout; when it fails, the
 policy's ``cacheErrorHandlingType`` decides: ``FAIL`` (the default) denies, ``ALLOW`` (throttling) /
 ``CONTINUE`` (quota) let the request through, marked as an error. Every result carries a
@@ -61,6 +64,7 @@ from policyhub.policy_types.apinizer.traffic import (
     ThrottlingPolicy,
 )
 from policyhub.policy_types.apinizer.variables import compile_variable, text
+from policyhub.sandbox.regex import SafePattern, SubjectTooLong, compile_pattern, escape
 
 if TYPE_CHECKING:
     from policyhub.engine.inputs.http_request import HttpRequestInput
@@ -85,7 +89,7 @@ class Placement:
     level: int  # 0: the whole proxy (ALL); 1: one endpoint
     order: int
     method: str | None = None  # None: any method
-    endpoint: re.Pattern[str] | None = None
+    endpoint: SafePattern | None = None
 
     def matches(self, evaluation: Evaluation, scope_id: str | None) -> bool:
         inp = cast("HttpRequestInput", evaluation.input)
@@ -117,9 +121,9 @@ def placement_of(policy: Policy) -> Placement:
     return Placement(phase, 1, position, method, _endpoint_pattern(endpoint))
 
 
-def _endpoint_pattern(endpoint: str) -> re.Pattern[str]:
+def _endpoint_pattern(endpoint: str) -> SafePattern:
     parts = re.split(r"\{[^{}/]*\}", "/" + endpoint.strip("/"))
-    return re.compile("[^/]+".join(re.escape(part) for part in parts) + "/?")
+    return compile_pattern("[^/]+".join(escape(part) for part in parts) + "/?")
 
 
 def _relative_path(evaluation: Evaluation, scope_id: str | None) -> str:
@@ -179,14 +183,14 @@ class CompiledRateLimit(ApinizerPolicy):
         self.fail_open = spec.cacheErrorHandlingType in ("ALLOW", "CONTINUE")
         self.show_headers = spec.showRateLimitStatisticsInResponseHeader
         self._exact: dict[str, tuple[int, Limit]] = {}
-        self._patterns: list[tuple[int, Callable[[str], Any], Limit]] = []
+        self._patterns: list[tuple[int, Callable[[str], bool], Limit]] = []
         details = cast("list[ThrottlingDetail | QuotaDetail]", spec.detailList)
         for index, detail in enumerate(details):
             digest = hashlib.sha256(f"{detail.regexExpression}\n{detail.targetValue}".encode()).hexdigest()[:16]
             count, length = detail.messageCountForInterval, detail.intervalPeriodLength
             limit = _limit(f"d{digest}", count, detail.quotaInterval, length)
             if detail.regexExpression:
-                self._patterns.append((index, re.compile(detail.targetValue).fullmatch, limit))
+                self._patterns.append((index, compile_pattern(detail.targetValue).fullmatch, limit))
             else:
                 self._exact.setdefault(detail.targetValue, (index, limit))
 
@@ -202,7 +206,10 @@ class CompiledRateLimit(ApinizerPolicy):
 
     def decide(self, evaluation: Evaluation) -> Outcome:
         identity = text(self.identity(evaluation)) or ""
-        limit = self.limit_for(identity)
+        try:
+            limit = self.limit_for(identity)
+        except SubjectTooLong as exc:  # not a counter-store error: cacheErrorHandlingType does not apply
+            return Outcome.violated(f"evaluation error: the identity cannot be matched against detailList: {exc}")
         state = evaluation.limiter.hit(
             counter_key(self.org_id, self.policy_id, limit.rule, identity),
             limit.count,

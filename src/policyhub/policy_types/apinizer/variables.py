@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policyhub.engine.compiled import Evaluation
 from policyhub.policy_types.apinizer.bodies import compile_json_path, form_fields, json_body, xml_getter
+from policyhub.sandbox.regex import SafePattern, compile_pattern, escape
 
 if TYPE_CHECKING:
     from policyhub.engine.inputs.http_request import HttpRequestInput
@@ -85,10 +86,10 @@ def _parameter(variable: Variable) -> Getter:
         def path_param(ev: Evaluation) -> Any:
             inp = _input(ev)
             if template is not None:
-                found = template.search(inp.path.split("?", 1)[0])
+                pattern, names = template
+                found = pattern.search_groups(inp.path.split("?", 1)[0])
                 if found is not None:
-                    groups = found.groupdict()
-                    return groups.get(name) if name in groups else next(iter(groups.values()), None)
+                    return found[names.index(name)] if name in names else next(iter(found), None)
             return inp.path_params.get(name)
 
         return path_param
@@ -98,17 +99,12 @@ def _parameter(variable: Variable) -> Getter:
     return lambda ev: _input(ev).query_value(name)
 
 
-def _path_template(template: str) -> re.Pattern[str]:
-    """``/users/{id}`` -> a pattern matching a path that ends with it, capturing ``id``."""
+def _path_template(template: str) -> tuple[SafePattern, list[str]]:
+    """``/users/{id}`` -> a pattern (RE2: linear in the path) matching a path that ends with it, and the
+    names of its groups (``["id"]``; the first of a repeated name is the one read)."""
     parts = re.split(r"\{([^{}/]+)\}", template.rstrip("/") or "/")
-    pattern = "".join(
-        re.escape(part) if i % 2 == 0 else f"(?P<{_group_name(part, i)}>[^/]+)" for i, part in enumerate(parts)
-    )
-    return re.compile(pattern + "/?$")
-
-
-def _group_name(name: str, index: int) -> str:
-    return name if name.isidentifier() else f"p{index}"
+    pattern = "".join(escape(part) if i % 2 == 0 else "([^/]+)" for i, part in enumerate(parts))
+    return compile_pattern(pattern + "/?$"), parts[1::2]
 
 
 def _body(variable: Variable) -> Getter:

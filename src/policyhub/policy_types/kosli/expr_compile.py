@@ -3,7 +3,7 @@
 A compiled condition gives exactly what :func:`expr_eval.evaluate_condition` gives for the same AST
 and variables (same values, same :class:`ExpressionError` for the same inputs; a property test holds
 the two together), without walking the tree on every evaluation: variable paths are split once,
-``matches`` patterns compiled once, and comparisons with a plain (non-numeric) string literal, the
+``matches`` patterns compiled once (RE2), and comparisons with a plain (non-numeric) string literal, the
 common case, reduce to ``==`` (``expr_eval`` only treats numeric-looking strings specially). Other
 comparisons and calls reuse ``expr_eval``'s own rules (its ``_compare`` and ``_call``).
 """
@@ -26,6 +26,7 @@ from policyhub.policy_types.kosli.expr_ast import (
     Not,
     Variable,
 )
+from policyhub.sandbox.regex import compile_pattern
 
 Compiled = Callable[[dict[str, Any]], Any]
 _NUMERIC = re.compile(r"\s*-?\d+(\.\d+)?\s*")
@@ -134,12 +135,11 @@ def _call(node: Call) -> Compiled:
         return lambda v: arg(v) is not None
     pattern = node.args[1]
     if isinstance(pattern, Literal) and isinstance(pattern.value, str):
-        search = re.compile(pattern.value).search  # the parser checked it compiles
-        value = args[0]
+        compiled, value, pos = compile_pattern(pattern.value), args[0], node.pos  # the parser checked it
 
         def matches(v: dict[str, Any]) -> bool:
             found = value(v)
-            return False if found is None else search(str(found)) is not None
+            return False if found is None else expr_eval.search(compiled, found, pos)
 
         return matches
 

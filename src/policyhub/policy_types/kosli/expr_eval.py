@@ -16,6 +16,7 @@ from policyhub.policy_types.kosli.expr_ast import (
     Not,
     Variable,
 )
+from policyhub.sandbox.regex import PatternError, SafePattern, SubjectTooLong, compile_pattern
 
 
 def evaluate(node: Expr, variables: dict[str, Any]) -> Any:
@@ -123,6 +124,16 @@ def _call(node: Call, args: list[Any]) -> bool:
     if value is None:
         return False
     try:
-        return re.search(pattern, str(value)) is not None
-    except re.error as exc:
-        raise ExpressionError(f"invalid regular expression: {exc}", node.pos) from None
+        compiled = compile_pattern(pattern)
+    except PatternError as exc:
+        raise ExpressionError(str(exc), node.pos) from None
+    return search(compiled, value, node.pos)
+
+
+def search(pattern: SafePattern, value: Any, pos: int) -> bool:
+    """``matches()``: does ``pattern`` occur in ``value`` (as text)? RE2, so linear in the text; a text
+    longer than the matching budget is an ExpressionError (the rule then fails closed)."""
+    try:
+        return pattern.search(str(value))
+    except SubjectTooLong as exc:
+        raise ExpressionError(f"matches(): {exc}", pos) from None

@@ -33,6 +33,7 @@ from policyhub.policy_types.kosli.expr_ast import (
     Variable,
 )
 from policyhub.policy_types.kosli.expr_eval import evaluate, evaluate_condition
+from policyhub.sandbox.regex import pattern_problem
 
 __all__ = [
     "BoolOp",
@@ -254,12 +255,12 @@ def _unquote(tok: Token) -> str:
 
 
 def _check_regex(node: Literal) -> None:
+    """A ``matches()`` pattern must run on RE2 (Go's syntax, as Kosli's own evaluator: linear time)."""
     if not isinstance(node.value, str):
         raise ExpressionError("matches() needs a string regular expression", node.pos)
-    try:
-        re.compile(node.value)
-    except (re.error, RecursionError, OverflowError, ValueError) as exc:
-        raise ExpressionError(f"invalid regular expression: {exc}", node.pos) from None
+    problem = pattern_problem(node.value)
+    if problem is not None:
+        raise ExpressionError(problem, node.pos)
 
 
 def parse(text: str, start: int = 0, end: int | None = None) -> Expr:

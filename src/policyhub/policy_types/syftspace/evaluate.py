@@ -4,7 +4,8 @@ Semantics follow Syft Space's own policy types (OpenMined/syft-space,
 ``backend/syft_space/components/policy_types/{rate_limit,access,accounting}`` and ``shared/utils.py``):
 
 - Users are the sender's email (``input.user``; a request without one is the empty string) and are
-  matched case-insensitively with shell globs (``fnmatch`` on lower-cased strings: ``*``, ``?``, ``[seq]``).
+  matched case-insensitively with shell globs (``fnmatch`` on lower-cased strings: ``*``, ``?``, ``[seq]``),
+  run by RE2 (:mod:`policyhub.sandbox.glob`): linear in the address, however the glob is written.
 - ``rate_limit``: applies to users matching ``applied_to``; one counter per user (``per_user``) or one
   for the endpoint (``global``); Syft Space's window is sliding, and so is this one. All rate limits
   must pass (AND); they run most restrictive first (lowest count), and a request refused by one is
@@ -24,8 +25,6 @@ Semantics follow Syft Space's own policy types (OpenMined/syft-space,
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -34,6 +33,7 @@ from policyhub.engine.compiled import CompiledPolicy, Evaluation
 from policyhub.engine.outcome import Outcome, Status
 from policyhub.engine.ratelimit import counter_key
 from policyhub.engine.ratelimit.obligations import rate_obligation
+from policyhub.sandbox.glob import glob_matcher
 
 if TYPE_CHECKING:
     from policyhub.engine.inputs.http_request import HttpRequestInput
@@ -61,7 +61,7 @@ class Globs:
     def __init__(self, patterns: list[str]) -> None:
         self.patterns = patterns
         self.everyone = "*" in patterns
-        compiled = [(p, re.compile(fnmatch.translate(p.lower())).match, specificity(p)) for p in patterns]
+        compiled = [(p, glob_matcher(p.lower()), specificity(p)) for p in patterns]
         # Most specific first, so the first match is the best one (ties keep the written order).
         self._by_specificity: list[tuple[str, Callable[[str], Any], int]] = sorted(compiled, key=lambda c: -c[2])
 
