@@ -11,6 +11,7 @@ from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
 from policyhub.services.actor_cache import ActorCache
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
+from policyhub.services.patching import PatchBudget
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
 from policyhub.services.scopes import ScopeService
@@ -42,12 +43,15 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         enabled=settings.decision_log,
         sample_allow=settings.decision_log_sample_allow,
         input_mode=settings.decision_log_input,
+        max_input_bytes=settings.decision_log_max_input_bytes,
+        max_results_bytes=settings.decision_log_max_results_bytes,
+        page_bytes=settings.decision_log_page_bytes,
     )
     return Container(
         settings=settings,
         db=db,
         registry=registry,
-        policies=PolicyService(registry),
+        policies=PolicyService(registry, PatchBudget(settings.max_patch_operations, settings.max_body_bytes)),
         scopes=ScopeService(),
         resources=ResourceService(),
         actors=ActorCache(settings.auth_cache_ttl_s),

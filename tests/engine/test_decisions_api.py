@@ -244,7 +244,7 @@ def test_decisions_are_logged_with_secrets_redacted(org: OrgClient, engine_conta
     policy = threshold(org, "limit")
     body = {
         "point": "http_request",
-        "input": {"headers": {"Authorization": "Bearer s3cret", "X-Ok": "1"}, "context": {"n": 20}},
+        "input": {"headers": {"Authorization": "Bearer s3cret", "User-Agent": "curl/8"}, "context": {"n": 20}},
     }
     first = org.post("decisions", json=body).json()
     second = org.post("decisions", json=body).json()
@@ -254,7 +254,7 @@ def test_decisions_are_logged_with_secrets_redacted(org: OrgClient, engine_conta
     assert logged.status_code == 200, logged.text
     record = logged.json()
     assert record["decision"] == "deny"
-    assert record["input"]["headers"] == {"Authorization": "[REDACTED]", "X-Ok": "1"}
+    assert record["input"]["headers"] == {"Authorization": "[REDACTED]", "User-Agent": "curl/8"}
     assert record["results"][0]["policy_id"] == policy["id"]
     assert "s3cret" not in logged.text
     by_policy = org.get("decisions", params={"policy": "limit", "decision": "deny"}).json()["items"]

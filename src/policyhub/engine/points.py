@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
+from policyhub.domain.redaction import Rule, redacted
 from policyhub.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ class DecisionPoint:
     name: str
     description: str
     input_model: type[BaseModel]
+    #: What the decision log keeps of an input in its ``redacted`` mode: an allow-list declared next to
+    #: the input model (anything it does not name is redacted; nothing by default).
+    log_fields: Rule = redacted
 
     def parse(self, data: Any) -> BaseModel:
         """The validated input; bad input is a 400 naming each field under ``input``."""

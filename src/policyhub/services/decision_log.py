@@ -3,6 +3,14 @@
 Decisions are answered before they are written: a background thread drains a bounded queue and writes
 batches in one transaction each, so logging never sits on the decision's latency. A caller that must
 read its record back (a vendor API that returns an evaluation id) waits for its batch to commit.
+
+What is kept of an input depends on ``input_mode``: ``none`` keeps nothing; ``redacted`` (the default)
+keeps only what the decision point's allow-list names (``DecisionPoint.log_fields``, declared next to
+its input model), with token-shaped values and the values of secret-looking keys redacted; ``full``
+keeps the input as sent (credentials included: for debugging only). In every mode the kept input and
+the results are each cut to a byte budget (``max_input_bytes``, ``max_results_bytes``), the cut parts
+replaced by truncation markers (:mod:`policyhub.domain.bounded_json`), so one record, and one page of
+records, stays small whatever a caller sends.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from policyhub.domain.bounded_json import bounded, json_size, marker
 from policyhub.domain.canonical import now
+from policyhub.domain.redaction import REDACTED
 from policyhub.engine.outcome import Decision, DecisionResult, Effect
 from policyhub.engine.points import PointRegistry
 from policyhub.storage.db import Database
@@ -26,7 +36,6 @@ from policyhub.storage.repositories.decisions import LoggedDecision, LoggedPolic
 log = logging.getLogger(__name__)
 
 InputMode = Literal["none", "redacted", "full"]
-REDACTED = "[REDACTED]"
 DEFAULT_REDACT = (
     "authorization",
     "cookie",
@@ -51,6 +60,11 @@ class LogPolicy:
     sample_allow: float = 0.01
     input_mode: InputMode = "redacted"
     redact_keys: tuple[str, ...] = DEFAULT_REDACT
+    #: Bytes kept of one decision's input and of its results (compact JSON); beyond, cut with markers.
+    max_input_bytes: int = 16 * 1024
+    max_results_bytes: int = 16 * 1024
+    #: Bytes of records one page of the log returns at most (a page stops early; its cursor goes on).
+    page_bytes: int = 4 * 1024 * 1024
 
 
 def redact(value: Any, pattern: re.Pattern[str]) -> Any:
@@ -108,10 +122,6 @@ class DecisionLog:
         principal_id: str | None,
         at: datetime,
     ) -> LoggedDecision:
-        mode = self.policy.input_mode
-        if mode != "none" and self.points is not None:
-            raw_input = self.points.get(result.point).log_input(raw_input)
-        kept = None if mode == "none" else raw_input if mode == "full" else redact(raw_input, self._pattern)
         return LoggedDecision(
             id=result.id,
             org_id=org_id,
@@ -121,13 +131,26 @@ class DecisionLog:
             scope_path=result.scope,
             decision=result.decision.value,
             input_hash=result.input_hash,
-            input=kept,
-            results=[r.to_json() for r in result.results],
+            input=self.kept_input(result.point, raw_input),
+            results=bounded_results([r.to_json() for r in result.results], self.policy.max_results_bytes),
             obligations=result.obligations,
             principal_id=principal_id,
             policy_state=result.snapshot_seq,
             policies=tuple(LoggedPolicy(r.policy_id, r.type, r.version, r.effect.value) for r in result.results),
         )
+
+    def kept_input(self, point_name: str, raw_input: Any) -> Any:
+        """What the log keeps of an input (see the module docstring)."""
+        mode = self.policy.input_mode
+        if mode == "none":
+            return None
+        point = None
+        if self.points is not None and point_name in self.points.names():
+            point = self.points.get(point_name)
+        kept = point.log_input(raw_input) if point is not None else raw_input
+        if mode == "redacted":
+            kept = redact(point.log_fields(kept) if point is not None else kept, self._pattern)
+        return bounded(kept, self.policy.max_input_bytes)
 
     def record(
         self,
@@ -219,6 +242,54 @@ class DecisionLog:
                 pending.future.set_result(None)
             else:
                 pending.future.set_exception(error)
+
+
+def bounded_results(results: list[dict[str, Any]], max_bytes: int) -> list[dict[str, Any]]:
+    """A decision's results cut to ``max_bytes``, keeping each result's identity and verdict.
+
+    Readers (the log API, JFrog evaluations, Flashback violations) read each result's ``policy_id``,
+    ``effect``, ``status`` and ``error``, so those stay. The largest ``details`` are replaced by
+    truncation markers first, then reasons are cut to their first few (a last reason says how many were
+    left out); results that still do not fit are dropped from the end, and a final item
+    ``{"_truncated": true, "omitted": N, ...}`` says how many (the decision's policies are all listed in
+    the log's policy index whatever happens here).
+    """
+    size = json_size(results)
+    if size <= max_bytes:
+        return results
+    out = [dict(r) for r in results]
+    details = sorted(((json_size(r.get("details")), i) for i, r in enumerate(out) if r.get("details")), reverse=True)
+    for details_size, i in details:
+        if size <= max_bytes:
+            return out
+        cut = marker(out[i]["details"], details_size)
+        out[i]["details"] = cut
+        size -= details_size - json_size(cut)
+    if size <= max_bytes:
+        return out
+    for r in out:
+        reasons = r.get("reasons")
+        if isinstance(reasons, list) and (len(reasons) > _KEPT_REASONS or json_size(reasons) > _REASON_CHARS):
+            shown = [str(x)[:_REASON_CHARS] for x in reasons[:_KEPT_REASONS]]
+            left = len(reasons) - len(shown)
+            r["reasons"] = shown + ([f"... {left} more reasons"] if left else [])
+    kept: list[dict[str, Any]] = []
+    used = 2 + _MARKER_ITEM_BYTES
+    for r in out:
+        item = json_size(r) + 1
+        if used + item > max_bytes:
+            break
+        kept.append(r)
+        used += item
+    omitted = out[len(kept) :]
+    if omitted:
+        kept.append({**marker(omitted), "omitted": len(omitted)})
+    return kept
+
+
+_KEPT_REASONS = 5
+_REASON_CHARS = 500
+_MARKER_ITEM_BYTES = 160
 
 
 @dataclass(frozen=True)

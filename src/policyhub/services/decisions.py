@@ -103,11 +103,27 @@ class DecisionService:
         self, uow: UnitOfWork, actor: Actor, flt: DecisionFilter, limit: int
     ) -> tuple[list[LoggedDecision], tuple[datetime, str] | None]:
         """Newest first, keyset-paged on (at, id); returns the page and the position after it (None at
-        the end). A scope-bound key sees only decisions asked within its scope."""
+        the end). A scope-bound key sees only decisions asked within its scope. A page holds at most
+        ``limit`` rows and, beyond its first row, at most the log's ``page_bytes``; a value too large
+        to have been written under the log's caps (an older row) comes back as a truncation marker."""
         require_role(actor, Role.VIEWER, actor.scope_path)
-        rows = uow.decisions.page(actor.org_id, flt, limit + 1)
-        after = (rows[limit - 1].at, rows[limit - 1].id) if len(rows) > limit else None
-        return [r for r in rows[:limit] if covers(actor, r.scope_path)], after
+        policy = self.log.policy
+        rows = uow.decisions.page(
+            actor.org_id,
+            flt,
+            limit + 1,
+            max_bytes=policy.page_bytes,
+            max_value_bytes=2 * max(policy.max_input_bytes, policy.max_results_bytes),
+        )
+        page: list[LoggedDecision] = []
+        used = 0
+        for row in rows[:limit]:  # a page stops early once its rows exceed the log's page bytes
+            if page and used + row.size > policy.page_bytes:
+                break
+            page.append(row)
+            used += row.size
+        after = (page[-1].at, page[-1].id) if len(page) < len(rows) else None
+        return [r for r in page if covers(actor, r.scope_path)], after
 
 
 def logged_json(d: LoggedDecision) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from policyhub.policy_types.base import NormalizedSpec, PolicyType, spec_errors
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.services import audit, preconditions
 from policyhub.services.authz import covers, require_role
-from policyhub.services.patching import json_patch, merge_patch
+from policyhub.services.patching import PatchBudget, check_document_size, json_patch, merge_patch
 from policyhub.services.validation_context import UowValidationContext
 from policyhub.storage.repositories.events import EventFilter
 from policyhub.storage.repositories.policies import PolicyFilter
@@ -106,8 +106,10 @@ class _Change:
 class PolicyService:
     """Policy use cases. Stateless apart from the type registry; safe to share between threads."""
 
-    def __init__(self, registry: PolicyTypeRegistry) -> None:
+    def __init__(self, registry: PolicyTypeRegistry, patch_budget: PatchBudget | None = None) -> None:
         self.registry = registry
+        #: Bounds every patch (operations, bytes added, the patched document: the body limit).
+        self.patch_budget = patch_budget or PatchBudget()
 
     @staticmethod
     def lock(uow: UnitOfWork, org: Org) -> None:
@@ -260,7 +262,9 @@ class PolicyService:
             raise InvalidInput.field("body", "a merge patch must be a JSON object")
         current = self._current_for_write(uow, actor, org, ref, pre)
         stored = to_document(current)
-        return self._change(uow, actor, org, current, merge_patch(stored, patch), comment=comment, stored=stored)
+        document = merge_patch(stored, patch)
+        check_document_size(document, self.patch_budget)
+        return self._change(uow, actor, org, current, document, comment=comment, stored=stored)
 
     def json_patch(
         self,
@@ -287,7 +291,7 @@ class PolicyService:
     ) -> _Change:
         current = self._current_for_write(uow, actor, org, ref, pre)
         stored = to_document(current)
-        document = json_patch(stored, ops)
+        document = json_patch(stored, ops, self.patch_budget)
         if not isinstance(document, dict):
             raise InvalidInput.field("body", "the patched document must remain a JSON object")
         return self._change(uow, actor, org, current, document, comment=comment, stored=stored)

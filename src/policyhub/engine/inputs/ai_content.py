@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from policyhub.domain.redaction import Fields, kept
 from policyhub.engine.points import DecisionPoint
 
 
@@ -42,8 +43,13 @@ class AiContentPoint(DecisionPoint):
         return {**data, "content": mask_everything(data["content"])}
 
 
+#: What the decision log keeps in its ``redacted`` mode: every field (the content masked, see
+#: :meth:`AiContentPoint.log_input`), each scrubbed of anything token-shaped.
+LOG_FIELDS = Fields({name: kept for name in AiContentInput.model_fields})
+
 AI_CONTENT = AiContentPoint(
     name="ai_content",
     description="A prompt or a model response: may it pass?",
     input_model=AiContentInput,
+    log_fields=LOG_FIELDS,
 )

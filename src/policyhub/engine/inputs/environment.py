@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from policyhub.domain.redaction import Fields, kept
 from policyhub.engine.points import DecisionPoint
 from policyhub.engine.snapshot import applies_at
 from policyhub.errors import NotFound
@@ -127,8 +128,13 @@ def attachments(snapshot: OrgSnapshot, point: str) -> Index:
         return _INDEXES.setdefault(snapshot, {}).setdefault(point, index)
 
 
+#: What the decision log keeps in its ``redacted`` mode: every field, each scrubbed of anything
+#: token-shaped (fingerprints, of a SHA-256's length, are kept).
+LOG_FIELDS = Fields({name: kept for name in EnvironmentInput.model_fields})
+
 ENVIRONMENT = EnvironmentPoint(
     name="environment",
     description="An environment's running artifacts: are they compliant with the policies attached to it?",
     input_model=EnvironmentInput,
+    log_fields=LOG_FIELDS,
 )

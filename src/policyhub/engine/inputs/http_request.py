@@ -6,6 +6,11 @@ one pipeline takes no part in the others' decisions; Syft Space policies are req
 
 Header names are case-insensitive: they are lower-cased when the input is parsed, so
 ``input.headers`` and :meth:`HttpRequestInput.header` are plain dictionary lookups.
+
+The decision log keeps (:data:`LOG_FIELDS`) the method, the path with its query values redacted, the
+caller (``user``, ``client_ip``), the phase, the values of :data:`LOGGED_HEADERS` only, the names of
+query parameters and of other headers, and the numbers and booleans of ``context`` and ``variables``:
+never a body, a cookie, a session or credential header, or a query value.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from policyhub.domain.redaction import Fields, Named, kept, non_text, redacted, url
 from policyhub.engine.points import DecisionPoint
 
 Phase = Literal["request", "response", "error"]
@@ -54,8 +60,43 @@ class HttpRequestInput(BaseModel):
         return value
 
 
+#: Headers whose values the decision log keeps (scrubbed of anything token-shaped); any other header's
+#: value is redacted (``authorization``, ``cookie``, ``x-jwt-assertion``, ``x-session-id``, ...).
+LOGGED_HEADERS = (
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "content-length",
+    "content-type",
+    "host",
+    "origin",
+    "user-agent",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "x-request-id",
+)
+
+LOG_FIELDS = Fields(
+    {
+        "method": kept,
+        "path": url,
+        "headers": Named(LOGGED_HEADERS),
+        "query": Named(),
+        "body": redacted,
+        "client_ip": kept,
+        "user": kept,
+        "phase": kept,
+        "context": non_text,
+        "variables": non_text,
+        "path_params": kept,
+    }
+)
+
 HTTP_REQUEST = DecisionPoint(
     name="http_request",
     description="An API gateway request: may it pass?",
     input_model=HttpRequestInput,
+    log_fields=LOG_FIELDS,
 )

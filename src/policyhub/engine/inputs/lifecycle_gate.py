@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
+from policyhub.domain.redaction import Fields, kept
 from policyhub.engine.points import DecisionPoint
 
 Key = Annotated[str, Field(min_length=1, max_length=255)]
@@ -60,8 +61,14 @@ class LifecycleGateInput(BaseModel):
     )
 
 
+#: What the decision log keeps in its ``redacted`` mode: every field, each scrubbed of anything
+#: token-shaped (commit SHAs, of a digest's length, are kept); evidence members with secret-looking
+#: names are redacted by the log itself.
+LOG_FIELDS = Fields({name: kept for name in LifecycleGateInput.model_fields})
+
 LIFECYCLE_GATE = DecisionPoint(
     name="lifecycle_gate",
     description="An application version at a stage gate: may it pass?",
     input_model=LifecycleGateInput,
+    log_fields=LOG_FIELDS,
 )

@@ -1,4 +1,10 @@
-"""The decision log: recorded decisions and the policies that took part in each."""
+"""The decision log: recorded decisions and the policies that took part in each.
+
+Reading a page is bounded in bytes as well as in rows: each row's JSON columns are measured by the
+database (``size``), a value larger than ``max_value_bytes`` (a row written before the log capped what
+it keeps) comes back as a truncation marker without being read, and :meth:`DecisionRepository.page`
+stops reading once the rows it read exceed ``max_bytes``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import JSON, LargeBinary, Text, and_, case, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import ColumnElement
 
+from policyhub.domain.bounded_json import TRUNCATED
 from policyhub.storage.tables import decision_policies, decisions
 
 
@@ -37,6 +45,8 @@ class LoggedDecision:
     principal_id: str | None
     policy_state: int
     policies: tuple[LoggedPolicy, ...] = ()
+    #: Bytes the record's JSON columns hold, plus a fixed share for the others (set when read).
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,13 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+#: What a row's columns other than its JSON ones count for in a page's bytes.
+ROW_OVERHEAD_BYTES = 300
+
+
 def _logged(row: Row[Any]) -> LoggedDecision:
+    sizes = getattr(row, "input_bytes", None), getattr(row, "results_bytes", None)
+    cut_input, cut_results = row.input is None and sizes[0], row.results is None and sizes[1]
     return LoggedDecision(
         id=row.id,
         org_id=row.org_id,
@@ -72,11 +88,12 @@ def _logged(row: Row[Any]) -> LoggedDecision:
         scope_path=row.scope_path,
         decision=row.decision,
         input_hash=row.input_hash,
-        input=row.input,
-        results=list(row.results or []),
+        input={TRUNCATED: True, "bytes": sizes[0]} if cut_input else row.input,
+        results=[{TRUNCATED: True, "bytes": sizes[1]}] if cut_results else list(row.results or []),
         obligations=list(row.obligations or []),
         principal_id=row.principal_id,
         policy_state=int(row.policy_state),
+        size=ROW_OVERHEAD_BYTES + int(getattr(row, "size_bytes", 0) or 0),
     )
 
 
@@ -135,9 +152,41 @@ class DecisionRepository:
         ).first()
         return _logged(row) if row else None
 
-    def page(self, org_id: str, flt: DecisionFilter, limit: int) -> list[LoggedDecision]:
-        """Newest first; keyset pages on (at, id)."""
-        stmt = select(decisions).where(decisions.c.org_id == org_id)
+    def _bytes(self, column: Any) -> ColumnElement[Any]:
+        """The bytes of a JSON column's text, counted by the database (0 for NULL)."""
+        if self.conn.dialect.name == "sqlite":
+            return func.coalesce(func.length(cast(column, LargeBinary)), 0)
+        return func.coalesce(func.octet_length(cast(column, Text)), 0)
+
+    def page(
+        self,
+        org_id: str,
+        flt: DecisionFilter,
+        limit: int,
+        *,
+        max_bytes: int | None = None,
+        max_value_bytes: int | None = None,
+    ) -> list[LoggedDecision]:
+        """Newest first; keyset pages on (at, id). With ``max_bytes``, reading stops after the row that
+        takes the rows read past it (at least two are read, so a caller can tell that more follow); an
+        ``input`` or ``results`` over ``max_value_bytes`` is not read, and comes back as a marker."""
+        columns: list[Any] = [c for c in decisions.c if c.name not in ("input", "results")]
+        sizes = [self._bytes(decisions.c.input), self._bytes(decisions.c.results), self._bytes(decisions.c.obligations)]
+        if max_value_bytes is None:
+            columns += [decisions.c.input, decisions.c.results]
+        else:
+            columns += [
+                type_coerce(case((sizes[0] <= max_value_bytes, decisions.c.input), else_=literal(None)), JSON).label(
+                    "input"
+                ),
+                type_coerce(case((sizes[1] <= max_value_bytes, decisions.c.results), else_=literal(None)), JSON).label(
+                    "results"
+                ),
+                sizes[0].label("input_bytes"),
+                sizes[1].label("results_bytes"),
+            ]
+        columns.append((sizes[0] + sizes[1] + sizes[2]).label("size_bytes"))
+        stmt = select(*columns).where(decisions.c.org_id == org_id)
         if flt.policy_id is not None or flt.policy_type is not None:
             dp = decision_policies
             sub = select(dp.c.decision_id).where(dp.c.org_id == org_id)
@@ -160,4 +209,11 @@ class DecisionRepository:
             at, last_id = flt.after
             stmt = stmt.where(or_(decisions.c.at < at, and_(decisions.c.at == at, decisions.c.id < last_id)))
         stmt = stmt.order_by(decisions.c.at.desc(), decisions.c.id.desc()).limit(limit)
-        return [_logged(r) for r in self.conn.execute(stmt)]
+        out: list[LoggedDecision] = []
+        used = 0
+        for row in self.conn.execute(stmt):
+            out.append(_logged(row))
+            used += out[-1].size
+            if max_bytes is not None and used > max_bytes and len(out) >= 2:
+                break
+        return out
