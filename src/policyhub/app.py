@@ -8,6 +8,7 @@ from policyhub.engine.points import default_points
 from policyhub.engine.ratelimit import build_limiter
 from policyhub.http.deps import Container
 from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
+from policyhub.sandbox import rego
 from policyhub.services.actor_cache import ActorCache
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
@@ -31,6 +32,7 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         else settings.postgres_group_commit,
     )
     registry = registry or default_registry()
+    rego.configure(rego_limits(settings))
     engine = DecisionEngine(
         db,
         registry,
@@ -56,6 +58,19 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         resources=ResourceService(),
         actors=ActorCache(settings.auth_cache_ttl_s),
         decisions=DecisionService(engine, DecisionLog(db, log_policy, points=engine.points)),
+    )
+
+
+def rego_limits(settings: Settings) -> rego.RegoLimits:
+    """The budgets of tenant Rego (the process's workers start lazily, on the first parse or evaluation)."""
+    return rego.RegoLimits(
+        workers=settings.rego_workers,
+        parse_timeout_s=settings.rego_parse_timeout_s,
+        eval_timeout_s=settings.rego_eval_timeout_s,
+        memory_mib=settings.rego_memory_mib,
+        max_source_bytes=settings.rego_max_source_bytes,
+        max_nesting=settings.rego_max_nesting,
+        max_input_bytes=settings.rego_max_input_bytes,
     )
 
 

@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     # In-memory rate-limit counters kept per org: an org over it evicts only its own (expired first).
     ratelimit_keys_per_org: int = Field(default=100_000, ge=1)
 
+    # Tenant Rego (sandbox/rego.py): worker processes (0 = in this process, unbounded: measurements only),
+    # CPU-time budgets per parse and per evaluation, memory per worker, caps checked before parsing.
+    rego_workers: int = Field(default=2, ge=0, le=64)
+    rego_parse_timeout_s: float = Field(default=1.0, gt=0, le=60)
+    rego_eval_timeout_s: float = Field(default=0.25, gt=0, le=60)
+    rego_memory_mib: int = Field(default=256, ge=64)
+    rego_max_source_bytes: int = Field(default=256 * 1024, ge=1024)
+    rego_max_nesting: int = Field(default=12, ge=4, le=64)
+    rego_max_input_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True

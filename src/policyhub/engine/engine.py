@@ -171,6 +171,8 @@ class DecisionEngine:
 
     def blocking(self, prepared: Prepared) -> bool:
         """Whether evaluating may wait on the network (Redis counters, a judge): run it off the event loop."""
+        if any("sandbox" in entry.compiled.uses for entry in prepared.entries):  # Rego waits on a worker process
+            return True
         for entry in prepared.entries:
             uses = entry.compiled.uses
             if uses and (

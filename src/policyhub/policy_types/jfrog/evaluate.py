@@ -12,7 +12,9 @@ JFrog's contract, which templates are written against:
 
 Anything else (a Rego runtime error, ``allow`` undefined, a result without a boolean ``should_allow``)
 raises, and the engine denies with the reason. The template is compiled once per source text
-(:data:`~.program.PROGRAMS`) and evaluated with the calling thread's own engine.
+(:data:`~.program.PROGRAMS`) and evaluated in the Rego sandbox (a worker process, within a time and
+memory budget: an exceeded budget is such an error). The evaluation waits on that worker, so the policy
+declares ``uses = {"sandbox"}`` and the engine runs it off the event loop.
 """
 
 from __future__ import annotations
@@ -181,6 +183,8 @@ def _bound(rule: Resource, template: Resource) -> Bound:
 class CompiledLifecyclePolicy(CompiledPolicy):
     """One lifecycle policy: the gate and scope it applies to, its mode and its bound rule."""
 
+    uses = frozenset({"sandbox"})
+
     def __init__(self, policy: Policy, resources: Resources) -> None:
         super().__init__(policy)
         spec = policy.spec
@@ -202,7 +206,9 @@ class CompiledLifecyclePolicy(CompiledPolicy):
         bound = self._current(evaluation)
         asked = cast(LifecycleGateInput, evaluation.input)
         try:
-            result = bound.program.evaluate({"data": asked.evidence, "params": bound.params})
+            result = bound.program.evaluate(
+                {"data": asked.evidence, "params": bound.params}, tenant=evaluation.snapshot.org_id
+            )
             should_allow, explanation, output = read_result(result, bound.program.entry)
         except (RegoError, RegoResultError) as exc:
             raise RegoError(f"rule {bound.rule_name!r} (template {bound.template_name!r}): {exc}") from None

@@ -1,38 +1,27 @@
-"""Template Rego, parsed and run by a real Rego engine (regorus, from the ``gordon-to-regorus`` wheel).
+"""Template Rego, parsed and run by a real Rego engine (regorus, from the ``gordon-to-regorus`` wheel),
+inside the Rego sandbox (:mod:`policyhub.sandbox.rego`): size caps before parsing, then a worker
+process with a time and memory budget per parse and per evaluation.
 
-A regorus ``Engine`` is *unsendable*: touching it from any thread but the one that created it panics,
-and dropping it on another thread leaks it with an unraisable error. So an engine never leaves its
-thread: :class:`RegoProgram` holds only the source, and each thread builds its own engine from it on
-first use and keeps it in a thread-local cache (evicted, and so dropped, by that same thread). Engines
-made to check a template are created and dropped within one call.
-
-Templates are Rego v1; a module that only parses as Rego v0 (``allow { ... }``, as in some of JFrog's
-own examples) is accepted and run in v0 mode.
+A :class:`RegoProgram` holds the template's source and what its parse told (dialect, package, rules);
+the workers keep the parsed engines. Templates are Rego v1; a module that only parses as Rego v0
+(``allow { ... }``, as in some of JFrog's own examples) is accepted and run in v0 mode.
 """
 
 from __future__ import annotations
 
-import json
-import re
+import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import regorus
+from policyhub.sandbox.rego import RegoBudgetExceeded, RegoError, RegoInfo, RegoUnavailable, sandbox
+
+__all__ = ["ENTRY_RULE", "PROGRAMS", "Parsed", "ProgramCache", "RegoError", "RegoProgram", "parse"]
 
 #: The rule JFrog's evaluation engine reads (its value: ``{"should_allow": bool, "explanation": str}``).
 ENTRY_RULE = "allow"
-_THREAD_CACHE_SIZE = 256
-#: How regorus (in v1 mode) says that a module is written in Rego v0.
-V0_HINT = "`if` keyword is required"
-_local = threading.local()
-_WHERE = re.compile(r"-->\s*[^\n:]*:(?P<line>\d+):(?P<col>\d+)")
-_ERROR = re.compile(r"^error:(?P<message>.*)$", re.MULTILINE)
-
-
-class RegoError(Exception):
-    """The Rego engine refused a module or failed while evaluating it."""
+MODULE_NAME = "template.rego"
 
 
 @dataclass(frozen=True)
@@ -45,127 +34,54 @@ class Parsed:
     rules: frozenset[str]
 
 
-def engine_message(exc: BaseException) -> str:
-    """regorus's message on one line (``line 5, column 7: divide by zero``), without the source excerpt
-    and the Rust backtrace it appends when ``RUST_BACKTRACE`` is set."""
-    text = str(exc).split("Stack backtrace:", 1)[0].strip()
-    where = _WHERE.search(text)
-    said = _ERROR.search(text)
-    if where and said:
-        return f"line {where['line']}, column {where['col']}: {said['message'].strip()}"
-    return " ".join(text.split()) or type(exc).__name__
+def _parsed(info: RegoInfo) -> Parsed:
+    rules = info.rules if info.rules is not None else frozenset({ENTRY_RULE})
+    return Parsed(v0=info.v0, package=info.packages[0] if info.packages else "data", rules=rules)
 
 
-def _is_engine_error(exc: BaseException) -> bool:
-    # PanicException (a BaseException) is what a Rust panic surfaces as; it must never escape as a 500.
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
-
-
-def _load(source: str, *, v0: bool) -> tuple[Any, str]:
-    """A new engine holding ``source``, and the package it declares (raises RegoError)."""
-    engine = regorus.Engine()
-    message = ""
-    package = ""
-    try:
-        if v0:
-            engine.set_rego_v0(True)
-        package = str(engine.add_policy("template.rego", source))
-    except BaseException as exc:
-        if not _is_engine_error(exc):
-            raise
-        message = engine_message(exc)
-    if message:
-        del engine  # dropped here, in its own thread, before the error travels anywhere
-        raise RegoError(message)
-    return engine, package
-
-
-def parse(source: str) -> Parsed:
-    """Parse a template's Rego (v1, else v0); RegoError carries the engine's ``file:line:col`` message."""
-    try:
-        engine, package = _load(source, v0=False)
-        v0 = False
-    except RegoError as v1_error:
-        # Only a module that reads as v0 (a rule body without ``if``) is tried again as v0, and then
-        # told about its v0 mistakes; anything else is told about v1's.
-        if V0_HINT not in str(v1_error):
-            raise
-        engine, package = _load(source, v0=True)
-        v0 = True
-    try:
-        rules = _rule_names(engine.get_ast_as_json())
-    except BaseException as exc:
-        if not _is_engine_error(exc):
-            raise
-        rules = None
-    del engine
-    return Parsed(v0=v0, package=package, rules=frozenset(rules) if rules is not None else frozenset({ENTRY_RULE}))
-
-
-def _rule_names(ast_json: str) -> set[str] | None:
-    """The top-level names the module's rules define (None when the AST is not in the expected form)."""
-    try:
-        modules = json.loads(ast_json)
-        names: set[str] = set()
-        for module in modules:
-            for rule in module["ast"]["rules"]:
-                kind, body = next(iter(rule.items()))
-                head = body["refr"] if kind == "Default" else next(iter(body["head"].values()))["refr"]
-                while "RefDot" in head or "RefBrack" in head:
-                    head = (head.get("RefDot") or head["RefBrack"])["refr"]
-                names.add(head["Var"]["value"])
-        return names
-    except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
-        return None
+def parse(source: str, *, tenant: str | None = None) -> Parsed:
+    """Parse a template's Rego (v1, else v0) within the sandbox's size caps and parse budget; RegoError
+    carries the engine's ``line, column`` message (RegoBudgetExceeded when the budget ran out)."""
+    box = sandbox()
+    return _parsed(box.check(box.module({MODULE_NAME: source}), tenant=tenant))
 
 
 class RegoProgram:
     """A template's Rego, ready to evaluate ``data.<package>.allow`` against an input.
 
-    Immutable and shareable across threads (it holds no engine); :meth:`evaluate` uses the calling
-    thread's own engine for this source.
+    Shareable across threads. Checked when made: a module the size caps or the engine refuse raises
+    RegoError here (the policy does not compile). A check that could not finish (a budget, every worker
+    busy) is tried again by the next evaluation instead, so a passing overload never leaves a policy
+    broken in the compiled cache.
     """
 
     def __init__(self, source: str) -> None:
-        parsed = parse(source)
-        if ENTRY_RULE not in parsed.rules:
-            raise RegoError(f"the template defines no {ENTRY_RULE!r} rule in package {parsed.package}")
         self.source = source
-        self.v0 = parsed.v0
-        self.package = parsed.package
-        self.entry = f"{parsed.package}.{ENTRY_RULE}"
-        self._key = (source, parsed.v0)
+        self.module = sandbox().module({MODULE_NAME: source})
+        self._parsed: Parsed | None = None
+        with contextlib.suppress(RegoBudgetExceeded, RegoUnavailable):
+            self._check(None)
 
-    def evaluate(self, data: dict[str, Any]) -> Any:
+    @property
+    def entry(self) -> str:
+        """The rule evaluated (``data.<package>.allow``; the bare name until the module was parsed)."""
+        parsed = self._parsed
+        return f"{parsed.package}.{ENTRY_RULE}" if parsed is not None else ENTRY_RULE
+
+    def evaluate(self, data: dict[str, Any], *, tenant: str | None = None) -> Any:
         """The entry rule's value for ``data`` as the Rego input (None when undefined); raises RegoError."""
-        engine = self._engine()
-        message = ""
-        result: Any = None
-        try:
-            engine.set_input(data)
-            result = engine.eval_rule(self.entry)
-        except BaseException as exc:
-            if not _is_engine_error(exc):
-                raise
-            message = engine_message(exc)
-        del engine
-        if message:
-            raise RegoError(message)
-        return result
+        parsed = self._check(tenant)
+        defined, value = sandbox().evaluate(self.module, data, rule=f"{parsed.package}.{ENTRY_RULE}", tenant=tenant)
+        return value if defined else None
 
-    def _engine(self) -> Any:
-        cache: OrderedDict[tuple[str, bool], Any] | None = getattr(_local, "engines", None)
-        if cache is None:
-            cache = _local.engines = OrderedDict()
-        engine = cache.get(self._key)
-        if engine is None:
-            engine, _ = _load(self.source, v0=self.v0)
-            cache[self._key] = engine
-            if len(cache) > _THREAD_CACHE_SIZE:
-                cache.popitem(last=False)
-        elif len(cache) > 1:
-            cache.move_to_end(self._key)
-        return engine
+    def _check(self, tenant: str | None) -> Parsed:
+        parsed = self._parsed
+        if parsed is None:
+            parsed = _parsed(sandbox().check(self.module, tenant=tenant))
+            if ENTRY_RULE not in parsed.rules:
+                raise RegoError(f"the template defines no {ENTRY_RULE!r} rule in package {parsed.package}")
+            self._parsed = parsed
+        return parsed
 
 
 class ProgramCache:

@@ -1,8 +1,10 @@
 """Checks of a template's Rego source at write time: it parses, defines ``allow``, and calls only
 built-ins on JFrog's allow-list.
 
-The module is parsed by the Rego engine that evaluates it (:mod:`.program`), so a syntax error is a
-400 naming ``rego`` with the engine's ``line:col`` message. The allow-list check is static: comments
+The module is first held to the Rego sandbox's size caps (bytes, lines, line width, nesting), then parsed
+by the Rego engine that evaluates it (:mod:`.program`) in a sandbox worker under the parse budget, so a
+module too large, too deeply nested or too slow to parse, or a syntax error, is a 400 naming ``rego``
+(a syntax error with the engine's ``line:col`` message). The allow-list check is static: comments
 and string literals are blanked out, then every ``name(`` or ``a.b.c(`` call is checked: it must be
 an allowed built-in or a function defined in the module itself (a rule head at the start of a line,
 outside any braces). Everything else, notably ``http.send``, ``opa.runtime``, ``time.now_ns``,
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import re
 
-from policyhub.policy_types.jfrog.program import ENTRY_RULE, RegoError, parse
+from policyhub.errors import Unavailable
+from policyhub.policy_types.jfrog.program import ENTRY_RULE, MODULE_NAME, RegoError, parse
+from policyhub.sandbox.rego import RegoBudgetExceeded, RegoInvalid, RegoUnavailable, sandbox
 
 # JFrog's "List of Valid Rego Operations", as enforced by jfrog/terraform-provider-unifiedpolicy
 # (GetAllowedRegoOperations), minus time.now_ns: evaluations must be deterministic and replayable.
@@ -87,13 +91,23 @@ def disallowed_rego_calls(source: str) -> list[str]:
     return bad
 
 
-def rego_problems(source: str) -> list[str]:
-    """Human-readable problems with a template's Rego source (empty when it passes the checks)."""
+def rego_problems(source: str, *, tenant: str | None = None) -> list[str]:
+    """Human-readable problems with a template's Rego source (empty when it passes the checks).
+
+    Raises Unavailable (503) when no sandbox worker could take the parse."""
+    try:
+        sandbox().module({MODULE_NAME: source})  # the size caps, before anything reads the source further
+    except RegoInvalid as exc:
+        return [str(exc)]
     code = _STRIP.sub(_blank, source)
     if not _PACKAGE.search(code):
         return ["must declare a package (e.g. 'package curation.policies')"]
     try:
-        parsed = parse(source)
+        parsed = parse(source, tenant=tenant)
+    except RegoBudgetExceeded as exc:
+        return [f"could not be parsed within its budget: {exc}"]
+    except RegoUnavailable as exc:
+        raise Unavailable(str(exc)) from None
     except RegoError as exc:
         return [f"is not valid Rego: {exc}"]
     problems: list[str] = []

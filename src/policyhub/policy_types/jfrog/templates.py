@@ -66,10 +66,13 @@ class RuleInput(_Model):
     parameters: list[RuleParameter] = Field(max_length=20)
 
 
-def validate_template(body: Any) -> dict[str, Any]:
-    """Validate a template body; return its normalised writable fields or raise InvalidInput."""
+def validate_template(body: Any, *, tenant: str | None = None) -> dict[str, Any]:
+    """Validate a template body; return its normalised writable fields or raise InvalidInput.
+
+    The Rego is parsed in a sandbox worker (up to its parse budget: call this outside any transaction);
+    ``tenant`` (the org) shares the workers fairly with other orgs."""
     model = _parse(TemplateInput, body)
-    errors = [FieldError("rego", problem) for problem in rego_problems(model.rego)]
+    errors = [FieldError("rego", problem) for problem in rego_problems(model.rego, tenant=tenant)]
     seen: set[str] = set()
     for index, parameter in enumerate(model.parameters):
         if parameter.name in seen:
@@ -79,11 +82,11 @@ def validate_template(body: Any) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)
 
 
-def validate_rego(source: Any, field: str = "rego") -> str:
+def validate_rego(source: Any, field: str = "rego", *, tenant: str | None = None) -> str:
     """Check Rego source text on its own (package declared, only allowed built-ins)."""
     if not isinstance(source, str) or not source.strip():
         raise InvalidInput.field(field, "must be non-empty Rego source text")
-    _raise([FieldError(field, problem) for problem in rego_problems(source)])
+    _raise([FieldError(field, problem) for problem in rego_problems(source, tenant=tenant)])
     return source
 
 

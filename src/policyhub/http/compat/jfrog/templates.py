@@ -58,10 +58,11 @@ def create_template(
 ) -> Response:
     doc = require_json_object(body)
     check_body_id(doc, None)
+    lookups.may_write(actor)
+    data = validate_template(doc, tenant=actor.org_id)  # the Rego parse (bounded) holds no transaction
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         lookups.may_write(actor)
-        data = validate_template(doc)
         return _render(uow, actor, c.resources.create(uow, actor, TEMPLATE_KIND, data["name"], data))
 
     out = c.db.transact(work)
@@ -123,10 +124,11 @@ def put_template(
     org = key_org(request, None)
     doc = require_json_object(body)
     check_body_id(doc, template_id)
+    lookups.may_write(actor)
+    data = validate_template(doc, tenant=actor.org_id)  # the Rego parse (bounded) holds no transaction
 
     def work(uow: UnitOfWork) -> dict[str, Any]:
         lookups.may_write(actor)
-        data = validate_template(doc)
         c.policies.lock(uow, org)
         current = lookups.get_template(c, uow, actor, template_id)
         _check_rules_still_fit(lookups.rules_using(c, uow, actor, current.id), data.get("parameters", []))

@@ -1,0 +1,344 @@
+"""Tenant Rego, parsed and evaluated under limits: any modules + data, an input, a rule or a query.
+
+Bounds, stated once for every caller (JFrog templates today, a generic ``rego`` type and AuthZEN later):
+
+- **Size, before parsing** (:func:`source_problem`, linear): total bytes, lines, line width, and the
+  nesting of brackets, braces and parentheses outside strings and comments. regorus's parser is
+  exponential in the nesting of array and object literals (a 202-byte module of nested ``[`` took
+  7.4 s); 12 levels parse in ~0.1 s. Inputs and results have byte caps too.
+- **Time and memory, while parsing and evaluating**: in a worker process (:mod:`.rego_pool`) with an
+  address-space limit, a CPU-time budget per parse and per evaluation that the kernel enforces, and a
+  deadline its caller waits with; a budget exceeded is :class:`RegoBudgetExceeded` and the worker is
+  replaced. Each worker keeps parsed engines by the modules' hash, so a template is parsed once per
+  worker, not per evaluation.
+- **No I/O**: the worker runs with an empty environment, no inherited descriptors but its pipes, and
+  regorus's ``http.send`` is a stub (callers with an allow-list of built-ins still apply it).
+
+Blocking: call :meth:`RegoSandbox.check` and :meth:`RegoSandbox.evaluate` off the event loop (a compiled
+policy that uses this declares ``uses = {"sandbox"}``). ``workers=0`` evaluates in the calling process
+instead, without the time and memory bounds (for measurements only).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import re
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from policyhub.sandbox.rego_pool import PoolBusy, Worker, WorkerDied, WorkerPool, WorkerTimeout
+from policyhub.sandbox.rego_worker import Executor
+
+
+@dataclass(frozen=True)
+class RegoLimits:
+    """The budgets of Rego a tenant wrote (``POLICYHUB_REGO_*`` settings)."""
+
+    workers: int = 2
+    parse_timeout_s: float = 1.0
+    eval_timeout_s: float = 0.25
+    memory_mib: int = 256
+    max_source_bytes: int = 256 * 1024
+    max_lines: int = 10_000
+    max_line_chars: int = 1024
+    max_nesting: int = 12
+    max_input_bytes: int = 4 << 20
+    max_result_bytes: int = 1 << 20
+    #: How long a call waits for a free worker before it is an error.
+    queue_timeout_s: float = 2.0
+
+
+class RegoError(Exception):
+    """Rego that was refused or failed; its message says why (an evaluation error denies)."""
+
+
+class RegoInvalid(RegoError):
+    """Modules the engine or the size caps refuse (a 400 naming the field when written)."""
+
+
+class RegoBudgetExceeded(RegoError):
+    """A parse or an evaluation that ran out of its time or memory budget."""
+
+
+class RegoUnavailable(RegoError):
+    """No worker could take the call (all busy past the queue timeout, or one failed unexpectedly)."""
+
+
+@dataclass(frozen=True)
+class RegoInfo:
+    """What a successful parse tells: the dialect, the packages (``data.a.b``) and the rules' names."""
+
+    v0: bool
+    packages: tuple[str, ...]
+    rules: frozenset[str] | None  # None: the engine's AST was not in the expected form
+
+
+@dataclass(eq=False)
+class RegoModule:
+    """Modules (name -> source), static data and dialect (None: v1, else v0 if it only reads as v0),
+    checked against the size caps; ``key`` identifies them in every worker's engine cache."""
+
+    modules: tuple[tuple[str, str], ...]
+    data: Any = None
+    v0: bool | None = None
+    key: str = ""
+    info: RegoInfo | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(orjson.dumps([self.modules, self.data, self.v0], option=orjson.OPT_SORT_KEYS))
+        self.key = digest.hexdigest()
+
+
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|`[^`]*`?|#[^\n]*|[\[\]{}()]')
+_OPEN = frozenset("[{(")
+
+
+def source_problem(source: str, limits: RegoLimits) -> str | None:
+    """Why ``source`` is refused before it is parsed (too large, too long a line, nested too deeply), or None.
+
+    Linear: one pass over its tokens (strings and comments skipped whole, so a bracket inside one does
+    not count)."""
+    size = len(source.encode("utf-8", "surrogatepass"))
+    if size > limits.max_source_bytes:
+        return f"is {size} bytes long; at most {limits.max_source_bytes} are allowed"
+    lines = source.count("\n") + 1
+    if lines > limits.max_lines:
+        return f"has {lines} lines; at most {limits.max_lines} are allowed"
+    for number, line in enumerate(source.split("\n"), 1):
+        if len(line) > limits.max_line_chars:
+            return f"line {number} is {len(line)} characters long; at most {limits.max_line_chars} are allowed"
+    depth = 0
+    for token in _TOKEN.finditer(source):
+        char = token.group()
+        if char in _OPEN:
+            depth += 1
+            if depth > limits.max_nesting:
+                return (
+                    f"nests brackets, braces and parentheses more than {limits.max_nesting} levels deep "
+                    f"(line {source.count(chr(10), 0, token.start()) + 1}); split the expression into rules "
+                    "or functions"
+                )
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+class RegoSandbox:
+    """Parses and evaluates :class:`RegoModule` s within :class:`RegoLimits` (thread-safe)."""
+
+    def __init__(self, limits: RegoLimits | None = None) -> None:
+        self.limits = limits or RegoLimits()
+        self._pool = WorkerPool(self.limits.workers, self.limits.memory_mib << 20) if self.limits.workers else None
+        self._local = threading.local()
+
+    @property
+    def out_of_process(self) -> bool:
+        return self._pool is not None
+
+    def module(self, modules: Mapping[str, str], data: Any = None, v0: bool | None = None) -> RegoModule:
+        """The modules, checked against the size caps (raises RegoInvalid naming the module)."""
+        for name, source in modules.items():
+            problem = source_problem(source, self.limits)
+            if problem is not None:
+                raise RegoInvalid(problem if len(modules) == 1 else f"module {name!r} {problem}")
+        if data is not None:
+            size = len(_encode(data))
+            if size > self.limits.max_input_bytes:
+                raise RegoInvalid(f"its data is {size} bytes; at most {self.limits.max_input_bytes} are allowed")
+        return RegoModule(tuple(modules.items()), data, v0)
+
+    def check(self, module: RegoModule, *, tenant: str | None = None) -> RegoInfo:
+        """Parse ``module`` within the parse budget (raises RegoInvalid, RegoBudgetExceeded, RegoUnavailable)."""
+        if module.info is not None:
+            return module.info
+        deadline = time.monotonic() + self.limits.queue_timeout_s
+        if self._pool is None:
+            return self._load(self._executor(), module)
+        worker = self._acquire(tenant, deadline)
+        try:
+            return self._load(worker, module)
+        finally:
+            self._pool.release(worker, tenant)
+
+    def evaluate(
+        self,
+        module: RegoModule,
+        input: Any,
+        *,
+        rule: str | None = None,
+        query: str | None = None,
+        tenant: str | None = None,
+    ) -> tuple[bool, Any]:
+        """``(defined, value)`` of ``rule`` (``data.pkg.name``) or ``query`` with ``input`` (a JSON value);
+        raises RegoError (RegoBudgetExceeded when a budget ran out)."""
+        if (rule is None) == (query is None):
+            raise ValueError("evaluate needs exactly one of rule and query")
+        encoded = _encode(input)
+        if len(encoded) > self.limits.max_input_bytes:
+            raise RegoError(
+                f"the Rego input is {len(encoded)} bytes; at most {self.limits.max_input_bytes} are evaluated"
+            )
+        request: dict[str, Any] = {
+            "op": "eval",
+            "key": module.key,
+            "budget_s": self.limits.eval_timeout_s,
+            "max_result": self.limits.max_result_bytes,
+            **({"rule": rule} if rule is not None else {"query": query}),
+        }
+        lines = (orjson.dumps(request) + b"\n", encoded + b"\n")
+        if self._pool is None:
+            executor = self._executor()
+            answer = _roundtrip(executor.handle(request, encoded))
+            if answer.get("missing"):
+                self._load(executor, module)
+                answer = _roundtrip(executor.handle(request, encoded))
+            return _value(answer)
+        worker = self._acquire(tenant, time.monotonic() + self.limits.queue_timeout_s)
+        try:
+            if module.key not in worker.loaded:
+                self._load(worker, module)
+            answer = self._call(worker, lines, "evaluation")
+            if answer.get("missing"):  # the worker evicted it: load it again
+                worker.loaded.discard(module.key)
+                self._load(worker, module)
+                answer = self._call(worker, lines, "evaluation")
+            return _value(answer)
+        finally:
+            self._pool.release(worker, tenant)
+
+    def close(self) -> None:
+        """End this process's workers (a later call starts new ones)."""
+        if self._pool is not None:
+            self._pool.close()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _load(self, runner: Worker | Executor, module: RegoModule) -> RegoInfo:
+        request = {
+            "op": "load",
+            "key": module.key,
+            "modules": module.modules,
+            "data": module.data,
+            "v0": module.v0,
+            "budget_s": self.limits.parse_timeout_s,
+        }
+        if isinstance(runner, Executor):
+            answer = runner.handle(request)
+        else:
+            answer = self._call(runner, (orjson.dumps(request) + b"\n",), "parsing")
+        if "error" in answer:
+            raise RegoInvalid(str(answer["error"]))
+        found = answer["ok"]
+        rules = found.get("rules")
+        info = RegoInfo(bool(found["v0"]), tuple(found["packages"]), frozenset(rules) if rules is not None else None)
+        if isinstance(runner, Worker):
+            runner.loaded.add(module.key)
+        module.info = info
+        return info
+
+    def _call(self, worker: Worker, lines: tuple[bytes, ...], what: str) -> dict[str, Any]:
+        budget = self.limits.parse_timeout_s if what == "parsing" else self.limits.eval_timeout_s
+        # The CPU-time budget is the worker's own; the wall-clock deadline leaves room for a busy machine.
+        deadline = time.monotonic() + 2 * budget + 0.2
+        try:
+            answer = worker.call(lines, deadline)
+        except WorkerTimeout:
+            raise RegoBudgetExceeded(f"Rego {what} exceeded its {_ms(budget)} time budget") from None
+        except WorkerDied as died:
+            raise self._died(died.returncode, what, budget) from None
+        if answer.get("kind") == "memory":
+            raise RegoBudgetExceeded(f"Rego {what} exceeded its {self.limits.memory_mib} MiB memory budget")
+        return answer
+
+    def _died(self, returncode: int | None, what: str, budget: float) -> RegoError:
+        if returncode in (-signal.SIGPROF, -signal.SIGXCPU):
+            return RegoBudgetExceeded(f"Rego {what} exceeded its {_ms(budget)} time budget")
+        if returncode in (-signal.SIGABRT, -signal.SIGKILL, -signal.SIGSEGV, 3):
+            return RegoBudgetExceeded(f"Rego {what} exceeded its {self.limits.memory_mib} MiB memory budget")
+        return RegoUnavailable(f"the Rego worker failed during {what} (exit status {returncode})")
+
+    def _acquire(self, tenant: str | None, deadline: float) -> Worker:
+        assert self._pool is not None
+        try:
+            return self._pool.acquire(tenant, deadline)
+        except PoolBusy:
+            raise RegoUnavailable(
+                f"every Rego worker stayed busy for {self.limits.queue_timeout_s:g} s; try again"
+            ) from None
+        except OSError as exc:
+            raise RegoUnavailable(f"a Rego worker could not be started: {exc}") from None
+
+    def _executor(self) -> Executor:
+        # regorus engines may not cross threads: each thread has its own executor in this mode.
+        executor: Executor | None = getattr(self._local, "executor", None)
+        if executor is None:
+            executor = self._local.executor = Executor(timed=False)
+        return executor
+
+
+def _encode(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(value, default=str).encode()
+
+
+def _roundtrip(answer: dict[str, Any]) -> dict[str, Any]:
+    """An in-process answer as the pool would give it (the value through JSON)."""
+    decoded: dict[str, Any] = orjson.loads(orjson.dumps(answer))
+    return decoded
+
+
+def _value(answer: dict[str, Any]) -> tuple[bool, Any]:
+    if "error" in answer:
+        raise RegoError(str(answer["error"]))
+    return bool(answer["defined"]), answer["ok"]
+
+
+def _ms(seconds: float) -> str:
+    return f"{round(seconds * 1000)} ms"
+
+
+_sandbox: RegoSandbox | None = None
+_guard = threading.Lock()
+
+
+def configure(limits: RegoLimits) -> RegoSandbox:
+    """Use ``limits`` from now on (the composition root calls this with the settings)."""
+    global _sandbox
+    with _guard:
+        if _sandbox is not None and _sandbox.limits == limits:
+            return _sandbox
+        previous, _sandbox = _sandbox, RegoSandbox(limits)
+    if previous is not None:
+        previous.close()
+    return _sandbox
+
+
+def sandbox() -> RegoSandbox:
+    """The process's sandbox (default limits until :func:`configure` is called)."""
+    global _sandbox
+    found = _sandbox
+    if found is None:
+        with _guard:
+            if _sandbox is None:
+                _sandbox = RegoSandbox()
+            found = _sandbox
+    return found
+
+
+def shutdown() -> None:
+    """End the process's Rego workers (app shutdown; also run at interpreter exit)."""
+    if _sandbox is not None:
+        _sandbox.close()
+
+
+atexit.register(shutdown)

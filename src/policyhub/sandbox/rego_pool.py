@@ -1,0 +1,259 @@
+"""A small pool of Rego worker processes (:mod:`.rego_worker`), each called with a deadline.
+
+Why processes: regorus holds the GIL while it parses or evaluates and has no execution limit its
+Python binding exposes, so a runaway module in a thread stalls the whole server. A worker is bounded by
+the kernel (memory, CPU time; see the worker) and by its caller, who waits on the pipe with a deadline
+and kills the worker (``SIGKILL``) when it passes. A worker that died or was killed is replaced by the
+next call that needs one.
+
+- Lazy: no process exists until the first call; at most ``size`` at once.
+- Fair between tenants: one tenant holds at most ``size - 1`` workers at a time (all of them when the
+  pool has one), so a tenant whose calls run out their budget never takes every worker.
+- Fork-safe: a child process of the server (``serve --workers``, a test runner) forgets the parent's
+  workers and starts its own; ``close`` (app shutdown, and ``atexit``) ends this process's workers. A
+  worker also ends by itself when the server goes away (the end of its input).
+- Blocking: call it off the event loop (the caller's thread waits on the pipe without the GIL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+WORKER_SCRIPT = Path(__file__).with_name("rego_worker.py")
+#: The longest answer read back from a worker (the worker caps results below this).
+MAX_ANSWER_BYTES = 64 << 20
+
+
+class WorkerTimeout(Exception):
+    """The worker did not answer within the deadline (it has been killed)."""
+
+
+class WorkerDied(Exception):
+    """The worker exited before answering (``returncode`` < 0: killed by that signal)."""
+
+    def __init__(self, returncode: int | None) -> None:
+        super().__init__(f"the Rego worker exited ({returncode})")
+        self.returncode = returncode
+
+
+class PoolBusy(Exception):
+    """No worker became free before the deadline."""
+
+
+class Worker:
+    """One worker process and its pipes; used by one caller at a time."""
+
+    def __init__(self, memory_bytes: int, generation: int = 0) -> None:
+        self.generation = generation
+        env = {"PATH": os.defpath, "LC_ALL": "C.UTF-8"}  # nothing of the server's (no secrets, no URLs)
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(WORKER_SCRIPT), str(memory_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            env=env,
+            close_fds=True,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._in = self.process.stdin.fileno()
+        self._out = self.process.stdout.fileno()
+        os.set_blocking(self._in, False)
+        os.set_blocking(self._out, False)
+        self._buffer = bytearray()
+        #: Keys this worker has loaded, as far as the caller knows (the worker may have evicted some).
+        self.loaded: set[str] = set()
+
+    def call(self, lines: Sequence[bytes], deadline: float) -> dict[str, Any]:
+        """Send ``lines`` (each ending in a newline) and read one answer; kills the worker on timeout."""
+        try:
+            self._write(b"".join(lines), deadline)
+            answer: dict[str, Any] = orjson.loads(self._read_line(deadline))
+            return answer
+        except WorkerTimeout:
+            self.kill()
+            raise
+        except (BrokenPipeError, ConnectionResetError, WorkerDied):
+            self.kill()
+            raise WorkerDied(self.process.returncode) from None
+        except orjson.JSONDecodeError:
+            self.kill()
+            raise WorkerDied(self.process.returncode) from None
+
+    def _write(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            self._wait(self._in, select.POLLOUT, deadline)
+            try:
+                written = os.write(self._in, view)
+            except BlockingIOError:
+                continue
+            view = view[written:]
+
+    def _read_line(self, deadline: float) -> bytes:
+        buffer = self._buffer
+        searched = 0
+        while True:
+            end = buffer.find(b"\n", searched)
+            if end >= 0:
+                line = bytes(buffer[:end])
+                del buffer[: end + 1]
+                return line
+            searched = len(buffer)
+            if searched > MAX_ANSWER_BYTES:
+                raise WorkerDied(None)
+            self._wait(self._out, select.POLLIN, deadline)
+            try:
+                chunk = os.read(self._out, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                self.process.wait(timeout=1)
+                raise WorkerDied(self.process.returncode)
+            buffer += chunk
+
+    @staticmethod
+    def _wait(fd: int, event: int, deadline: float) -> None:
+        poller = select.poll()
+        poller.register(fd, event | select.POLLERR | select.POLLHUP)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            raise WorkerTimeout
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=2)
+        self._close_pipes()
+
+    def close(self, timeout_s: float = 0.5) -> None:
+        """Ask the worker to stop (end of its input), then kill it if it has not within ``timeout_s``."""
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self.process.wait(timeout=timeout_s)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+    def forget(self) -> None:
+        """In a forked child: drop this inherited worker without touching the parent's process."""
+        self._close_pipes()
+        self.process.returncode = 0  # not our child: never wait for it
+
+    def _close_pipes(self) -> None:
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+
+
+class WorkerPool:
+    """Up to ``size`` workers with ``memory_bytes`` each, lent to one caller at a time."""
+
+    def __init__(self, size: int, memory_bytes: int) -> None:
+        self.size = max(1, size)
+        self.memory_bytes = memory_bytes
+        self.per_tenant = self.size - 1 if self.size > 1 else 1
+        self._reset()
+        _POOLS.add(self)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._idle: list[Worker] = []
+        self._count = 0  # workers alive or being started
+        self._held: dict[str, int] = {}
+        self._generation = 0  # moved by close: workers of an earlier generation end when given back
+
+    def acquire(self, tenant: str | None, deadline: float) -> Worker:
+        """A worker for ``tenant`` (idle, or started now); raises PoolBusy at ``deadline``."""
+        with self._cond:
+            while True:
+                fair = tenant is None or self._held.get(tenant, 0) < self.per_tenant
+                if fair and (self._idle or self._count < self.size):
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolBusy("no Rego worker became free in time")
+                self._cond.wait(remaining)
+            if tenant is not None:
+                self._held[tenant] = self._held.get(tenant, 0) + 1
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+            generation = self._generation
+        try:
+            return Worker(self.memory_bytes, generation)
+        except BaseException:
+            self._give_back(None, tenant)
+            raise
+
+    def release(self, worker: Worker, tenant: str | None) -> None:
+        """Return ``worker`` (a dead one is dropped: the next caller starts a new one)."""
+        ended = self._give_back(worker, tenant)
+        if ended is not None:
+            ended.close()
+
+    def _give_back(self, worker: Worker | None, tenant: str | None) -> Worker | None:
+        """Put ``worker`` back (None: a start that failed); returns it when it must be ended instead."""
+        with self._cond:
+            if tenant is not None:
+                left = self._held.get(tenant, 0) - 1
+                if left > 0:
+                    self._held[tenant] = left
+                else:
+                    self._held.pop(tenant, None)
+            self._cond.notify_all()
+            if worker is not None and worker.alive and worker.generation == self._generation:
+                self._idle.append(worker)
+                return None
+            self._count -= 1
+            return worker
+
+    def close(self) -> None:
+        """End every idle worker; workers in use end when their callers give them back. The pool stays
+        usable: a later call starts new workers."""
+        with self._cond:
+            self._generation += 1
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+            self._cond.notify_all()
+        for worker in idle:
+            worker.close()
+
+    def _after_fork(self) -> None:
+        for worker in self._idle:
+            worker.forget()
+        self._reset()
+
+
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,229 @@
+"""The Rego worker: parses and evaluates tenant Rego (regorus) under a CPU-time and a memory limit.
+
+:mod:`.rego_pool` starts it as ``python -I rego_worker.py MEMORY_BYTES``. It imports nothing of
+PolicyHub (only the standard library, orjson and regorus), runs with an empty environment and ``/`` as
+its working directory, and bounds itself with what the kernel enforces even when regorus holds the
+GIL: ``RLIMIT_AS`` (an allocation beyond it aborts the process) and, around every parse and every
+evaluation, an ``ITIMER_PROF`` timer whose ``SIGPROF`` (default action: terminate) kills the process
+once the call has used its CPU-time budget. The parent also waits with a deadline and kills it then.
+
+Protocol: one JSON request per line on stdin, one JSON answer per line on stdout.
+
+- ``{"op": "load", "key", "modules": [[name, source]], "data", "v0": bool|null, "budget_s"}``: parse
+  (Rego v1; with ``v0`` null, a module that only reads as v0 is parsed again as v0), keep the engine
+  under ``key``; answers ``{"ok": {"v0", "packages", "rules"}}`` or ``{"error", "kind": "invalid"}``.
+- ``{"op": "eval", "key", "rule"|"query", "budget_s", "max_result"}`` followed by one line, the input
+  as JSON: answers ``{"ok": value, "defined": bool}`` (the value as JSON), ``{"missing": true}`` (not
+  loaded here: send a ``load``) or ``{"error", "kind": "runtime"|"memory"}``.
+
+:class:`Executor` is the same code run in the serving process when the pool is off (no bounds then).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import signal
+import sys
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+import regorus
+
+#: How regorus (in v1 mode) says that a module is written in Rego v0.
+V0_HINT = "`if` keyword is required"
+#: Engines kept per worker (by the key of their modules, data and dialect).
+CACHE_SIZE = 64
+_WHERE = re.compile(r"-->\s*[^\n:]*:(?P<line>\d+):(?P<col>\d+)")
+_ERROR = re.compile(r"^error:(?P<message>.*)$", re.MULTILINE)
+
+
+class InvalidModule(Exception):
+    """The engine refused a module (syntax, or a limit of its own)."""
+
+
+def engine_message(exc: BaseException) -> str:
+    """regorus's message on one line (``line 5, column 7: divide by zero``), without the source excerpt
+    and the Rust backtrace it appends."""
+    text = str(exc).split("Stack backtrace:", 1)[0].strip()
+    where = _WHERE.search(text)
+    said = _ERROR.search(text)
+    if where and said:
+        return f"line {where['line']}, column {where['col']}: {said['message'].strip()}"
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _is_engine_error(exc: BaseException) -> bool:
+    # PanicException (a BaseException) is what a Rust panic surfaces as: an error of the call, not ours.
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def jsonable(value: Any) -> Any:
+    """A Rego value as JSON: sets become sorted arrays, non-string object keys their JSON text."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else json.dumps(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        items = [jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def rule_names(ast_json: str) -> list[str] | None:
+    """The top-level names the modules' rules define (None when the AST is not in the expected form)."""
+    try:
+        names: set[str] = set()
+        for module in json.loads(ast_json):
+            for rule in module["ast"]["rules"]:
+                kind, body = next(iter(rule.items()))
+                head = body["refr"] if kind == "Default" else next(iter(body["head"].values()))["refr"]
+                while "RefDot" in head or "RefBrack" in head:
+                    head = (head.get("RefDot") or head["RefBrack"])["refr"]
+                names.add(head["Var"]["value"])
+        return sorted(names)
+    except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
+        return None
+
+
+class Executor:
+    """Loads modules into engines (cached by key) and evaluates them; ``timed`` arms the CPU-time timer."""
+
+    def __init__(self, *, timed: bool, cache_size: int = CACHE_SIZE) -> None:
+        self.timed = timed
+        self.cache_size = cache_size
+        self.engines: OrderedDict[str, Any] = OrderedDict()
+
+    def handle(self, request: dict[str, Any], input_json: bytes | None = None) -> dict[str, Any]:
+        try:
+            if request["op"] == "load":
+                return self.load(request)
+            return self.evaluate(request, input_json or b"null")
+        except MemoryError:
+            return {"error": "out of memory", "kind": "memory"}
+
+    def load(self, request: dict[str, Any]) -> dict[str, Any]:
+        modules = [(str(name), str(source)) for name, source in request["modules"]]
+        v0 = request.get("v0")
+        try:
+            with self._budget(request):
+                try:
+                    engine, packages = self._engine(modules, request.get("data"), bool(v0))
+                    read_v0 = bool(v0)
+                except InvalidModule as v1_error:
+                    # Only a module that reads as v0 (a rule body without ``if``) is tried again as v0,
+                    # and then told about its v0 mistakes; anything else is told about v1's.
+                    if v0 is not None or V0_HINT not in str(v1_error):
+                        raise
+                    engine, packages = self._engine(modules, request.get("data"), True)
+                    read_v0 = True
+                rules = rule_names(engine.get_ast_as_json())
+        except InvalidModule as exc:
+            return {"error": str(exc), "kind": "invalid"}
+        self.engines[request["key"]] = engine
+        while len(self.engines) > self.cache_size:
+            self.engines.popitem(last=False)
+        return {"ok": {"v0": read_v0, "packages": packages, "rules": rules}}
+
+    def evaluate(self, request: dict[str, Any], input_json: bytes) -> dict[str, Any]:
+        engine = self.engines.get(request["key"])
+        if engine is None:
+            return {"missing": True}
+        self.engines.move_to_end(request["key"])
+        rule, query = request.get("rule"), request.get("query")
+        message = ""
+        try:
+            with self._budget(request):
+                engine.set_input_json(input_json.decode())
+                result = engine.eval_rule(rule) if rule is not None else engine.eval_query(str(query))
+                value = jsonable(result)
+        except MemoryError:
+            raise
+        except BaseException as exc:
+            if not _is_engine_error(exc):
+                raise
+            message = engine_message(exc)
+        if message:
+            return {"error": message, "kind": "runtime"}
+        encoded = _dumps(value)
+        limit = request.get("max_result")
+        if limit is not None and len(encoded) > limit:
+            return {"error": f"its result is larger than {limit} bytes", "kind": "runtime"}
+        return {"ok": orjson.Fragment(encoded), "defined": result is not None}
+
+    def _engine(self, modules: list[tuple[str, str]], data: Any, v0: bool) -> tuple[Any, list[str]]:
+        engine = regorus.Engine()
+        message = ""
+        packages: list[str] = []
+        try:
+            if v0:
+                engine.set_rego_v0(True)
+            for name, source in modules:
+                packages.append(str(engine.add_policy(name, source)))
+            if data is not None:
+                engine.add_data(data)
+        except BaseException as exc:
+            if not _is_engine_error(exc):
+                raise
+            message = engine_message(exc)
+        if message:
+            del engine  # dropped here, in its own thread, before the error travels anywhere
+            raise InvalidModule(message)
+        return engine, packages
+
+    def _budget(self, request: dict[str, Any]) -> _CpuBudget:
+        return _CpuBudget(float(request.get("budget_s") or 0) if self.timed else 0.0)
+
+
+class _CpuBudget:
+    """Arms ``ITIMER_PROF`` for the block: past ``seconds`` of CPU time the kernel ends the process."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self) -> None:
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_PROF, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.seconds > 0:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits
+        return json.dumps(value).encode()
+
+
+def main() -> None:
+    memory = int(sys.argv[1])
+    if memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the server: the server stops us
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)
+    executor = Executor(timed=True)
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        line = requests.readline()
+        if not line:
+            return  # the server closed the pipe (or exited)
+        request = orjson.loads(line)
+        input_json = requests.readline() if request.get("op") == "eval" else None
+        answer = executor.handle(request, input_json)
+        answers.write(_dumps(answer) + b"\n")
+        answers.flush()
+        if answer.get("kind") == "memory":
+            os._exit(3)  # a fresh process rather than one whose heap hit the limit
+
+
+if __name__ == "__main__":
+    main()
