@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from policyhub import __version__
 from policyhub.app import build_container
-from policyhub.errors import DomainError
+from policyhub.errors import DomainError, Unauthenticated
 from policyhub.http import compat, problems
 from policyhub.http.deps import Container
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
@@ -20,7 +22,6 @@ from policyhub.http.openapi import install_openapi
 from policyhub.http.routing import include_flat
 from policyhub.http.v1 import ROUTERS as V1_ROUTERS
 from policyhub.http.v1 import decisions, policies
-from policyhub.sandbox import rego
 from policyhub.settings import Settings, get_settings
 
 
@@ -37,7 +38,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if owned:
             app.state.container.decisions.log.close()
             app.state.container.db.dispose()
-            rego.shutdown()  # this process's Rego workers
 
     app = FastAPI(
         title="PolicyHub",
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     faces = problems.ErrorFaces()
     app.state.error_faces = faces
     problems.install(app, faces)
-    _health_routes(app)
+    _health_routes(app, settings)
     include_flat(app, *V1_ROUTERS)
     app.router.routes[0:0] = [*decisions.hot_routes(), *policies.hot_routes()]
     compat.install(app, faces)
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     return app
 
 
-def _health_routes(app: FastAPI) -> None:
+def _health_routes(app: FastAPI, settings: Settings) -> None:
     @app.get("/healthz", tags=["health"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -81,6 +81,20 @@ def _health_routes(app: FastAPI) -> None:
             )
         return JSONResponse({"status": "ready"})
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics")
-    def metrics() -> Response:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics (Bearer POLICYHUB_METRICS_TOKEN when set)")
+    def metrics(request: Request) -> Response:
+        if token is not None and not _bearer_is(request.headers.get("authorization"), token):
+            raise Unauthenticated("/metrics needs 'Authorization: Bearer <POLICYHUB_METRICS_TOKEN>'")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _bearer_is(authorization: str | None, token: str) -> bool:
+    """Whether the header is ``Bearer <token>``, compared in constant time (digests of equal length, so
+    not even the given value's length shows in the timing)."""
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    digest = hashlib.sha256(given.strip().encode("utf-8", "surrogatepass")).digest()
+    return hmac.compare_digest(digest, hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())

@@ -20,6 +20,7 @@ from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep, caller, head
 from policyhub.http.json_body import parse_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.problems import problem_body, status_of
+from policyhub.http.routing import HotRoute
 from policyhub.http.v1.policies import check_json_media, require_json
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token
 from policyhub.http.v1.schemas import Strict
@@ -218,8 +219,8 @@ def hot_routes() -> list[Route]:
         return await decide_batch(request, request.path_params["org"])
 
     return [
-        Route("/v1/orgs/{org}/decisions", HotDecide(), methods=["POST"]),
-        Route("/v1/orgs/{org}/decisions/batch", batch_route, methods=["POST"]),
+        HotRoute("/v1/orgs/{org}/decisions", HotDecide(), methods=["POST"]),
+        HotRoute("/v1/orgs/{org}/decisions/batch", batch_route, methods=["POST"]),
     ]
 
 

@@ -30,6 +30,7 @@ from policyhub.http.deps import (
     require_json_object,
 )
 from policyhub.http.openapi import body_schema
+from policyhub.http.routing import HotRoute
 from policyhub.http.v1 import schemas
 from policyhub.http.v1.render import (
     FastJSON,
@@ -390,7 +391,7 @@ def hot_routes() -> list[Route]:
         comment = request.query_params.get("comment", "")
         return await _patch(request, c, actor, org, ref, body, dry_run, _pre(request), comment)
 
-    route = Route("/v1/orgs/{org}/policies/{ref}", item, methods=["GET", "PUT", "PATCH", "DELETE"])
+    route = HotRoute("/v1/orgs/{org}/policies/{ref}", item, methods=["GET", "PUT", "PATCH", "DELETE"])
     assert route.methods is not None
     route.methods.discard("HEAD")  # as the FastAPI routes: no implicit HEAD
     return [route]
