@@ -22,6 +22,7 @@ from policyhub.http.openapi import install_openapi
 from policyhub.http.routing import include_flat
 from policyhub.http.v1 import ROUTERS as V1_ROUTERS
 from policyhub.http.v1 import decisions, policies
+from policyhub.sandbox import rego
 from policyhub.settings import Settings, get_settings
 
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if owned:
             app.state.container.decisions.log.close()
             app.state.container.db.dispose()
+            rego.shutdown()  # this process's Rego workers
 
     app = FastAPI(
         title="PolicyHub",
