@@ -122,11 +122,24 @@ def keys_list(org: Annotated[str, typer.Option(help="org slug")], output: Output
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, org: Annotated[str, typer.Option(help="org slug")]) -> None:
+def keys_revoke(
+    key_id: str,
+    org: Annotated[str, typer.Option(help="org slug")],
+    force: Annotated[
+        bool, typer.Option("--force", help="revoke it even if it is the org's last active admin key")
+    ] = False,
+) -> None:
+    """Revoke a key. The org's last active admin key is refused unless --force (e.g. a leaked key
+    to cut off at once); `keys create --role admin` issues a new one."""
     db = _db()
     try:
         with db.write() as uow:
-            keys.revoke_key(uow, _system(uow, org), key_id)
+            keys.revoke_key(uow, _system(uow, org), key_id, allow_last_admin=force)
+    except keys.LastAdminKey as exc:
+        fail(
+            f"{exc.detail} (policyhub keys create --org {org} --role admin), "
+            "or pass --force to revoke it anyway"
+        )
     except DomainError as exc:
         fail(exc.detail)
     finally:
