@@ -90,9 +90,9 @@ def test_get_and_list_environments(org: OrgClient, other_org: OrgClient) -> None
     env(org, "a-env", "server", description="first")
     env(other_org, "theirs")
     listed = org.get(envs_url(org)).json()
-    assert [e["name"] for e in listed] == ["b-env", "a-env"]  # creation order
+    assert [e["name"] for e in listed] == ["a-env", "b-env"]  # by name, Kosli's default sort
     one = org.get(envs_url(org, "b-env")).json()
-    assert one == listed[0]
+    assert one == listed[1]
     assert (one["type"], one["policies"], one["created_by"]) == ("K8S", ["p1"], "admin")
     assert org.get(envs_url(org, "theirs")).status_code == 404
 
@@ -116,3 +116,20 @@ def test_same_name_policies_in_two_orgs_do_not_mix(org: OrgClient, other_org: Or
     env(other_org, "prod", policies=["shared"])
     assert org.get(policy_url(org, "shared")).json()["consuming_envs"] == []
     assert other_org.get(policy_url(other_org, "shared")).json()["consuming_envs"] == ["prod"]
+
+
+def test_archiving_and_tagging_are_audited_environment_changes(org: OrgClient) -> None:
+    """Tags and archiving go through ResourceService like other environment changes: one event each, none
+    for a change that changes nothing (the same tags again, archiving an archived environment)."""
+    env(org, "prod")
+    tags = f"/api/v2/tags/{org.slug}/environment/prod"
+    assert org.request("PATCH", tags, json={"set_tags": {"team": "platform"}, "remove_tags": []}).status_code == 200
+    assert org.request("PATCH", tags, json={"set_tags": {"team": "platform"}, "remove_tags": []}).status_code == 200
+    assert org.request("PUT", envs_url(org, "prod") + "/archive").status_code == 200
+    assert org.request("PUT", envs_url(org, "prod") + "/archive").status_code == 200
+    events = org.get("events", params={"object_kind": "kosli.environment"}).json()["items"]
+    assert [(e["type"], e["data"].get("changed")) for e in events] == [
+        ("created", None),
+        ("updated", ["tags"]),
+        ("updated", ["archived"]),
+    ]

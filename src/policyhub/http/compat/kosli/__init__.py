@@ -5,9 +5,11 @@ Routes (``{org}`` is the key's org slug; any other org is a 404):
 * ``PUT /api/v2/policies/{org}`` — multipart ``payload`` (JSON) + optional ``policy_file`` (YAML):
   create (201) or update (200) by name; ``GET /api/v2/policies/{org}`` (list) and
   ``GET /api/v2/policies/{org}/{name}``. No delete route, as in Kosli.
-* ``PUT /api/v2/environments/{org}``, ``GET .../{org}``, ``GET``/``PATCH .../{org}/{env}`` and
-  ``POST``/``DELETE .../{org}/{env}/policies`` (``{"policy_names": [...]}``): environments and
-  attachments, which make ``consuming_envs`` real.
+* ``PUT /api/v2/environments/{org}``, ``GET .../{org}`` (filters and pages as the CLI sends them),
+  ``GET``/``PATCH .../{org}/{env}``, ``PUT .../{org}/{env}/archive`` and ``POST``/``DELETE
+  .../{org}/{env}/policies`` (``{"policy_names": [...]}``): environments and attachments, which make
+  ``consuming_envs`` real; ``PATCH /api/v2/tags/{org}/environment/{env}`` (``set_tags``,
+  ``remove_tags``): an environment's tags.
 * ``GET``/``POST /api/v2/asserts/{org}/fingerprint/{fingerprint}``: assert an artifact against an
   environment's attached policies or named policies, through the decision engine (:mod:`.asserts`).
 
@@ -37,6 +39,7 @@ from policyhub.http.compat.kosli.asserts import router as asserts_router
 from policyhub.http.compat.kosli.environments import router as environments_router
 from policyhub.http.compat.kosli.errors import render_error
 from policyhub.http.compat.kosli.policies import router as policies_router
+from policyhub.http.compat.kosli.tags import router as tags_router
 from policyhub.http.problems import ErrorFaces
 from policyhub.http.routing import include_flat
 
@@ -45,7 +48,7 @@ PREFIX = "/api/v2"
 
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Mount the ``/api/v2`` routes and render every error under the prefix in Kosli's shape."""
-    include_flat(app, policies_router, environments_router, asserts_router)
+    include_flat(app, policies_router, environments_router, asserts_router, tags_router)
     faces.register(PREFIX, render_error)
 
 

@@ -1,9 +1,11 @@
 """``/api/v2/environments/{org}``: the minimal environment API policies attach to.
 
-Create-or-update (``PUT``), partial update (``PATCH``), list, get, and attach/detach policies
-(``POST``/``DELETE .../{env_name}/policies`` with ``{"policy_names": [...]}``). Environments are core
-resources (see :mod:`.envs`), written through ``ResourceService`` (audited, editor role) in one
-transaction with the policy lookups. Snapshots, compliance state and archiving are not implemented.
+Create-or-update (``PUT``), partial update (``PATCH``), list (filters and pages: :mod:`.env_list`),
+get, archive (``PUT .../{env_name}/archive``, as ``kosli archive environment`` and Terraform's destroy
+send it) and attach/detach policies (``POST``/``DELETE .../{env_name}/policies`` with
+``{"policy_names": [...]}``). Environments are core resources (see :mod:`.envs`), written through
+``ResourceService`` (audited, editor role) in one transaction with the policy lookups. Snapshots and
+compliance state are not implemented (``state`` and ``last_reported_at`` are ``null``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from policyhub.domain.records import Actor, Org
 from policyhub.errors import InvalidInput
-from policyhub.http.compat.kosli import envs, schemas
+from policyhub.http.compat.kosli import env_list, envs, schemas
 from policyhub.http.compat.kosli.deps import JsonObject, KosliOrg
 from policyhub.http.compat.kosli.lookups import Reads
 from policyhub.http.compat.kosli.translate import ENV_KIND
@@ -63,12 +65,45 @@ def put_environment(c: ContainerDep, actor: CurrentActor, org: KosliOrg, body: J
     return JSONResponse(out, status_code=201 if created else 200)
 
 
-@router.get("/{org}", response_model=list[Env], summary="List environments", operation_id="kosli_list_environments")
-def list_environments(c: ContainerDep, actor: CurrentActor, org: KosliOrg) -> Response:
+@router.get(
+    "/{org}",
+    response_model=list[Env] | schemas.KosliEnvironmentPage,
+    summary="List environments",
+    description="The plain list; with `page` or `per_page`, one page of it with the totals.",
+    operation_id="kosli_list_environments",
+)
+def list_environments(
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: KosliOrg,
+    page: Annotated[int | None, Query(ge=1, description="page number, from 1")] = None,
+    per_page: Annotated[int | None, Query(ge=1, le=env_list.MAX_PER_PAGE, description="default 15")] = None,
+    name: Annotated[str | None, Query(max_length=256, description="case-insensitive substring")] = None,
+    env_type: Annotated[list[schemas.EnvType] | None, Query(alias="type", description="any of these types")] = None,
+    tag: Annotated[list[str] | None, Query(description="has any of these tags: `key` or `key:value`")] = None,
+    space_id: Annotated[list[str] | None, Query(description="no spaces here: matches nothing")] = None,
+    sort: env_list.SortField = "name",
+    sort_direction: env_list.SortDirection = "asc",
+    archived: Annotated[bool, Query(description="list the archived environments instead")] = False,
+) -> Response:
+    query = env_list.EnvQuery(
+        name=name,
+        types=tuple(env_type or ()),
+        tags=tuple(tag or ()),
+        space_ids=tuple(space_id or ()),
+        sort=sort,
+        direction=sort_direction,
+    )
     with c.db.read() as uow:
         reads = Reads(c, uow, actor, org.slug)
-        body = [e.model_dump(mode="json") for e in reads.env_responses(reads.environments())]
-    return JSONResponse(body)
+        found = query.select(reads.environments(archived=archived))
+
+        def render(chosen: list[Resource]) -> list[dict[str, Any]]:
+            return [e.model_dump(mode="json") for e in reads.env_responses(chosen)]
+
+        if page is None and per_page is None:
+            return JSONResponse(render(found))
+        return JSONResponse(env_list.page_of(found, page or 1, per_page or env_list.DEFAULT_PER_PAGE, render))
 
 
 @router.get("/{org}/{env_name}", response_model=Env, summary="Get environment", operation_id="kosli_get_environment")
@@ -76,6 +111,18 @@ def get_environment(c: ContainerDep, actor: CurrentActor, org: KosliOrg, env_nam
     with c.db.read() as uow:
         reads = Reads(c, uow, actor, org.slug)
         return JSONResponse(_out(reads, reads.environment(env_name)))
+
+
+@router.put(
+    "/{org}/{env_name}/archive",
+    response_model=Env,
+    summary="Archive environment",
+    description="It leaves the environment list (`archived=true` lists it) and its policies' `consuming_envs`; "
+    "its data is kept, and a `PUT` of its name brings it back. Any request body is ignored.",
+    operation_id="kosli_archive_environment",
+)
+def archive_environment(c: ContainerDep, actor: CurrentActor, org: KosliOrg, env_name: EnvName) -> Response:
+    return update_environment(c, actor, org, env_name, lambda reads, env: envs.archived_data(env.data))
 
 
 @router.patch(
@@ -96,7 +143,7 @@ def patch_environment(
         envs.check_included(str(data["type"]), list(data["included_environments"]), _types(reads, env.key))
         return data
 
-    return _update(c, actor, org, env_name, change)
+    return update_environment(c, actor, org, env_name, change)
 
 
 @router.post(
@@ -115,7 +162,7 @@ def attach_policies(
         ids = reads.policy_ids(_non_empty(req.policy_names))
         return {**env.data, POLICY_IDS: envs.attach(envs.policy_ids(env), ids)}
 
-    return _update(c, actor, org, env_name, change)
+    return update_environment(c, actor, org, env_name, change)
 
 
 @router.delete(
@@ -134,10 +181,10 @@ def detach_policies(
         ids = reads.policy_ids(_non_empty(req.policy_names))
         return {**env.data, POLICY_IDS: envs.detach(envs.policy_ids(env), ids)}
 
-    return _update(c, actor, org, env_name, change)
+    return update_environment(c, actor, org, env_name, change)
 
 
-def _update(
+def update_environment(
     c: Container, actor: Actor, org: Org, env_name: str, change: Callable[[Reads, Resource], dict[str, Any]]
 ) -> Response:
     """Change one environment's data in one transaction (no change, no event) and return it."""

@@ -119,14 +119,15 @@ class Reads:
         except NotFound:
             return None
 
-    def environments(self) -> list[Resource]:
-        return self.c.resources.list(self.uow, self.actor, ENV_KIND)
+    def environments(self, *, archived: bool = False) -> list[Resource]:
+        """The live environments (``archived=True``: the archived ones instead)."""
+        return [r for r in self.c.resources.list(self.uow, self.actor, ENV_KIND) if envs.is_archived(r) == archived]
 
     def env_responses(self, resources: list[Resource]) -> list[schemas.KosliEnvironmentResponse]:
         ids = {i for r in resources for i in envs.policy_ids(r)}
         live = self.live_names(ids)
         creators = self.principal_names({r.created_by for r in resources})
-        return [envs.env_response(r, live, creators.get(r.created_by, r.created_by)) for r in resources]
+        return [envs.env_response(r, live, creators.get(r.created_by, r.created_by), self.org_slug) for r in resources]
 
     # -- principals ------------------------------------------------------------------------------
     def principal_names(self, ids: set[str]) -> dict[str, str]:

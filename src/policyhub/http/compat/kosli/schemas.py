@@ -108,9 +108,25 @@ class KosliAttachPoliciesInput(_Input):
     policy_names: list[str] = Field(description="List of policy names to attach/detach", max_length=1000)
 
 
-class KosliEnvironmentResponse(BaseModel):
-    """An environment: its settings and the names of the (live) policies attached to it."""
+#: Tag keys and values (``PATCH /tags/{org}/environment/{env}``): bounded like other short strings.
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 1024
+TAGS_MAX = 100
 
+
+class KosliTagsPatchInput(_Input):
+    """``PATCH /tags/{org}/{resource_type}/{resource_id}`` (the CLI's and Terraform's ``TagResourcePayload``)."""
+
+    set_tags: dict[str, str] | None = Field(default=None, description="tags to add or update: key -> value")
+    remove_tags: list[str] | None = Field(default=None, description="keys of tags to remove")
+
+
+class KosliEnvironmentResponse(BaseModel):
+    """An environment as the Kosli CLI and Terraform provider read it (``kosli get environment`` reads
+    ``tags`` as an object, ``state`` and ``last_reported_at`` as nullable). There are no snapshots here,
+    so ``state`` and ``last_reported_at`` are always ``null``."""
+
+    org: str
     name: str
     type: str
     description: str
@@ -118,9 +134,23 @@ class KosliEnvironmentResponse(BaseModel):
     require_provenance: bool
     included_environments: list[str]
     policies: list[str]
+    tags: dict[str, str] = Field(default_factory=dict, description="{} when none")
+    state: bool | None = Field(default=None, description="compliance of the latest snapshot; no snapshots here")
+    last_reported_at: float | None = Field(default=None, description="unix seconds; no snapshots here")
+    archived: bool = False
     created_by: str
     created_at: float
     last_modified_at: float
+
+
+class KosliEnvironmentPage(BaseModel):
+    """The environment list when ``page`` or ``per_page`` is given (the CLI's ``paginatedEnvsResponse``)."""
+
+    page: int
+    per_page: int
+    total_pages: int
+    total_count: int
+    environments: list[KosliEnvironmentResponse]
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
