@@ -167,3 +167,19 @@ def test_a_key_scoped_below_the_org_cannot_see_or_write_root_policies(world: Wor
     body = with_rule(POLICY, world.rule["id"], name="Scoped")
     assert jf.call("POST", "/policies", token=scoped, json=body).status_code == 403
     assert jf.call("POST", "/rules", token=scoped, json={"name": "x"}).status_code == 403
+
+
+def test_waiver_request_config_is_kept_with_the_policy_and_a_full_replace_without_it_drops_it(world: World) -> None:
+    """A body carrying ``waiver_request_config`` (issue 16) is stored in the core attributes, not the spec
+    (the policy type does not evaluate it), returned on reads, and a PUT (full replace) without it removes it."""
+    jf, policy_id = world.jf, world.policy["id"]
+    body = with_rule(POLICY, world.rule["id"], waiver_request_config="manual")
+    r = jf.call("PUT", f"/policies/{policy_id}", json=body)
+    assert r.status_code == 200 and r.json()["waiver_request_config"] == "manual", r.text
+    assert jf.call("GET", f"/policies/{policy_id}").json()["waiver_request_config"] == "manual"
+    core = jf.org.get(f"policies/{policy_id}").json()
+    assert core["attributes"]["jfrog"]["waiver_request_config"] == "manual"
+    assert "waiver_request_config" not in core["spec"]
+    r = jf.call("PUT", f"/policies/{policy_id}", json=with_rule(POLICY, world.rule["id"]))
+    assert r.status_code == 200 and "waiver_request_config" not in r.json()
+    assert jf.org.get(f"policies/{policy_id}").json()["attributes"] == {"jfrog": {"name": "Production Security Policy"}}
