@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyhub.errors import InvalidInput, PatchTestFailed
-from policyhub.services.patching import json_patch, merge_patch
+from policyhub.errors import InvalidInput, PatchTestFailed, PayloadTooLarge
+from policyhub.services.patching import PatchBudget, check_document_size, json_patch, merge_patch
 
 # RFC 7396, Appendix A: (original, patch, result)
 RFC7396_VECTORS = [
@@ -137,3 +137,62 @@ def test_failed_test_operation_is_a_conflict() -> None:
 def test_malformed_json_patch_is_invalid_input(ops: Any) -> None:
     with pytest.raises(InvalidInput):
         json_patch({"a": 1}, ops)
+
+
+# -- budgets (issue 11) and test-operation messages (issue 16) ------------------------------------------
+
+
+def test_a_doubling_patch_stops_at_the_operation_that_crosses_the_budget() -> None:
+    doc = {"spec": {"k": "v" * 1000}}
+    ops = [{"op": "copy", "from": "/spec", "path": f"/spec/c{i}"} for i in range(30)]
+    with pytest.raises(PayloadTooLarge) as caught:
+        json_patch(doc, ops, PatchBudget(max_bytes=64 * 1024))
+    # 1 KB doubled: the copies add 1, 2, 4, ... 32 KB (63 KB in all); the 7th (body.6) would add 64 KB more
+    assert [e.field for e in caught.value.errors] == ["body.6"]
+    assert doc == {"spec": {"k": "v" * 1000}}
+
+
+def test_the_number_of_operations_is_capped() -> None:
+    ops = [{"op": "test", "path": "/a", "value": 1}] * 11
+    with pytest.raises(InvalidInput) as caught:
+        json_patch({"a": 1}, ops, PatchBudget(max_operations=10))
+    assert caught.value.errors[0].field == "body"
+    assert json_patch({"a": 1}, ops[:10], PatchBudget(max_operations=10)) == {"a": 1}
+
+
+def test_added_values_count_against_the_budget_and_the_result_is_measured() -> None:
+    budget = PatchBudget(max_bytes=2048)
+    big = "x" * 1500
+    assert json_patch({"a": 1}, [{"op": "add", "path": "/b", "value": big}], budget) == {"a": 1, "b": big}
+    two = [{"op": "add", "path": "/b", "value": big}, {"op": "add", "path": "/c", "value": big}]
+    with pytest.raises(PayloadTooLarge) as caught:  # the adds together cross the budget at the second
+        json_patch({"a": 1}, two, budget)
+    assert caught.value.errors[0].field == "body.1"
+    with pytest.raises(PayloadTooLarge):  # what is already there counts in the result
+        json_patch({"a": big}, [{"op": "copy", "from": "/a", "path": "/b"}], budget)
+    with pytest.raises(PayloadTooLarge):
+        check_document_size(merge_patch({"a": big}, {"b": big}), budget)
+    check_document_size(merge_patch({"a": big}, {"a": None, "b": big}), budget)
+
+
+@pytest.mark.parametrize(
+    ("found", "expected", "message"),
+    [
+        (1, "1", 'expected "1" (a string), found 1 (a number)'),
+        (True, 1, "expected 1 (a number), found true (a boolean)"),
+        (None, {}, "expected {} (an object), found null"),
+        ([1], [1, 2], "expected [1,2] (an array), found [1] (an array)"),
+    ],
+)
+def test_a_failed_test_says_what_was_expected_and_found_in_json_terms(found: Any, expected: Any, message: str) -> None:
+    with pytest.raises(PatchTestFailed) as caught:
+        json_patch({"a": found}, [{"op": "test", "path": "/a", "value": expected}])
+    assert caught.value.errors[0].message == f"test at '/a' failed: {message}"
+    assert "<class" not in caught.value.detail
+
+
+def test_test_compares_numbers_by_value_and_misses_are_conflicts() -> None:
+    tests = [{"op": "test", "path": "/a", "value": 1.0}, {"op": "test", "path": "/b", "value": [1]}]
+    assert json_patch({"a": 1, "b": [1.0]}, tests) == {"a": 1, "b": [1.0]}
+    with pytest.raises(PatchTestFailed, match="no value there"):
+        json_patch({"a": 1}, [{"op": "test", "path": "/missing", "value": 1}])
