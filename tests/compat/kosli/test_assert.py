@@ -238,6 +238,16 @@ def test_unknown_environment_and_policy_are_404_in_kosli_words(org: OrgClient) -
     assert r.json() == {"message": f"Policy 'ghost' does not exist in organization '{org.slug}'"}
 
 
+def test_an_archived_environment_is_404(org: OrgClient) -> None:
+    prod(org, "prod-policy")
+    assert org.request("PUT", f"/api/v2/environments/{org.slug}/prod/archive").status_code == 200
+    r = post(org, GOOD, environment_name="prod")
+    assert r.status_code == 404
+    assert r.json() == {"message": f"Environment 'prod' does not exist in organization '{org.slug}'"}
+    env(org, "prod")  # a PUT of its name brings it back, with its policies
+    assert post(org, GOOD, environment_name="prod").status_code == 200
+
+
 def test_another_orgs_environment_is_404(org: OrgClient, other_org: OrgClient) -> None:
     prod(other_org, "theirs")
     r = post(org, GOOD, environment_name="prod")  # their environment's name, in my org

@@ -107,7 +107,7 @@ def _assert(
     with c.db.read() as uow:  # Kosli's own 404s; the engine re-checks against its snapshot
         reads = Reads(c, uow, actor, org.slug)
         if environment_name is not None:
-            reads.environment(environment_name)
+            reads.live_environment(environment_name)
         for name in dict.fromkeys(policy_names):
             reads.policy(name, include_archived=False)
     artifact: dict[str, Any] = {

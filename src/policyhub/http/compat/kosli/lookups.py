@@ -113,6 +113,14 @@ class Reads:
         except NotFound:
             raise env_missing(name, self.org_slug) from None
 
+    def live_environment(self, name: str) -> Resource:
+        """The environment called ``name`` unless it is archived; else 404 (an assert must not gate
+        on an archived environment's policies)."""
+        found = self.environment(name)
+        if envs.is_archived(found):
+            raise env_missing(name, self.org_slug)
+        return found
+
     def environment_or_none(self, name: str) -> Resource | None:
         try:
             return self.c.resources.by_key(self.uow, self.actor, ENV_KIND, name)
