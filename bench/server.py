@@ -18,6 +18,9 @@ from bench.cpu import tree_cpu_s
 
 TOKEN = "phk_bench_" + "0123456789abcdef" * 3  # the bootstrap admin key (>= 24 chars)
 ORG = "bench"
+#: The audit chain's key (``policyhub serve`` on PostgreSQL refuses to start without one): the
+#: environment's, so that servers and the processes that share their database use the same one.
+AUDIT_KEY = os.environ.get("POLICYHUB_AUDIT_KEY") or "audit_key_bench_0123456789abcdef0123456789abcdef"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
@@ -51,6 +54,7 @@ class ServerProcess:
             "POLICYHUB_DATABASE_URL": self.database_url,
             "POLICYHUB_BOOTSTRAP_ORG": ORG,
             "POLICYHUB_BOOTSTRAP_TOKEN": TOKEN,
+            "POLICYHUB_AUDIT_KEY": AUDIT_KEY,
             "POLICYHUB_ACCESS_LOG": "false",
             "POLICYHUB_LOG_LEVEL": "WARNING",
             **self.extra_env,

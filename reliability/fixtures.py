@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from reliability.context import Context
-from reliability.servers import ORG, TOKEN, ServerProcess
+from reliability.servers import AUDIT_KEY, ORG, TOKEN, ServerProcess
 
 
 @contextmanager
@@ -34,11 +34,12 @@ def servers(ctx: Context, url: str, count: int = 1, label: str = "server", **kw:
 
 def new_org(url: str, prefix: str = "org") -> tuple[str, str]:
     """Create an org directly on the database (as ``policyhub orgs create`` does); (slug, admin token)."""
+    from policyhub.domain.audit_keys import AuditKeyring
     from policyhub.services.orgs import create_org
     from policyhub.storage.db import Database
 
     slug = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    db = Database(url, pool_size=1, group_commit=False)
+    db = Database(url, pool_size=1, group_commit=False, audit_keyring=AuditKeyring.parse(AUDIT_KEY))
     try:
         with db.write() as uow:
             created = create_org(uow, slug)
@@ -91,7 +92,7 @@ def audit_verify_cli(url: str, org: str | None = ORG) -> tuple[bool, list[dict[s
     args = [sys.executable, "-m", "policyhub.cli.main", "audit", "verify", "-o", "json"]
     if org:
         args += ["--org", org]
-    env = {**os.environ, "POLICYHUB_DATABASE_URL": url}
+    env = {**os.environ, "POLICYHUB_DATABASE_URL": url, "POLICYHUB_AUDIT_KEY": AUDIT_KEY}
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
     try:
         reports = json.loads(done.stdout)

@@ -3,8 +3,8 @@
 Five orgs get the same history (policies created, patched, archived), then each has one tamper class
 applied directly in the database: edit an event's data, delete an event, swap two events, insert a
 forged (correctly re-hashed) event in the middle, truncate the tail. ``policyhub audit verify`` must
-exit 1 naming the first event whose content or link no longer holds (for an insertion that is the
-event after the forgery, whose link to its predecessor is gone; for a truncation, the first missing
+exit 1 naming the first event whose content, link or MAC no longer holds (for an insertion that is the
+forgery, which cannot carry a MAC under the server's audit key; for a truncation, the first missing
 one), and ``GET /audit/verify`` must agree. A sixth org, untouched, must verify.
 
 Then every API key secret the run handed out (bootstrap key, org admin keys, issued and revoked keys,
@@ -81,9 +81,9 @@ def _tamper(url: str, org_id: str, kind: str) -> int:
                 forged = replace(
                     template, seq=TARGET, prev_hash=events[TARGET - 2].hash, actor_name="mallory", data={"forged": True}
                 )
-                uow.events.append(replace(forged, hash=event_hash(forged)))
+                uow.events.append(replace(forged, hash=event_hash(forged), key_id="", mac=""))
                 conn.execute(text("UPDATE orgs SET chain_seq = :n WHERE id = :o"), {**o, "n": last + 1})
-                return TARGET + 1
+                return TARGET  # the forger has no audit key: an event without a MAC after keyed ones
             if kind == "truncate":
                 conn.execute(text("DELETE FROM events WHERE org_id = :o AND seq > :s"), {**o, "s": TARGET})
                 return TARGET + 1

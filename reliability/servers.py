@@ -21,6 +21,9 @@ import httpx
 
 TOKEN = "phk_test_bootstrap_token_0123456789abcdef"
 ORG = "acme"
+#: The audit chain's key (``policyhub serve`` on PostgreSQL refuses to start without one): the
+#: environment's, so that servers and the processes that share their database use the same one.
+AUDIT_KEY = os.environ.get("POLICYHUB_AUDIT_KEY") or "audit_key_reliability_0123456789abcdef0123456789abcdef"
 
 
 def free_port() -> int:
@@ -54,6 +57,7 @@ class ServerProcess:
             "POLICYHUB_DATABASE_URL": self.database_url,
             "POLICYHUB_BOOTSTRAP_ORG": ORG,
             "POLICYHUB_BOOTSTRAP_TOKEN": TOKEN,
+            "POLICYHUB_AUDIT_KEY": AUDIT_KEY,
             "POLICYHUB_ACCESS_LOG": "false",
             "POLICYHUB_LOG_LEVEL": "WARNING",
             **self.extra_env,

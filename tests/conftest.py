@@ -103,10 +103,16 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
+#: The audit chain's key in tests: the CLI commands tests run (in process or not) read it from the
+#: environment, as a server does (on PostgreSQL it refuses to write audit events without one).
+TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789abcdef"
+os.environ.setdefault("POLICYHUB_AUDIT_KEY", TEST_AUDIT_KEY)
+
+
 def make_settings(url: str, **overrides: Any) -> Settings:
     """Test settings: decisions re-check the org's state on every call (the freshness bound has its own tests)
     and the decision log keeps every decision (its sampling has its own tests)."""
-    defaults = {"decision_refresh_s": 0.0, "decision_log_sample_allow": 1.0}
+    defaults = {"decision_refresh_s": 0.0, "decision_log_sample_allow": 1.0, "audit_key": TEST_AUDIT_KEY}
     return Settings(database_url=url, access_log=False, **{**defaults, **overrides})
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import ORG, ServerProcess
+from tests.support.server import AUDIT_KEY, ORG, ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
 
@@ -72,7 +72,7 @@ def test_acknowledged_writes_survive_kill_9(database_url: str, tmp_path: Path) -
         assert len(acked) > 20, "the load produced too few writes to mean anything"
     finally:
         server.stop()
-    env = {**os.environ, "POLICYHUB_DATABASE_URL": database_url}
+    env = {**os.environ, "POLICYHUB_DATABASE_URL": database_url, "POLICYHUB_AUDIT_KEY": AUDIT_KEY}
     verify = subprocess.run(
         [sys.executable, "-m", "policyhub.cli.main", "audit", "verify", "--org", ORG],
         env=env,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from policyhub.engine.compiled import Judge
 from policyhub.engine.engine import DecisionEngine
 from policyhub.engine.points import default_points
@@ -10,6 +12,7 @@ from policyhub.http.deps import Container
 from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
 from policyhub.sandbox import rego
 from policyhub.services.actor_cache import ActorCache
+from policyhub.services.audit_keys import MISSING_FOR_SERVER, keyring_from_settings
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
 from policyhub.services.patching import PatchBudget
@@ -19,9 +22,14 @@ from policyhub.services.scopes import ScopeService
 from policyhub.settings import Settings
 from policyhub.storage.db import Database
 
+log = logging.getLogger(__name__)
+
 
 def build_container(settings: Settings, registry: PolicyTypeRegistry | None = None) -> Container:
     """Everything a request needs, created at start-up (never at import). Tests may add policy types."""
+    keyring = keyring_from_settings(settings, required=False)
+    if keyring is None:  # ``policyhub serve`` refuses to start so; a library caller is warned
+        log.warning("audit events are not keyed: %s", MISSING_FOR_SERVER)
     db = Database(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -30,6 +38,7 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         group_commit=settings.sqlite_group_commit
         if settings.database_url.startswith("sqlite")
         else settings.postgres_group_commit,
+        audit_keyring=keyring,
     )
     registry = registry or default_registry()
     rego.configure(rego_limits(settings))

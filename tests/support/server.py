@@ -3,6 +3,6 @@
 The implementation is shared with the reliability suite (``reliability/servers.py``).
 """
 
-from reliability.servers import ORG, TOKEN, ServerProcess, free_port
+from reliability.servers import AUDIT_KEY, ORG, TOKEN, ServerProcess, free_port
 
-__all__ = ["ORG", "TOKEN", "ServerProcess", "free_port"]
+__all__ = ["AUDIT_KEY", "ORG", "TOKEN", "ServerProcess", "free_port"]

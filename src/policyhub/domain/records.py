@@ -150,3 +150,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     prev_hash: str = ""
     hash: str = ""
+    #: The audit key that MACs this event (``domain.audit_keys``), and the MAC; empty on events written
+    #: before the deployment had a key.
+    key_id: str = ""
+    mac: str = ""

@@ -365,7 +365,11 @@ class PolicyService:
         pre: Preconditions,
         comment: str = "",
     ) -> WriteResult:
-        """Make version ``number``'s content current again, as a new version (event ``rollback``)."""
+        """Make version ``number``'s content current again, as a new version (event ``rollback``).
+
+        The old content is validated as a write of it would be now (what it refers to may be gone: 409
+        naming it), and the policy's reference index follows it, as after any write.
+        """
         audit.lock_org(uow, org.id)
         current = self._current_for_write(uow, actor, org, ref, pre)
         old = uow.policies.version(org.id, current.id, number)
@@ -373,6 +377,9 @@ class PolicyService:
             raise NotFound(f"policy {ref!r} has no version {number}")
         if content_hash(current.spec, current.source) == old.content_hash:
             raise Conflict(f"version {number} is already the current content (version {current.version})")
+        comment = names.check_text("comment", comment, max_len=4096, allow_newlines=True)
+        plugin = self.registry.get(current.type)
+        references = _restorable(plugin, current, old, UowValidationContext(uow, org.id))
         at = now()
         updated = replace(
             current,
@@ -383,28 +390,25 @@ class PolicyService:
             updated_at=at,
             updated_by=actor.principal_id,
         )
-        self._store(uow, current, updated)
-        uow.policies.insert_version(
-            org.id,
-            Version(
-                policy_id=current.id,
-                version=updated.version,
-                spec=old.spec,
-                source=old.source,
-                content_hash=old.content_hash,
-                comment=comment or f"rollback to version {number}",
-                created_at=at,
-                created_by=actor.principal_id,
-            ),
+        version = Version(
+            policy_id=current.id,
+            version=updated.version,
+            spec=old.spec,
+            source=old.source,
+            content_hash=old.content_hash,
+            comment=comment or f"rollback to version {number}",
+            created_at=at,
+            created_by=actor.principal_id,
         )
-        audit.record(
-            uow,
-            actor,
-            object_kind="policy",
-            object_id=current.id,
-            type=EventType.ROLLBACK,
-            data={"version": updated.version, "restored_version": number, "content_hash": old.content_hash},
+        data = {"version": updated.version, "restored_version": number, "content_hash": old.content_hash}
+        drafted = audit.drafts(
+            uow, actor, object_kind="policy", object_id=current.id, entries=[(EventType.ROLLBACK, data)]
         )
+        if not uow.changes.write(updated, current.revision, version, drafted):
+            raise Conflict("the policy changed while this write was in progress; retry")
+        audit.advance(uow, drafted)
+        if plugin.references(current.spec) != references:
+            uow.policies.set_references(org.id, current.id, references)
         return self._result(current, updated, created=False, new_version=True, events=[EventType.ROLLBACK])
 
     # -- the write path --------------------------------------------------------------------------
@@ -737,6 +741,18 @@ def _metadata_changes(before: Policy, after: Policy) -> dict[str, dict[str, Any]
         if not same_json(_plain(old), _plain(new)):
             changes[name] = {"before": _plain(old), "after": _plain(new)}
     return changes
+
+
+def _restorable(
+    plugin: PolicyType, current: Policy, old: Version, ctx: UowValidationContext
+) -> tuple[tuple[str, str], ...]:
+    """The references of ``old``'s content, which must pass the validation a write of it would pass now."""
+    try:
+        normalized = plugin.normalize(old.spec, ctx)
+        _check_immutable_spec(plugin, current.spec, normalized.spec)
+    except InvalidInput as exc:
+        raise Conflict(f"version {old.version} can no longer be restored: {exc.detail}", exc.errors) from None
+    return normalized.references
 
 
 def _plain(value: Any) -> Any:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
+from policyhub.domain.audit_keys import AuditKeyring
 from policyhub.domain.canonical import has_digit_run
 from policyhub.errors import FieldError, InvalidInput, Unavailable
 from policyhub.storage.unit_of_work import Preparation, UnitOfWork
@@ -67,11 +68,14 @@ class Database:
         connect_timeout_s: float = 3.0,
         busy_timeout_ms: int = 3000,
         group_commit: bool = True,
+        audit_keyring: AuditKeyring | None = None,
     ) -> None:
         from policyhub.storage.group_commit import GroupCommitWriter
         from policyhub.storage.group_read import GroupReader
 
         self.url = url
+        #: The audit chain's key, handed to every unit of work (see ``services.audit``).
+        self.audit_keyring = audit_keyring
         self.is_sqlite = url.startswith("sqlite")
         #: Transactions this process has committed (monotonic): caches of database state compare it to
         #: see that this process changed something since they last looked (the decision engine does).
@@ -124,7 +128,7 @@ class Database:
     def read(self) -> Iterator[UnitOfWork]:
         """A read-only unit of work (a deferred transaction, never committed)."""
         with _unavailable_on_db_errors(), self.engine.connect() as conn, conn.begin():
-            yield UnitOfWork(conn)
+            yield UnitOfWork(conn, self.audit_keyring)
 
     async def read_async(self, work: Callable[[UnitOfWork], T]) -> T:
         """``work`` on a read unit of work, for async callers: served with the other reads that wait, in one
@@ -158,7 +162,7 @@ class Database:
                         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
                     trans = conn.begin()
                     try:
-                        yield UnitOfWork(conn)
+                        yield UnitOfWork(conn, self.audit_keyring)
                     except BaseException:
                         trans.rollback()
                         raise

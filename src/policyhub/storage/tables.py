@@ -161,6 +161,9 @@ events = Table(
     Column("data", JSON, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # HMAC of the hash under the server's audit key (kept outside the database), and that key's id.
+    Column("key_id", String(16), nullable=False, server_default=""),
+    Column("mac", String(64), nullable=False, server_default=""),
     UniqueConstraint("org_id", "seq", name="uq_events_org_seq"),
     Index("ix_events_object", "org_id", "object_id", "seq"),
 )

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
+from policyhub.domain.audit_keys import AuditKeyring
 from policyhub.storage.repositories.changes import PolicyChangeRepository
 from policyhub.storage.repositories.decisions import DecisionRepository
 from policyhub.storage.repositories.events import EventRepository
@@ -46,8 +47,10 @@ class Preparation(NamedTuple):
 class UnitOfWork:
     """Repositories share the connection, so everything they write commits or rolls back together."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, audit_keyring: AuditKeyring | None = None) -> None:
         self.conn = conn
+        #: The key that MACs the audit events written here, and verifies them (None: unkeyed).
+        self.audit_keyring = audit_keyring
         self.is_sqlite = conn.dialect.name == "sqlite"
         #: What services remember of this transaction's reads (the audit chain head of a locked org).
         #: Emptied by :meth:`forget` when the transaction rolls back to a savepoint.

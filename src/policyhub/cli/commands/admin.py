@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from policyhub.cli.output import Format, emit, fail
+from policyhub.domain.audit_keys import AuditKeyError
 from policyhub.domain.canonical import iso
 from policyhub.domain.records import Actor, Role
 from policyhub.errors import DomainError
 from policyhub.services import audit, keys
+from policyhub.services.audit_keys import keyring_from_settings
 from policyhub.services.orgs import SYSTEM_PRINCIPAL, create_org
 from policyhub.settings import get_settings
 from policyhub.storage.db import Database
@@ -22,8 +26,14 @@ audit_app = typer.Typer(help="The audit log.", add_completion=False, no_args_is_
 Output = Annotated[Format, typer.Option("-o", "--output", help="table or json")]
 
 
-def _db() -> Database:
-    return Database(get_settings().database_url, pool_size=1)
+def _db(*, writes: bool = False) -> Database:
+    """The database, with the audit key: a command that writes events needs it, as the server does."""
+    settings = get_settings()
+    try:
+        keyring = keyring_from_settings(settings, required=writes, create=writes)
+    except AuditKeyError as exc:
+        fail(str(exc), 2)
+    return Database(settings.database_url, pool_size=1, audit_keyring=keyring)
 
 
 def _system(uow: object, slug: str) -> Actor:
@@ -38,7 +48,7 @@ def orgs_create(
     slug: str, name: Annotated[str | None, typer.Option(help="display name")] = None, output: Output = Format.table
 ) -> None:
     """Create an org with an admin service account; prints its admin key once."""
-    db = _db()
+    db = _db(writes=True)
     try:
         with db.write() as uow:
             created = create_org(uow, slug, name=name)
@@ -74,7 +84,7 @@ def keys_create(
     output: Output = Format.table,
 ) -> None:
     """Issue a key; the token is printed once."""
-    db = _db()
+    db = _db(writes=True)
     try:
         with db.write() as uow:
             actor = _system(uow, org)
@@ -131,7 +141,7 @@ def keys_revoke(
 ) -> None:
     """Revoke a key. The org's last active admin key is refused unless --force (e.g. a leaked key
     to cut off at once); `keys create --role admin` issues a new one."""
-    db = _db()
+    db = _db(writes=True)
     try:
         with db.write() as uow:
             keys.revoke_key(uow, _system(uow, org), key_id, allow_last_admin=force)
@@ -149,9 +159,18 @@ def keys_revoke(
 
 @audit_app.command("verify")
 def audit_verify(
-    org: Annotated[str | None, typer.Option(help="org slug (default: every org)")] = None, output: Output = Format.table
+    org: Annotated[str | None, typer.Option(help="org slug (default: every org)")] = None,
+    require_keyed: Annotated[
+        bool, typer.Option("--require-keyed", help="fail if any event carries no MAC (none predates the key)")
+    ] = False,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="checkpoints from `audit checkpoint -o json`: the log must still hold them")
+    ] = None,
+    output: Output = Format.table,
 ) -> None:
-    """Check every org's event hash chain; exit 1 and name the first broken event if any."""
+    """Check every org's event chain (links, hashes, MACs under the audit key) and every policy version
+    against the event that created it; exit 1 and name the first broken event if any."""
+    points = _checkpoints(checkpoint) if checkpoint is not None else []
     db = _db()
     reports = []
     with db.read() as uow:
@@ -160,16 +179,57 @@ def audit_verify(
             fail(f"org {org!r} not found")
         for o in targets:
             r = audit.verify_org(uow, o.id)
+            ok, seq, reason = r.ok, r.broken_at_seq, r.reason
+            if ok and require_keyed and r.unkeyed_through is not None:
+                ok, seq, reason = False, 1, f"--require-keyed: {r.note}"
+            for point in (p for p in points if p.get("org_id") == o.id):
+                problem = audit.verify_checkpoint(uow, point) if ok else ""
+                if problem:
+                    ok, seq, reason = False, int(str(point.get("seq"))), problem
             reports.append(
                 {
                     "org": o.slug,
-                    "ok": r.ok,
+                    "ok": ok,
                     "events": r.events_checked,
-                    "broken_at_seq": r.broken_at_seq,
-                    "reason": r.reason,
+                    "versions": r.versions_checked,
+                    "broken_at_seq": seq,
+                    "reason": reason,
+                    "unkeyed_through": r.unkeyed_through,
+                    "note": r.note,
                 }
             )
     db.dispose()
-    emit(reports, output, ["org", "ok", "events", "broken_at_seq", "reason"])
+    emit(reports, output, ["org", "ok", "events", "versions", "broken_at_seq", "reason", "note"])
     if not all(r["ok"] for r in reports):
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    org: Annotated[str | None, typer.Option(help="org slug (default: every org)")] = None,
+    output: Output = Format.json,
+) -> None:
+    """Print each org's chain head MACed under the audit key. Keep the output outside the database (and
+    its backups): `audit verify --checkpoint FILE` then proves the log was not rewound or rewritten."""
+    db = _db()
+    if db.audit_keyring is None:
+        db.dispose()
+        fail("a checkpoint needs the audit key (POLICYHUB_AUDIT_KEY or POLICYHUB_AUDIT_KEY_FILE)", 2)
+    with db.read() as uow:
+        targets = [o for o in uow.orgs.list() if org in (None, o.slug)]
+        if org and not targets:
+            fail(f"org {org!r} not found")
+        points = [{"org": o.slug, **audit.checkpoint(uow, o.id)} for o in targets]
+    db.dispose()
+    emit(points, output, ["org", "seq", "head", "key_id", "mac"])
+
+
+def _checkpoints(path: Path) -> list[dict[str, object]]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        fail(f"--checkpoint {path}: {exc}", 2)
+    points = loaded if isinstance(loaded, list) else [loaded]
+    if not all(isinstance(p, dict) and {"org_id", "seq", "head", "key_id", "mac"} <= set(p) for p in points):
+        fail(f"--checkpoint {path}: expected the JSON that `policyhub audit checkpoint -o json` prints", 2)
+    return points

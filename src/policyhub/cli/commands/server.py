@@ -32,16 +32,29 @@ def serve(
 
     import uvicorn
 
+    from policyhub.domain.audit_keys import AuditKeyError
     from policyhub.logging import configure
+    from policyhub.services import audit
+    from policyhub.services.audit_keys import keyring_from_settings
     from policyhub.services.orgs import bootstrap
     from policyhub.storage.db import Database
     from policyhub.storage.migrate import upgrade
 
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
-    upgrade(settings.database_url)
-    db = Database(settings.database_url, pool_size=1)
     try:
+        keyring = keyring_from_settings(settings, required=True)
+    except AuditKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=1, audit_keyring=keyring)
+    try:
+        with db.read() as uow:
+            problem = audit.key_problem(uow)
+        if problem:
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(2)
         created = bootstrap(db, settings.bootstrap_org, settings.bootstrap_token)
     except DomainError as exc:
         typer.echo(f"error: {exc.detail}", err=True)

@@ -159,7 +159,10 @@ def verify_audit(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
         {
             "ok": report.ok,
             "events_checked": report.events_checked,
+            "versions_checked": report.versions_checked,
             "broken_at_seq": report.broken_at_seq,
             "reason": report.reason,
+            "unkeyed_through": report.unkeyed_through,
+            "note": report.note,
         }
     )

@@ -206,5 +206,9 @@ class PolicyTypeOut(BaseModel):
 class AuditReport(BaseModel):
     ok: bool
     events_checked: int
+    versions_checked: int
     broken_at_seq: int | None
     reason: str
+    #: Events 1..N carry no MAC: written before the audit key was configured (null: every event is keyed).
+    unkeyed_through: int | None
+    note: str

@@ -29,6 +29,8 @@ def _event(row: Row[Any]) -> Event:
         data=row.data if isinstance(row.data, dict) else {},
         prev_hash=row.prev_hash,
         hash=row.hash,
+        key_id=row.key_id,
+        mac=row.mac,
     )
 
 
@@ -54,6 +56,8 @@ EVENT_KEYS = (
     "data",
     "prev_hash",
     "hash",
+    "key_id",
+    "mac",
 )
 
 
@@ -91,6 +95,11 @@ class EventRepository:
     def for_object(self, org_id: str, object_id: str) -> builtins.list[Event]:
         stmt = select(events).where(events.c.org_id == org_id, events.c.object_id == object_id)
         return [_event(r) for r in self.conn.execute(stmt.order_by(events.c.seq))]
+
+    def last_key_id(self) -> str:
+        """The key id of the newest event of any org ('' when it is unkeyed, or there is none)."""
+        row = self.conn.execute(select(events.c.key_id).order_by(events.c.id.desc()).limit(1)).first()
+        return str(row.key_id) if row is not None else ""
 
     def stream(self, org_id: str, batch: int = 1000) -> Iterator[Event]:
         """Every event of the org in chain (``seq``) order, batch by batch."""

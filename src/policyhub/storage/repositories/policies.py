@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,6 +235,23 @@ class PolicyRepository:
         )
         row = self.conn.execute(stmt).first()
         return _version(row) if row else None
+
+    def stream_versions(self, org_id: str, batch: int = 500) -> Iterator[Version]:
+        """Every stored version of the org's policies, batch by batch (``audit verify`` checks each)."""
+        last_id = -1
+        while True:
+            stmt = (
+                select(policy_versions, principals.c.display_name)
+                .outerjoin(principals, principals.c.id == policy_versions.c.created_by)
+                .where(policy_versions.c.org_id == org_id, policy_versions.c.id > last_id)
+                .order_by(policy_versions.c.id)
+                .limit(batch)
+            )
+            rows = list(self.conn.execute(stmt))
+            if not rows:
+                return
+            yield from (_version(r) for r in rows)
+            last_id = int(rows[-1].id)
 
     # -- references ------------------------------------------------------------------------------
     def set_references(self, org_id: str, policy_id: str, refs: tuple[tuple[str, str], ...]) -> None:
