@@ -6,6 +6,7 @@ import logging
 
 from policyhub.engine.compiled import Judge
 from policyhub.engine.engine import DecisionEngine
+from policyhub.engine.limits import DecisionLimits
 from policyhub.engine.points import default_points
 from policyhub.engine.ratelimit import build_limiter
 from policyhub.http.deps import Container
@@ -46,9 +47,18 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         db,
         registry,
         default_points(),
-        build_limiter(settings.redis_url),
+        build_limiter(settings.redis_url, keys_per_org=settings.ratelimit_keys_per_org),
         judge=build_judge(settings),
         refresh_s=settings.decision_refresh_s,
+        limits=DecisionLimits(
+            deadline_s=settings.decision_deadline_s,
+            max_reasons=settings.decision_max_reasons,
+            max_reason_bytes=settings.decision_max_reason_bytes,
+            max_details_bytes=settings.decision_max_details_bytes,
+            max_response_bytes=settings.decision_max_response_bytes,
+        ),
+        judge_per_org=settings.judge_concurrency_per_org,
+        judge_threads=settings.judge_threads,
     )
     log_policy = LogPolicy(
         enabled=settings.decision_log,

@@ -132,12 +132,12 @@ def test_a_long_identity_is_hashed_into_the_key() -> None:
 
 
 def test_memory_store_drops_expired_counters_and_stays_bounded() -> None:
-    store = MemoryRateLimiter(max_keys=100)
+    store = MemoryRateLimiter(keys_per_org=100)
     for i in range(500):
-        store.hit(f"k{i}", 5, 1, sliding=i % 2 == 0, now=T0 + i * 0.001)
+        store.hit(f"org:k{i}", 5, 1, sliding=i % 2 == 0, now=T0 + i * 0.001)
     assert len(store) == 100
     for i in range(400):
-        store.hit(f"late{i}", 5, 1, sliding=False, now=T0 + 10 + i)
+        store.hit(f"org:late{i}", 5, 1, sliding=False, now=T0 + 10 + i)
     assert len(store) <= 3  # every earlier counter had expired and was dropped on the way
 
 

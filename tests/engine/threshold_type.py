@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,10 @@ class ThresholdSpec(BaseModel):
     explode: bool = False  # evaluation raises (an internal error)
     fail_open: bool = False
     uses_limiter: bool = False
+    sleep_s: float = 0.0  # evaluation takes this long (a slow evaluator)
+    reasons: int = 1  # a violation gives this many reasons
+    reason_chars: int = 0  # each padded to this many characters
+    detail_bytes: int = 0  # and details of about this many bytes
 
 
 class CompiledThreshold(CompiledPolicy):
@@ -37,13 +42,20 @@ class CompiledThreshold(CompiledPolicy):
         self.evaluations += 1
         if self.spec.explode:
             raise RuntimeError("the evaluator broke")
+        if self.spec.sleep_s:
+            time.sleep(self.spec.sleep_s)
         value: Any = getattr(evaluation.input, "context", {}).get(self.spec.field)
         if value is None:
             return Outcome.not_applicable(f"no {self.spec.field}")
         if value > self.spec.max:
-            return Outcome.violated(
-                f"{self.spec.field}={value} > {self.spec.max}", severity=Severity(self.spec.severity)
-            )
+            spec = self.spec
+            reason = f"{spec.field}={value} > {spec.max}"
+            reasons = [f"{reason} ({i})".ljust(spec.reason_chars, "r") for i in range(spec.reasons)]
+            if spec.reasons == 1 and not spec.reason_chars:
+                reasons = [reason]
+            rows = [{"i": i, "pad": "d" * 90} for i in range(spec.detail_bytes // 100)]
+            details = {"rows": rows} if rows else {}
+            return Outcome.violated(*reasons, severity=Severity(spec.severity), **details)
         return Outcome.passed(f"{self.spec.field}={value} <= {self.spec.max}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 from pydantic import BaseModel
 
 from policyhub.domain.records import Policy
+from policyhub.engine.limits import DeadlineExceeded
 from policyhub.engine.outcome import Outcome
 from policyhub.storage.repositories.resources import Resource
 
@@ -72,6 +75,15 @@ class JudgeVerdict:
     explanation: str
 
 
+@dataclass(frozen=True, slots=True)
+class JudgeQuestion:
+    """What a policy asks the judge: does ``content`` break ``rule``? Equal questions of one decision are
+    asked once."""
+
+    rule: str
+    content: str
+
+
 @dataclass(slots=True)
 class Evaluation:
     """Everything an evaluator sees for one decision: the validated input and the shared services."""
@@ -85,6 +97,26 @@ class Evaluation:
     judge: Judge | None = None
     #: Scratch space shared by the policies of one decision (e.g. a parsed JSON body, extracted variables).
     memo: dict[str, Any] = field(default_factory=dict)
+    #: ``time.monotonic()`` by which the decision must be answered (see :mod:`policyhub.engine.limits`).
+    deadline: float = math.inf
+    #: The judge's answers to the questions the policies declared (asked concurrently before evaluating).
+    verdicts: dict[JudgeQuestion, JudgeVerdict | Exception] = field(default_factory=dict)
+
+    def check_deadline(self) -> None:
+        """Raise :class:`DeadlineExceeded` once the decision's deadline has passed (evaluators that loop
+        over their input call it as they go)."""
+        if time.monotonic() > self.deadline:
+            raise DeadlineExceeded("decision deadline exceeded")
+
+    def verdict(self, question: JudgeQuestion) -> JudgeVerdict:
+        """The judge's answer to a question the policy declared in :meth:`CompiledPolicy.judge_questions`;
+        the judge's error (or the deadline) is raised as the policy's evaluation error."""
+        answer = self.verdicts.get(question)
+        if answer is None:
+            raise RuntimeError("the judge was not asked this policy's question (it did not declare it)")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 class CompiledPolicy(ABC):
@@ -105,6 +137,12 @@ class CompiledPolicy(ABC):
 
     def order(self) -> tuple[Any, ...]:
         """Sort key among the policies of one decision (e.g. Apinizer's placement order); ties keep scope order."""
+        return ()
+
+    def judge_questions(self, evaluation: Evaluation) -> tuple[JudgeQuestion, ...]:
+        """What this policy will ask the judge about this input (a policy that ``uses`` the judge declares
+        it here). The engine asks them all at once, concurrently and within the decision's deadline, and
+        ``evaluate`` reads the answers with :meth:`Evaluation.verdict`."""
         return ()
 
     @abstractmethod

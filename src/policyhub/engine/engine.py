@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import random
 import threading
@@ -16,7 +17,9 @@ from pydantic import BaseModel
 
 from policyhub.domain.records import Enforcement, Policy
 from policyhub.engine.cache import CompiledCache
-from policyhub.engine.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, RateLimiter
+from policyhub.engine.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, JudgeQuestion, RateLimiter
+from policyhub.engine.judging import JudgeRunner
+from policyhub.engine.limits import DeadlineExceeded, DecisionLimits, ResponseBudget
 from policyhub.engine.outcome import Decision, DecisionResult, Effect, Outcome, PolicyResult, Severity, Status
 from policyhub.engine.points import DecisionPoint, PointRegistry
 from policyhub.engine.snapshot import Entry, OrgSnapshot, load_snapshot
@@ -46,6 +49,10 @@ class Prepared:
     scope_path: str | None
     input: BaseModel
     entries: Sequence[Entry] = ()
+    #: ``time.monotonic()`` by which the decision must be answered (its policies and its judge calls).
+    deadline: float = math.inf
+    #: Made when the judge is asked (before evaluating), then evaluated in.
+    evaluation: Evaluation | None = None
 
 
 class DecisionEngine:
@@ -67,6 +74,9 @@ class DecisionEngine:
         judge: Judge | None = None,
         refresh_s: float = 0.25,
         cache: CompiledCache | None = None,
+        limits: DecisionLimits | None = None,
+        judge_per_org: int = 4,
+        judge_threads: int = 16,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -74,6 +84,10 @@ class DecisionEngine:
         self.limiter = limiter
         self.judge = judge
         self.refresh_s = refresh_s
+        self.limits = limits or DecisionLimits()
+        #: Judge calls: concurrent within a decision, at most ``judge_per_org`` at once per org, on their own
+        #: threads (never the shared request pool), within the decision's deadline.
+        self.judging = JudgeRunner(judge, per_org=judge_per_org, threads=judge_threads) if judge else None
         self.cache = cache or CompiledCache()
         #: org id -> (snapshot, when it was last checked, this process's commit count at that check)
         self._snapshots: dict[str, tuple[OrgSnapshot, float, int]] = {}
@@ -148,6 +162,7 @@ class DecisionEngine:
         ``authorize`` sees the resolved scope before anything else about the request is looked at, so a
         caller who may not see a scope learns nothing about it (not even whether its input would be valid).
         """
+        deadline = time.monotonic() + self.limits.deadline_s
         point = self.points.get(request.point)
         scope_path: str | None = None
         if request.scope not in (None, "", "/"):
@@ -167,27 +182,65 @@ class DecisionEngine:
                 raise InvalidInput.field(
                     "policies", f"no enabled {point.name} policy applies here named {', '.join(sorted(missing))}"
                 )
-        return Prepared(request, snapshot, point, scope_path, parsed, entries)
+        return Prepared(request, snapshot, point, scope_path, parsed, entries, deadline)
 
     def blocking(self, prepared: Prepared) -> bool:
-        """Whether evaluating may wait on the network (Redis counters, a judge): run it off the event loop."""
+        """Whether evaluating may wait on the network (Redis counters): run it off the event loop. Judge calls
+        are not a reason: they are asked before evaluating (:meth:`ask_judge_async`), on the judge's threads."""
         if any("sandbox" in entry.compiled.uses for entry in prepared.entries):  # Rego waits on a worker process
             return True
-        for entry in prepared.entries:
-            uses = entry.compiled.uses
-            if uses and (
-                ("limiter" in uses and self.limiter.blocking)
-                or ("judge" in uses and self.judge is not None and self.judge.blocking)
-            ):
-                return True
-        return False
+        if not self.limiter.blocking:
+            return False
+        return any("limiter" in entry.compiled.uses for entry in prepared.entries)
+
+    def _evaluation(self, prepared: Prepared) -> Evaluation:
+        if prepared.evaluation is None:
+            prepared.evaluation = Evaluation(
+                prepared.point.name,
+                prepared.scope_path,
+                prepared.input,
+                time.time(),
+                prepared.snapshot,
+                self.limiter,
+                self.judge,
+                deadline=prepared.deadline,
+            )
+        return prepared.evaluation
+
+    def _questions(self, prepared: Prepared) -> tuple[Evaluation, list[JudgeQuestion]]:
+        evaluation = self._evaluation(prepared)
+        asked: dict[JudgeQuestion, None] = {}
+        if self.judging is not None and not evaluation.verdicts:
+            for entry in prepared.entries:
+                compiled = entry.compiled
+                if "judge" in compiled.uses and compiled.applies(evaluation):
+                    asked.update(dict.fromkeys(compiled.judge_questions(evaluation)))
+        return evaluation, list(asked)
+
+    def ask_judge(self, prepared: Prepared) -> None:
+        """Ask the judge every question of the decision's policies at once, waiting in this thread."""
+        evaluation, questions = self._questions(prepared)
+        if questions and self.judging is not None:
+            evaluation.verdicts = self.judging.ask(prepared.snapshot.org_id, questions, prepared.deadline)
+
+    async def ask_judge_async(self, prepared: Prepared) -> None:
+        """:meth:`ask_judge` for the event loop: it waits without holding a thread."""
+        evaluation, questions = self._questions(prepared)
+        if questions and self.judging is not None:
+            verdicts = await self.judging.ask_async(prepared.snapshot.org_id, questions, prepared.deadline)
+            evaluation.verdicts = verdicts
 
     def evaluate(self, prepared: Prepared) -> DecisionResult:
-        """Evaluate every candidate in order and combine: any deny denies, else any warn warns, else allow."""
+        """Evaluate every candidate in order and combine: any deny denies, else any warn warns, else allow.
+
+        Within the decision's deadline: a policy not evaluated when it has passed denies with the reason.
+        """
         point = prepared.point.name
-        evaluation = Evaluation(
-            point, prepared.scope_path, prepared.input, time.time(), prepared.snapshot, self.limiter, self.judge
-        )
+        if prepared.evaluation is None or not prepared.evaluation.verdicts:
+            self.ask_judge(prepared)  # no-op without judged policies
+        evaluation = self._evaluation(prepared)
+        budget = ResponseBudget(self.limits)
+        deadline = prepared.deadline
         entries = prepared.entries
         if len(entries) > 1:  # a stable sort: ties keep scope order
             entries = sorted(entries, key=lambda entry: entry.compiled.order())
@@ -196,17 +249,21 @@ class DecisionEngine:
         denied_by: str | None = None
         for entry in entries:
             compiled = entry.compiled
+            if time.monotonic() > deadline:
+                results.append(_result(entry, _late(self.limits), budget, error=True, late=True))
+                denied_by = denied_by or entry.policy.name
+                continue
             if not compiled.applies(evaluation):
                 if prepared.request.explain:
-                    results.append(_result(entry, Outcome.not_applicable("does not apply to this input")))
+                    results.append(_result(entry, Outcome.not_applicable("does not apply to this input"), budget))
                 continue
             if denied_by is not None and "limiter" in compiled.uses:
                 # A request a gateway already refuses must not use up anyone's quota.
                 outcome = Outcome.not_applicable(f"not counted: already denied by policy {denied_by!r}")
                 if prepared.request.explain:
-                    results.append(_result(entry, outcome))
+                    results.append(_result(entry, outcome, budget))
                 continue
-            result = _evaluate_one(entry, compiled, evaluation)
+            result = _evaluate_one(entry, compiled, evaluation, budget, self.limits)
             if result.effect is Effect.NOT_APPLICABLE and not prepared.request.explain:
                 continue
             results.append(result)
@@ -253,23 +310,37 @@ def input_hash(point: str, scope_path: str | None, data: Any) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def _evaluate_one(entry: Entry, compiled: CompiledPolicy, evaluation: Evaluation) -> PolicyResult:
+def _evaluate_one(
+    entry: Entry, compiled: CompiledPolicy, evaluation: Evaluation, budget: ResponseBudget, limits: DecisionLimits
+) -> PolicyResult:
     try:
         outcome = compiled.evaluate(evaluation)
+    except DeadlineExceeded as exc:  # the decision is incomplete: deny, whatever the policy's fail-open says
+        return _result(entry, _late(limits, str(exc)), budget, error=True, late=True)
     except Exception as exc:  # never allow because of an internal error
         message = str(exc) or type(exc).__name__
         if compiled.fail_open:
             return _result(
                 entry,
                 Outcome.passed(f"evaluation error, allowed by the policy's fail-open setting: {message}"),
+                budget,
                 error=True,
             )
-        return _result(entry, Outcome.violated(f"evaluation error: {message}"), error=True)
-    return _result(entry, outcome)
+        return _result(entry, Outcome.violated(f"evaluation error: {message}"), budget, error=True)
+    return _result(entry, outcome, budget)
 
 
-def _result(entry: Entry, outcome: Outcome, *, error: bool = False) -> PolicyResult:
+def _late(limits: DecisionLimits, message: str = "decision deadline exceeded") -> Outcome:
+    """The result of a policy the decision's deadline left unevaluated (or cut short)."""
+    return Outcome.violated(f"evaluation error: {message} ({limits.deadline_s:g}s): not evaluated")
+
+
+def _result(
+    entry: Entry, outcome: Outcome, budget: ResponseBudget, *, error: bool = False, late: bool = False
+) -> PolicyResult:
+    """``late``: the deadline cut the policy's evaluation, so it denies whatever its enforcement mode."""
     policy = entry.policy
+    reasons, details = budget.bound(outcome.reasons, outcome.details)
     return PolicyResult(
         policy_id=policy.id,
         name=policy.name,
@@ -278,13 +349,14 @@ def _result(entry: Entry, outcome: Outcome, *, error: bool = False) -> PolicyRes
         revision=policy.revision,
         scope=policy.scope_path,
         enforcement=policy.enforcement._value_,
-        effect=effect_of(outcome, policy.enforcement),
+        effect=Effect.DENY if late else effect_of(outcome, policy.enforcement),
         status=outcome.status,
-        reasons=outcome.reasons,
+        reasons=reasons,
         obligations=outcome.obligations,
-        details=outcome.details,
+        details=details,
         error=error,
     )
+
 
 
 def effect_of(outcome: Outcome, enforcement: Enforcement) -> Effect:

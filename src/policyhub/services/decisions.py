@@ -57,6 +57,7 @@ class DecisionService:
         if snapshot is None:
             snapshot = await anyio.to_thread.run_sync(self.engine.refresh, actor.org_id)
         prepared = self.engine.prepare(snapshot, request, self._authorizer(actor, request))
+        await self.engine.ask_judge_async(prepared)  # judge calls (if any): on the judge's threads, not the pool's
         if self.engine.blocking(prepared):
             result = await anyio.to_thread.run_sync(self.engine.evaluate, prepared)
         else:

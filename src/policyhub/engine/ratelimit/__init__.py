@@ -19,13 +19,14 @@ class CounterStoreUnavailable(RuntimeError):
     """The shared counter store did not answer (down, unreachable, timed out)."""
 
 
-def build_limiter(redis_url: str | None) -> RateLimiter:
-    """The configured counter store: Redis when ``redis_url`` is set, else this process's memory."""
+def build_limiter(redis_url: str | None, *, keys_per_org: int = 100_000) -> RateLimiter:
+    """The configured counter store: Redis when ``redis_url`` is set, else this process's memory (at most
+    ``keys_per_org`` counters per org; Redis keys expire with their window instead)."""
     if redis_url:
         from policyhub.engine.ratelimit.redis import RedisRateLimiter
 
         return RedisRateLimiter(redis_url)
-    return MemoryRateLimiter()
+    return MemoryRateLimiter(keys_per_org=keys_per_org)
 
 
 def counter_key(org_id: str, policy_id: str, rule: str, identity: str) -> str:

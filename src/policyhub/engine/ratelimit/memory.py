@@ -1,8 +1,17 @@
 """In-process counters (one node): exact, thread-safe, fixed and sliding windows.
 
 The arithmetic is :mod:`policyhub.engine.ratelimit.windows`, the same as the Redis store's Lua script.
-Memory stays bounded: counters that have expired are dropped as new requests arrive (oldest-used
-first), and at most ``max_keys`` counters are kept (the least recently used one goes first).
+
+Memory stays bounded **per org** (the org is the key's first part, see
+:func:`~policyhub.engine.ratelimit.counter_key`): each org has its own least-recently-used list of at
+most ``keys_per_org`` counters, so an org sending ever new identities only ever evicts its own counters,
+never another org's. Dropping an expired counter changes nothing (the next request would start a new
+window anyway), so expired counters go first: two from the org's least recently used end on each of its
+requests, a few of another org's now and then, and, when the org is over its budget, an expired one
+among its oldest few. Only when none of those has expired does the org evict a live counter of its own
+(its least recently used): that identity's count starts again, which an org can bring on only itself,
+by sending more distinct identities within one window than its budget. Memory: at most
+``keys_per_org`` counters per org (orgs are created by the operator).
 """
 
 from __future__ import annotations
@@ -46,10 +55,14 @@ class MemoryRateLimiter:
 
     blocking = False
 
-    def __init__(self, max_keys: int = 1_000_000) -> None:
-        self._counters: OrderedDict[str, _Fixed | _Sliding] = OrderedDict()
+    def __init__(self, keys_per_org: int = 100_000) -> None:
+        if keys_per_org < 1:
+            raise ValueError("keys_per_org must be at least 1")
+        #: org id -> its counters, least recently used first; orgs in the order the sweep visits them.
+        self._orgs: dict[str, OrderedDict[str, _Fixed | _Sliding]] = {}
         self._lock = threading.Lock()
-        self._max_keys = max_keys
+        self._keys_per_org = keys_per_org
+        self._hits = 0
 
     def hit(
         self,
@@ -63,37 +76,53 @@ class MemoryRateLimiter:
         timeout_s: float | None = None,
     ) -> RateState:
         window, at = window_ms(window_s), math.floor(now * 1000)  # now_ms, inlined: this is per decision
+        org = key.partition(":")[0]
         with self._lock:
+            counters = self._orgs.get(org)
+            if counters is None:
+                counters = self._orgs[org] = OrderedDict()
             if sliding:
-                state = self._sliding(key, limit, window, at, cost)
+                state = self._sliding(counters, key, limit, window, at, cost)
             else:
-                state = self._fixed(key, limit, window, at, cost)
-            self._evict(at)
+                state = self._fixed(counters, key, limit, window, at, cost)
+            self._evict(counters, at)
+            self._hits += 1
+            if not self._hits & 255:
+                self._sweep(at)
         return state
 
     def __len__(self) -> int:
-        return len(self._counters)
+        return sum(len(counters) for counters in self._orgs.values())
 
-    def _fixed(self, key: str, limit: int, window: int, at: int, cost: int) -> RateState:
+    def keys_of(self, org_id: str) -> int:
+        """How many counters the org holds."""
+        counters = self._orgs.get(org_id)
+        return len(counters) if counters is not None else 0
+
+    def _fixed(
+        self, counters: OrderedDict[str, _Fixed | _Sliding], key: str, limit: int, window: int, at: int, cost: int
+    ) -> RateState:
         start = at - at % window
-        counter = self._counters.get(key)
+        counter = counters.get(key)
         if not isinstance(counter, _Fixed) or counter.window != window or counter.start != start:
             counter = _Fixed(window, start)
-            self._counters[key] = counter
+            counters[key] = counter
         else:
-            self._counters.move_to_end(key)
+            counters.move_to_end(key)
         allowed = counter.count + cost <= limit
         if allowed:
             counter.count += cost
         return fixed_state(allowed, limit, counter.count, start, window, at)
 
-    def _sliding(self, key: str, limit: int, window: int, at: int, cost: int) -> RateState:
-        counter = self._counters.get(key)
+    def _sliding(
+        self, counters: OrderedDict[str, _Fixed | _Sliding], key: str, limit: int, window: int, at: int, cost: int
+    ) -> RateState:
+        counter = counters.get(key)
         if type(counter) is not _Sliding or counter.window != window:
             counter = _Sliding(window)
-            self._counters[key] = counter
+            counters[key] = counter
         else:
-            self._counters.move_to_end(key)
+            counters.move_to_end(key)
         g = counter.bucket
         oldest, current = (at - window) // g, at // g
         buckets = counter.buckets
@@ -115,15 +144,40 @@ class MemoryRateLimiter:
         reset = ((buckets[0][0] + 1) * g + window - at) / 1000
         return RateState(True, limit, max(0, limit - counter.total), reset, 0.0)
 
-    def _evict(self, at: int) -> None:
-        """Drop up to two expired counters from the least recently used end, and any over the cap."""
-        counters = self._counters
+    def _evict(self, counters: OrderedDict[str, _Fixed | _Sliding], at: int) -> None:
+        """Drop up to two of the org's expired counters from its least recently used end; then, while it is
+        over its budget, one of its own: an expired one among its oldest few, else its least recently used."""
         for _ in range(2):
+            key = next(iter(counters))
+            if counters[key].expires > at or len(counters) == 1:
+                break
+            del counters[key]
+        while len(counters) > self._keys_per_org:
+            victim = None
+            for seen, (key, counter) in enumerate(counters.items()):
+                if counter.expires <= at:
+                    victim = key
+                    break
+                if seen == _OLDEST_LOOKED_AT:
+                    break
+            if victim is None:
+                counters.popitem(last=False)
+            else:
+                del counters[victim]
+
+    def _sweep(self, at: int) -> None:
+        """Drop some expired counters of the org visited next (round robin), so idle orgs give memory back."""
+        org = next(iter(self._orgs))
+        counters = self._orgs.pop(org)
+        for _ in range(64):
             if not counters:
-                return
+                return  # the org holds nothing: forget it
             key = next(iter(counters))
             if counters[key].expires > at:
                 break
             del counters[key]
-        while len(counters) > self._max_keys:
-            counters.popitem(last=False)
+        self._orgs[org] = counters  # to the end of the round
+
+
+#: Over its budget, an org looks this far from its least recently used end for an expired counter.
+_OLDEST_LOOKED_AT = 8

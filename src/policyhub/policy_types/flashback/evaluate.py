@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation, Judge, JudgeVerdict
+from policyhub.engine.compiled import CompiledPolicy, Evaluation, JudgeQuestion
 from policyhub.engine.outcome import Outcome, Severity
 from policyhub.policy_types.flashback.detectors import DETECTORS, Finding, TextView, resolve
 from policyhub.policy_types.flashback.masking import MAX_REPORTED, mask_everything, report
@@ -24,10 +24,8 @@ from policyhub.policy_types.flashback.vocabulary import Selection
 
 SEVERITY = {0: Severity.LOG, 1: Severity.WARN, 2: Severity.BLOCK}
 ACTION = {0: "log", 1: "alert", 2: "block"}
-DEFAULT_JUDGE_TIMEOUT_S = 5.0
 MAX_EXPLANATION = 500
 _MEMO = "flashback.findings"
-_JUDGED = "flashback.verdicts"
 
 
 class JudgeUnavailable(Exception):
@@ -99,6 +97,15 @@ class JudgedPolicy(FlashbackPolicy):
 
     uses: ClassVar[frozenset[str]] = frozenset({"judge"})
 
+    def judge_questions(self, evaluation: Evaluation) -> tuple[JudgeQuestion, ...]:
+        """The rule, about this content, unless a detector already found something (then no call is made).
+        The engine asks every policy's question at once (policies with the same rule share one call),
+        concurrently, bounded per org and within the decision's deadline."""
+        content: str = evaluation.input.content  # type: ignore[attr-defined]
+        if evaluation.judge is None or (self.detectors and self.scan(content, evaluation.memo)):
+            return ()
+        return (JudgeQuestion(self.rule, content),)
+
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         content: str = evaluation.input.content  # type: ignore[attr-defined]
         direction: str = evaluation.input.direction  # type: ignore[attr-defined]
@@ -119,10 +126,7 @@ class JudgedPolicy(FlashbackPolicy):
                 **self.summary,
                 judge=None,
             )
-        verdicts: dict[str, JudgeVerdict] = evaluation.memo.setdefault(_JUDGED, {})
-        verdict = verdicts.get(self.rule)
-        if verdict is None:  # policies with the same rule in one decision share one call
-            verdict = verdicts[self.rule] = judge.judge(self.rule, content, timeout_s=_timeout(judge))
+        verdict = evaluation.verdict(JudgeQuestion(self.rule, content))
         explanation = mask_everything(verdict.explanation)[:MAX_EXPLANATION]
         details = {**self.summary, "judge": {"violated": verdict.violated, "explanation": explanation}}
         if verdict.violated:
@@ -131,8 +135,3 @@ class JudgedPolicy(FlashbackPolicy):
             )
         return Outcome.passed(f"judge: {explanation}", **details)
 
-
-def _timeout(judge: Judge) -> float:
-    """The judge's own configured timeout (``ChatJudge.timeout_s``), else the default."""
-    value = getattr(judge, "timeout_s", None)
-    return float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_JUDGE_TIMEOUT_S

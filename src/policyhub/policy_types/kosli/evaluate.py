@@ -18,6 +18,11 @@ Semantics (Kosli documents the rules, not every corner; the choices are fail-clo
   control) must exist and, with ``must_be_compliant`` (the default), every match must be compliant.
   An artifact with no trail is missing it, unless its ``if`` is false without a flow.
 
+Bounds: the details grow with the product of artifacts, trails and rules (each resolution names its trail), so they
+stop at about :data:`MAX_DETAILS_BYTES` (a 142 KB input against 1,000 rules once answered 133 MB): the
+verdict and the reasons still cover every artifact and rule, and ``"_truncated"`` says how many rule
+evaluations were left out. The decision's deadline is checked before each artifact.
+
 Exceptions are only evaluated where the requirement is not met. A rule that is not required is not
 listed. A rule is *violated* if any resolution is a violation, *ignored* (``satisfied: null``) if every
 resolution is ``rule_not_applicable``, else *satisfied*. Expressions are compiled to closures once per
@@ -31,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from policyhub.domain.records import Policy
 from policyhub.engine.compiled import CompiledPolicy, Evaluation
 from policyhub.engine.outcome import Outcome, Status
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
     from policyhub.engine.inputs.environment import EnvironmentArtifact, EnvironmentAttestation, EnvironmentTrail
 
 MAX_REASONS = 20
+#: About this many bytes of rule evaluations are detailed per policy (the engine's default details cap).
+MAX_DETAILS_BYTES = 16 * 1024
 SATISFIED, NOT_APPLICABLE = "rule_satisfied", "rule_not_applicable"
 _MEMO_KEY = "kosli.environment.subjects"
 
@@ -70,6 +79,8 @@ class _Subject:
     artifact: EnvironmentArtifact
     label: str
     contexts: tuple[_Context, ...]
+    #: At most what one rule's resolutions of this artifact take as JSON (each names its trail).
+    size: int
 
 
 def _subjects(evaluation: Evaluation) -> list[_Subject]:
@@ -85,7 +96,8 @@ def _subject(artifact: EnvironmentArtifact) -> _Subject:
     contexts = tuple(_trail_context(t, art) for t in artifact.trails)
     if not contexts:
         contexts = (_Context({"flow": None, "artifact": art}, None, None, "", {}, {}),)
-    return _Subject(artifact, repr(artifact.name) if artifact.name else artifact.fingerprint, contexts)
+    size = sum(100 + len(t.flow.name) + len(t.name or "") for t in artifact.trails) or 100
+    return _Subject(artifact, repr(artifact.name) if artifact.name else artifact.fingerprint, contexts, size)
 
 
 def _trail_context(t: EnvironmentTrail, art: dict[str, Any]) -> _Context:
@@ -245,16 +257,20 @@ class CompiledEnvironmentPolicy(CompiledPolicy):
             rules.append(_TrailCompliance(spec.trail_compliance))
         rules.extend(_Attestation(r) for r in spec.attestations)
         self.rules = tuple(rules)
+        self._rule_bytes = tuple(len(orjson.dumps(r.json)) + 64 for r in rules)
 
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         subjects = _subjects(evaluation)
         artifacts: list[dict[str, Any]] = []
         reasons: list[str] = []
         violations = 0
+        room_left = MAX_DETAILS_BYTES  # for rule evaluations in the details; beyond it, verdicts only
+        left_out = 0
         for subject in subjects:
+            evaluation.check_deadline()
             rule_evaluations: list[dict[str, Any]] = []
             compliant = True
-            for rule in self.rules:
+            for rule, rule_bytes in zip(self.rules, self._rule_bytes, strict=True):
                 resolutions, failures, applied = rule.check(subject)
                 if failures:
                     compliant = False
@@ -262,6 +278,10 @@ class CompiledEnvironmentPolicy(CompiledPolicy):
                     room = MAX_REASONS - len(reasons)
                     if room > 0:
                         reasons.extend(f"artifact {subject.label}: {f}" for f in failures[:room])
+                if room_left <= 0:
+                    left_out += 1
+                    continue
+                room_left -= rule_bytes + subject.size
                 rule_evaluations.append(
                     {
                         "rule": rule.json,
@@ -270,7 +290,10 @@ class CompiledEnvironmentPolicy(CompiledPolicy):
                         "resolutions": resolutions,
                     }
                 )
+            if room_left <= 0 and not rule_evaluations:
+                continue  # not even the artifact's name: the details are full
             artifact = subject.artifact
+            room_left -= 200
             artifacts.append(
                 {
                     "name": artifact.name,
@@ -279,12 +302,17 @@ class CompiledEnvironmentPolicy(CompiledPolicy):
                     "rule_evaluations": rule_evaluations,
                 }
             )
+        details: dict[str, Any] = {"status": "NON-COMPLIANT" if violations else "COMPLIANT", "artifacts": artifacts}
+        if left_out:
+            details["_truncated"] = (
+                f"{left_out} rule evaluation(s) left out (details are kept to about {MAX_DETAILS_BYTES} bytes)"
+            )
         if violations:
             if violations > len(reasons):
                 reasons.append(f"... and {violations - len(reasons)} more violations")
-            return Outcome(Status.VIOLATION, reasons, details={"status": "NON-COMPLIANT", "artifacts": artifacts})
+            return Outcome(Status.VIOLATION, reasons, details=details)
         summary = f"{len(subjects)} artifact(s) comply with {len(self.rules)} rule(s)"
-        return Outcome(Status.PASS, [summary], details={"status": "COMPLIANT", "artifacts": artifacts})
+        return Outcome(Status.PASS, [summary], details=details)
 
 
 def compile_policy(policy: Policy) -> CompiledEnvironmentPolicy:

@@ -1,0 +1,129 @@
+"""A decision's budgets: how long its policies may take, and how much its answer may say.
+
+Evaluators run tenant-written policies against tenant-sent inputs, so both the time a decision takes and
+the size of what it answers are bounded here, once, for every policy type:
+
+- **time**: a deadline per decision across its policies (``POLICYHUB_DECISION_DEADLINE_S``). A policy
+  not evaluated when it has passed gets an evaluation error, "decision deadline exceeded", which denies
+  whatever the policy's enforcement or fail-open setting (the decision is incomplete: never an allow).
+  Evaluators that loop over the input check it as they go (:meth:`Evaluation.check_deadline`).
+- **size**: each result keeps at most ``max_reasons`` reasons of at most ``max_reason_bytes`` each, and
+  details of about ``max_details_bytes`` as JSON; the results of one decision share ``max_response_bytes``
+  (once spent, later results keep their verdict, one short reason and a marker). What is cut is marked
+  (:mod:`policyhub.sandbox.json_budget`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from policyhub.sandbox.json_budget import MARKER_KEY, json_size, truncated, truncated_text
+
+#: A reason this short is within any byte budget whatever its characters (4 bytes each at most).
+_SHORT_REASON = 256
+#: What a result costs the response beyond its reasons and details (ids, names, verdict).
+_RESULT_OVERHEAD = 320
+#: Once the response budget is spent: what a later result's one reason may still say.
+_SPENT_REASON_BYTES = 200
+
+
+class DeadlineExceeded(Exception):
+    """The decision's deadline passed before this policy was (fully) evaluated: it denies."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLimits:
+    deadline_s: float = 2.0
+    max_reasons: int = 100
+    max_reason_bytes: int = 1024
+    max_details_bytes: int = 16 * 1024
+    max_response_bytes: int = 1024 * 1024
+
+
+class ResponseBudget:
+    """What one decision's results may still say (one per decision, used by the evaluating thread)."""
+
+    __slots__ = ("left", "limits")
+
+    def __init__(self, limits: DecisionLimits) -> None:
+        self.limits = limits
+        self.left = limits.max_response_bytes
+
+    def bound(self, reasons: list[str], details: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        """``reasons`` and ``details`` within the per-result caps and what is left of the response's;
+        the same objects when they fit (the common case costs a short walk over small values)."""
+        limits = self.limits
+        if self.left <= 0:
+            return self._spent(reasons, details)
+        size = _RESULT_OVERHEAD
+        for reason in reasons:
+            if len(reason) > _SHORT_REASON:
+                size = -1
+                break
+            size += len(reason) + 4
+        if size < 0 or len(reasons) > limits.max_reasons or size > self.left:
+            reasons, size = _bounded_reasons(reasons, limits, self.left)
+        if details:
+            cap = min(limits.max_details_bytes, max(0, self.left - size))
+            measured = _flat_size(details)
+            if measured is None or measured > cap:
+                measured = json_size(details, cap)
+                if measured > cap:
+                    details = _bounded_details(details, cap, measured)
+                    measured = json_size(details, 2 * cap)
+            size += measured
+        self.left -= size
+        return reasons, details
+
+    def _spent(self, reasons: list[str], details: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+        limit = self.limits.max_response_bytes
+        kept = [truncated_text(reasons[0], _SPENT_REASON_BYTES)] if reasons else []
+        if len(reasons) > 1:
+            more = len(reasons) - 1
+            kept.append(f"… [truncated: {more} more reason(s): the decision's answer is over {limit} bytes]")
+        marker = {MARKER_KEY: f"details left out: the decision's answer is over {limit} bytes"}
+        return kept, (marker if details else details)
+
+
+def _bounded_reasons(reasons: list[str], limits: DecisionLimits, left: int) -> tuple[list[str], int]:
+    """At most ``max_reasons`` reasons of at most ``max_reason_bytes`` each, as many as ``left`` bytes hold
+    (always the first), and a last one saying how many were left out; with their size."""
+    kept: list[str] = []
+    size = _RESULT_OVERHEAD
+    for reason in reasons[: limits.max_reasons]:
+        reason = truncated_text(reason, limits.max_reason_bytes)
+        cost = len(reason.encode("utf-8", "replace")) + 4
+        if kept and size + cost > left:
+            break
+        kept.append(reason)
+        size += cost
+    if len(kept) < len(reasons):
+        if len(kept) == limits.max_reasons:
+            kept.pop()
+        kept.append(f"… [truncated: {len(reasons) - len(kept)} more reason(s)]")
+        size += 40
+    return kept, size
+
+
+def _bounded_details(details: dict[str, Any], cap: int, measured: int) -> dict[str, Any]:
+    copy = truncated(details, cap)
+    copy = copy if isinstance(copy, dict) else {}
+    copy[MARKER_KEY] = f"details cut to {cap} bytes (they were over {measured})"
+    return copy
+
+
+def _flat_size(details: dict[str, Any]) -> int | None:
+    """The size of details made only of short scalars (what most evaluators return), else None."""
+    size = 2
+    for key, value in details.items():
+        kind = type(value)
+        if kind is str:
+            if len(value) > _SHORT_REASON:
+                return None
+            size += len(key) + len(value) + 6
+        elif kind is int or kind is bool or kind is float or value is None:
+            size += len(key) + 12
+        else:
+            return None
+    return size
