@@ -234,6 +234,16 @@ def test_edited_version_is_detected_at_the_event_that_created_it(
     assert org.get("audit/verify").json()["broken_at_seq"] == seq
 
 
+def test_edited_policy_row_is_detected(org: OrgClient, run_verify: Callable[[str], tuple[int, dict]]) -> None:
+    """The row decisions evaluate, edited behind the API, no longer matches the version its event recorded."""
+    _seed(org)
+    policy_id = org.get("policies/chain").json()["id"]
+    _sql(org.container, "UPDATE policies SET spec = '{\"v\": 99}' WHERE id = :p", p=policy_id)
+    code, report = run_verify(org.slug)
+    assert (code, report["broken_at_seq"]) == (1, 8)
+    assert f"policy {policy_id} was edited" in report["reason"]
+
+
 def test_deleted_version_is_detected(org: OrgClient, run_verify: Callable[[str], tuple[int, dict]]) -> None:
     _seed(org)
     policy_id = org.get("policies/chain").json()["id"]
@@ -304,9 +314,10 @@ def test_a_checkpoint_exposes_a_rewound_log(
         sixth = next(e for e in uow.events.stream(org.org_id) if e.seq == 6)
     _sql(org.container, "DELETE FROM events WHERE org_id = :o AND seq > 6", o=org.org_id)
     _sql(org.container, "UPDATE orgs SET chain_seq = 6, chain_head = :h WHERE id = :o", o=org.org_id, h=sixth.hash)
-    # (a rewound copy also drops the versions the dropped events made)
+    # (a rewound copy also drops the versions the dropped events made, and has the policy as it was then)
     policy_id = org.get("policies/chain").json()["id"]
     _sql(org.container, "DELETE FROM policy_versions WHERE policy_id = :p AND version > 4", p=policy_id)
+    _sql(org.container, "UPDATE policies SET spec = '{\"v\": 3}', version = 4 WHERE id = :p", p=policy_id)
     assert run_verify(org.slug)[1]["ok"] is True
     result = CliRunner().invoke(cli, args)
     report = json.loads(result.stdout)[0]

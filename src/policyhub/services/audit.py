@@ -17,7 +17,7 @@ from typing import Any
 
 from policyhub.domain.audit_keys import AuditKeyring
 from policyhub.domain.canonical import canonical_json, content_hash, iso, now, sha256_hex
-from policyhub.domain.records import Actor, Event, EventType, Role, Version
+from policyhub.domain.records import Actor, Event, EventType, Policy, Role, Version
 from policyhub.services.authz import require_org_admin, require_role
 from policyhub.storage.repositories.events import EventFilter
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -210,24 +210,21 @@ def _noting_versions(events: Iterable[Event], recorded: dict[tuple[str, int], tu
         yield e
 
 
-def verify_versions(
+def _version_problems(
     versions: Iterable[Version], recorded: dict[tuple[str, int], tuple[int, str]]
-) -> tuple[int, int | None, str]:
-    """Check each stored version's content against the hash its (verified) event recorded.
-
-    Returns ``(versions checked, seq of the earliest event whose version is wrong, why)``; the seq is None
-    when every version holds. ``recorded`` is consumed: what is left names versions that are gone.
-    """
-    count = 0
-    problems: list[tuple[int, str]] = []
+) -> tuple[int, list[tuple[int, str]]]:
+    """Each stored version's content against the hash its (verified) event recorded; versions no event
+    created, and versions an event created that are gone. Returns (versions checked, [(event seq, why)])."""
+    count, problems = 0, []
+    left = dict(recorded)
     for v in versions:
         count += 1
-        created = recorded.pop((v.policy_id, v.version), None)
-        actual = content_hash(v.spec, v.source)
+        created = left.pop((v.policy_id, v.version), None)
         if created is None:
             problems.append((0, f"version {v.version} of policy {v.policy_id} has no event that created it"))
             continue
         seq, expected = created
+        actual = content_hash(v.spec, v.source)
         if actual != expected or v.content_hash != expected:
             problems.append(
                 (
@@ -236,24 +233,44 @@ def verify_versions(
                     f"{actual[:12]}..., event {seq} recorded {expected[:12]}...",
                 )
             )
-    for (policy_id, number), (seq, _) in recorded.items():
+    for (policy_id, number), (seq, _) in left.items():
         problems.append((seq, f"version {number} of policy {policy_id}, created by event {seq}, is missing"))
-    if not problems:
-        return count, None, ""
-    seq, why = min(problems)
-    return count, seq or None, why
+    return count, problems
+
+
+def _current_problems(
+    policies: Iterable[Policy], recorded: dict[tuple[str, int], tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """Each policy's current content (what decisions evaluate) against the version its row names."""
+    problems = []
+    for p in policies:
+        created = recorded.get((p.id, p.version))
+        if created is None:
+            problems.append((0, f"policy {p.id} is at version {p.version}, which no event created"))
+        elif content_hash(p.spec, p.source) != created[1]:
+            problems.append(
+                (
+                    created[0],
+                    f"policy {p.id} was edited: its current content is not version {p.version} as event "
+                    f"{created[0]} recorded it",
+                )
+            )
+    return problems
 
 
 def verify_org(uow: UnitOfWork, org_id: str) -> ChainReport:
-    """The org's chain (links, hashes, MACs), then every stored version against the event that created it."""
+    """The org's chain (links, hashes, MACs), then every stored version, and every policy's current content,
+    against the event that created it: the first problem, by event, is the report's."""
     recorded: dict[tuple[str, int], tuple[int, str]] = {}
     events = _noting_versions(uow.events.stream(org_id), recorded)
     report = verify_chain(events, org_id, uow.orgs.chain_head(org_id), uow.audit_keyring)
     if not report.ok:
         return report
-    checked, seq, why = verify_versions(uow.policies.stream_versions(org_id), recorded)
-    if why:
-        return replace(report, ok=False, broken_at_seq=seq, reason=why, versions_checked=checked)
+    checked, problems = _version_problems(uow.policies.stream_versions(org_id), recorded)
+    problems += _current_problems(uow.policies.stream_all(org_id), recorded)
+    if problems:
+        seq, why = min(problems)
+        return replace(report, ok=False, broken_at_seq=seq or None, reason=why, versions_checked=checked)
     return replace(report, versions_checked=checked)
 
 

@@ -236,6 +236,17 @@ class PolicyRepository:
         row = self.conn.execute(stmt).first()
         return _version(row) if row else None
 
+    def stream_all(self, org_id: str, batch: int = 500) -> Iterator[Policy]:
+        """Every policy of the org, archived ones too, batch by batch (``audit verify`` checks each)."""
+        last_id = ""
+        while True:
+            stmt = _SELECT.where(policies.c.org_id == org_id, policies.c.id > last_id).order_by(policies.c.id)
+            rows = list(self.conn.execute(stmt.limit(batch)))
+            if not rows:
+                return
+            yield from (_policy(r) for r in rows)
+            last_id = str(rows[-1].id)
+
     def stream_versions(self, org_id: str, batch: int = 500) -> Iterator[Version]:
         """Every stored version of the org's policies, batch by batch (``audit verify`` checks each)."""
         last_id = -1
