@@ -72,13 +72,15 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-#: What a row's columns other than its JSON ones count for in a page's bytes.
+#: What a row's columns other than its JSON ones count for in a page's bytes; what a marker counts for.
 ROW_OVERHEAD_BYTES = 300
+_MARKER_BYTES = 50
 
 
 def _logged(row: Row[Any]) -> LoggedDecision:
-    sizes = getattr(row, "input_bytes", None), getattr(row, "results_bytes", None)
-    cut_input, cut_results = row.input is None and sizes[0], row.results is None and sizes[1]
+    sizes = [int(getattr(row, f"{name}_bytes", 0) or 0) for name in ("input", "results", "obligations")]
+    cut_input, cut_results = row.input is None and sizes[0] > 0, row.results is None and sizes[1] > 0
+    answered = [_MARKER_BYTES if cut_input else sizes[0], _MARKER_BYTES if cut_results else sizes[1], sizes[2]]
     return LoggedDecision(
         id=row.id,
         org_id=row.org_id,
@@ -93,7 +95,7 @@ def _logged(row: Row[Any]) -> LoggedDecision:
         obligations=list(row.obligations or []),
         principal_id=row.principal_id,
         policy_state=int(row.policy_state),
-        size=ROW_OVERHEAD_BYTES + int(getattr(row, "size_bytes", 0) or 0),
+        size=ROW_OVERHEAD_BYTES + sum(answered),
     )
 
 
@@ -182,10 +184,8 @@ class DecisionRepository:
                 type_coerce(case((sizes[1] <= max_value_bytes, decisions.c.results), else_=literal(None)), JSON).label(
                     "results"
                 ),
-                sizes[0].label("input_bytes"),
-                sizes[1].label("results_bytes"),
             ]
-        columns.append((sizes[0] + sizes[1] + sizes[2]).label("size_bytes"))
+        columns += [sizes[0].label("input_bytes"), sizes[1].label("results_bytes"), sizes[2].label("obligations_bytes")]
         stmt = select(*columns).where(decisions.c.org_id == org_id)
         if flt.policy_id is not None or flt.policy_type is not None:
             dp = decision_policies
