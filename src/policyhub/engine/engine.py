@@ -236,7 +236,7 @@ class DecisionEngine:
         Within the decision's deadline: a policy not evaluated when it has passed denies with the reason.
         """
         point = prepared.point.name
-        if prepared.evaluation is None or not prepared.evaluation.verdicts:
+        if self.judging is not None and (prepared.evaluation is None or not prepared.evaluation.verdicts):
             self.ask_judge(prepared)  # no-op without judged policies
         evaluation = self._evaluation(prepared)
         budget = ResponseBudget(self.limits)
