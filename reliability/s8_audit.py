@@ -1,11 +1,13 @@
 """8. Audit integrity: tampering with the event chain is found at the exact event; secrets never leak.
 
-Five orgs get the same history (policies created, patched, archived), then each has one tamper class
+Seven orgs get the same history (policies created, patched, archived), then each has one tamper class
 applied directly in the database: edit an event's data, delete an event, swap two events, insert a
-forged (correctly re-hashed) event in the middle, truncate the tail. ``policyhub audit verify`` must
-exit 1 naming the first event whose content, link or MAC no longer holds (for an insertion that is the
-forgery, which cannot carry a MAC under the server's audit key; for a truncation, the first missing
-one), and ``GET /audit/verify`` must agree. A sixth org, untouched, must verify.
+forged (correctly re-hashed) event in the middle, truncate the tail, delete an event and re-hash the
+rest with the hash function (without the audit key), edit a stored policy version's spec.
+``policyhub audit verify`` must exit 1 naming the first event whose content, link or MAC no longer
+holds (for an insertion that is the forgery, which cannot carry a MAC under the server's audit key; for
+a truncation, the first missing one; for an edited version, the event that created it), and
+``GET /audit/verify`` must agree. An eighth org, untouched, must verify.
 
 Then every API key secret the run handed out (bootstrap key, org admin keys, issued and revoked keys,
 which were also used for rejected requests) is searched for in the server's log (access log on), in the
@@ -32,7 +34,7 @@ from reliability.report import Checks, Result
 from reliability.servers import ORG, TOKEN, ServerProcess
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
-CLASSES = ("edit", "delete", "reorder", "insert", "truncate")
+CLASSES = ("edit", "delete", "reorder", "insert", "truncate", "rehash", "version")
 TARGET = 5  # the event tampered with (truncate: everything after it)
 
 
@@ -84,6 +86,29 @@ def _tamper(url: str, org_id: str, kind: str) -> int:
                 uow.events.append(replace(forged, hash=event_hash(forged), key_id="", mac=""))
                 conn.execute(text("UPDATE orgs SET chain_seq = :n WHERE id = :o"), {**o, "n": last + 1})
                 return TARGET  # the forger has no audit key: an event without a MAC after keyed ones
+            if kind == "rehash":  # delete one event, renumber and re-hash the rest: all but the MACs hold
+                conn.execute(text("DELETE FROM events WHERE org_id = :o AND seq = :s"), {**o, "s": TARGET})
+                prev = events[TARGET - 2].hash
+                for e in events[TARGET:]:
+                    forged = replace(e, seq=e.seq - 1, prev_hash=prev)
+                    forged = replace(forged, hash=event_hash(forged))
+                    conn.execute(
+                        text("UPDATE events SET seq = :n, prev_hash = :p, hash = :h WHERE org_id = :o AND seq = :s"),
+                        {**o, "s": e.seq, "n": forged.seq, "p": forged.prev_hash, "h": forged.hash},
+                    )
+                    prev = forged.hash
+                conn.execute(
+                    text("UPDATE orgs SET chain_seq = :n, chain_head = :h WHERE id = :o"),
+                    {**o, "n": last - 1, "h": prev},
+                )
+                return TARGET
+            if kind == "version":  # edit the spec of the version event TARGET created
+                made = events[TARGET - 1]
+                conn.execute(
+                    text("UPDATE policy_versions SET spec = :j WHERE policy_id = :p AND version = :v"),
+                    {"j": '{"i": 999}', "p": made.object_id, "v": made.data["version"]},
+                )
+                return TARGET
             if kind == "truncate":
                 conn.execute(text("DELETE FROM events WHERE org_id = :o AND seq > :s"), {**o, "s": TARGET})
                 return TARGET + 1
