@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from policyhub.domain.bounded_json import TRUNCATED, is_marker, json_size
+from policyhub.engine.inputs.http_request import LOG_FIELDS
 from policyhub.engine.outcome import Decision, DecisionResult
-from policyhub.services.decision_log import DEFAULT_REDACT, REDACTED, DecisionLog, LogPolicy, redact
+from policyhub.services.decision_log import DEFAULT_REDACT, REDACTED, DecisionLog, LogPolicy, bounded_results, redact
 from policyhub.storage.db import Database
 
 PATTERN = re.compile("|".join(re.escape(k) for k in DEFAULT_REDACT), re.IGNORECASE)
@@ -100,3 +102,49 @@ def test_redaction_never_leaves_a_secret_keys_value(value: Any) -> None:
     out = redact(value, PATTERN)
     check(out)
     assert redact(out, PATTERN) == out  # idempotent
+
+
+def test_the_http_request_allow_list_keeps_the_request_and_not_its_secrets() -> None:
+    logged = LOG_FIELDS(
+        {
+            "method": "GET",
+            "path": "/x?api_key=K",
+            "headers": {"x-jwt-assertion": "J", "accept": "application/json"},
+            "body": {"password": "P"},
+            "phase": "request",
+        }
+    )
+    assert logged == {
+        "method": "GET",
+        "path": f"/x?api_key={REDACTED}",
+        "headers": {"x-jwt-assertion": REDACTED, "accept": "application/json"},
+        "body": REDACTED,
+        "phase": "request",
+    }
+
+
+def policy_result(i: int, details: int = 0, reasons: int = 1) -> dict[str, Any]:
+    return {
+        "policy_id": f"p{i}",
+        "effect": "deny",
+        "status": "violation",
+        "reasons": [f"reason {j}" for j in range(reasons)],
+        "details": {"rows": "d" * details} if details else {},
+    }
+
+
+def test_results_lose_their_largest_details_first() -> None:
+    results = [policy_result(0, details=30_000), policy_result(1, details=100), policy_result(2)]
+    cut = bounded_results(results, 16 * 1024)
+    assert [r["policy_id"] for r in cut] == ["p0", "p1", "p2"]
+    assert is_marker(cut[0]["details"]) and cut[1]["details"] == {"rows": "d" * 100}
+    assert results[0]["details"] == {"rows": "d" * 30_000}  # the decision's own results are untouched
+
+
+def test_results_over_budget_keep_the_first_ones_and_count_the_rest() -> None:
+    results = [policy_result(i, reasons=200) for i in range(500)]
+    cut = bounded_results(results, 16 * 1024)
+    assert json_size(cut) <= 16 * 1024
+    assert cut[0]["reasons"][:5] == [f"reason {j}" for j in range(5)] and cut[0]["reasons"][5] == "... 195 more reasons"
+    assert cut[-1][TRUNCATED] is True and cut[-1]["omitted"] == 500 - (len(cut) - 1)
+    assert all(r["policy_id"] == f"p{i}" for i, r in enumerate(cut[:-1]))
