@@ -148,3 +148,27 @@ def test_results_over_budget_keep_the_first_ones_and_count_the_rest() -> None:
     assert cut[0]["reasons"][:5] == [f"reason {j}" for j in range(5)] and cut[0]["reasons"][5] == "... 195 more reasons"
     assert cut[-1][TRUNCATED] is True and cut[-1]["omitted"] == 500 - (len(cut) - 1)
     assert all(r["policy_id"] == f"p{i}" for i, r in enumerate(cut[:-1]))
+
+
+def test_each_point_keeps_its_own_fields_in_redacted_mode(db: Database) -> None:
+    from policyhub.domain.canonical import now
+    from policyhub.engine.points import default_points
+
+    log = DecisionLog(db, LogPolicy(input_mode="redacted"), points=default_points())
+    conversation = "c0nv3rsAt10nXq9Lk3Tz8WmR1pN"  # random-looking, but an id Flashback shows as sent
+
+    def kept(point: str, raw: Any) -> Any:
+        res = DecisionResult(Decision.DENY, point, None, [], [], 0, id="x", input_hash="h")
+        return log.entry("org", res, raw, source="v1", principal_id=None, at=now()).input
+
+    assert kept("ai_content", {"content": "hi", "conversation_id": conversation, "user": "Bearer abc"}) == {
+        "content": "hi",
+        "conversation_id": conversation,
+        "user": f"Bearer {REDACTED}",
+    }
+    gate = {"stage": "qa", "gate": "entry", "application": {"key": "app"}, "evidence": {"password": "p", "ok": 1}}
+    assert kept("lifecycle_gate", gate) == {**gate, "evidence": {"password": REDACTED, "ok": 1}}
+    fingerprint = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+    env = {"environment": "prod", "artifacts": [{"fingerprint": fingerprint}], "extra": "x"}
+    assert kept("environment", env) == {**env, "extra": REDACTED}
+    assert kept("http_request", {"method": "GET", "body": "password=p"}) == {"method": "GET", "body": REDACTED}

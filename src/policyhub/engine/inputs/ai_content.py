@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from policyhub.domain.redaction import Fields, kept
+from policyhub.domain.redaction import Fields, kept, verbatim
 from policyhub.engine.points import DecisionPoint
 
 
@@ -44,8 +44,11 @@ class AiContentPoint(DecisionPoint):
 
 
 #: What the decision log keeps in its ``redacted`` mode: every field (the content masked, see
-#: :meth:`AiContentPoint.log_input`), each scrubbed of anything token-shaped.
-LOG_FIELDS = Fields({name: kept for name in AiContentInput.model_fields})
+#: :meth:`AiContentPoint.log_input`), each scrubbed of anything token-shaped, except the gateway's ids
+#: of the conversation and of its API key, which Flashback's violations show as they were sent.
+LOG_FIELDS = Fields(
+    {name: verbatim if name in ("conversation_id", "gateway_key_id") else kept for name in AiContentInput.model_fields}
+)
 
 AI_CONTENT = AiContentPoint(
     name="ai_content",
