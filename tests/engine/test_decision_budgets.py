@@ -167,3 +167,13 @@ def test_the_whole_answer_is_capped_and_every_verdict_kept(org: OrgClient) -> No
     last = decision["results"][-1]
     assert len(last["reasons"]) == 2 and "over 262144 bytes" in last["reasons"][1]
     assert "over 262144 bytes" in last["details"]["_truncated"]
+
+
+def test_a_batch_shares_one_answer_budget(org: OrgClient) -> None:
+    threshold(org, "chatty", reasons=100, reason_chars=1000, detail_bytes=20_000)
+    requests = [{"point": "http_request", "input": {"context": {"n": 11}}} for _ in range(50)]
+    r = org.post("decisions/batch", json={"requests": requests})
+    assert r.status_code == 200 and len(r.content) < 256 * 1024 + 50 * 1024  # was 50 full answers: ~6 MB
+    answers = r.json()["decisions"]
+    assert len(answers) == 50 and all(a["decision"] == "deny" for a in answers)
+    assert "over 262144 bytes" in answers[-1]["results"][0]["details"]["_truncated"]

@@ -230,16 +230,21 @@ class DecisionEngine:
             verdicts = await self.judging.ask_async(prepared.snapshot.org_id, questions, prepared.deadline)
             evaluation.verdicts = verdicts
 
-    def evaluate(self, prepared: Prepared) -> DecisionResult:
+    def response_budget(self) -> ResponseBudget:
+        """What the results of one answer may say; a batch shares one across its decisions."""
+        return ResponseBudget(self.limits)
+
+    def evaluate(self, prepared: Prepared, budget: ResponseBudget | None = None) -> DecisionResult:
         """Evaluate every candidate in order and combine: any deny denies, else any warn warns, else allow.
 
         Within the decision's deadline: a policy not evaluated when it has passed denies with the reason.
+        Its results' reasons and details are cut to the ``budget`` (by default, one decision's own).
         """
         point = prepared.point.name
         if self.judging is not None and (prepared.evaluation is None or not prepared.evaluation.verdicts):
             self.ask_judge(prepared)  # no-op without judged policies
         evaluation = self._evaluation(prepared)
-        budget = ResponseBudget(self.limits)
+        budget = budget or ResponseBudget(self.limits)
         deadline = prepared.deadline
         entries = prepared.entries
         if len(entries) > 1:  # a stable sort: ties keep scope order

@@ -12,6 +12,7 @@ import anyio
 from policyhub.domain.canonical import iso
 from policyhub.domain.records import Actor, Role
 from policyhub.engine.engine import DecisionEngine, DecisionRequest, Prepared
+from policyhub.engine.limits import ResponseBudget
 from policyhub.engine.outcome import DecisionResult
 from policyhub.errors import Forbidden, InvalidInput, NotFound
 from policyhub.services.authz import covers, require_role
@@ -51,28 +52,33 @@ class DecisionService:
             future.result(timeout=10)
         return result
 
-    async def decide_async(self, actor: Actor, request: DecisionRequest, *, source: str = "v1") -> DecisionResult:
-        """A decision for the event loop: evaluation stays on the loop unless it may wait on the network."""
+    async def decide_async(
+        self, actor: Actor, request: DecisionRequest, *, source: str = "v1", budget: ResponseBudget | None = None
+    ) -> DecisionResult:
+        """A decision for the event loop: evaluation stays on the loop unless it may wait on the network.
+        ``budget``: what its results may say, shared with the other decisions of a batch."""
         snapshot = self.engine.current(actor.org_id)
         if snapshot is None:
             snapshot = await anyio.to_thread.run_sync(self.engine.refresh, actor.org_id)
         prepared = self.engine.prepare(snapshot, request, self._authorizer(actor, request))
         await self.engine.ask_judge_async(prepared)  # judge calls (if any): on the judge's threads, not the pool's
         if self.engine.blocking(prepared):
-            result = await anyio.to_thread.run_sync(self.engine.evaluate, prepared)
+            result = await anyio.to_thread.run_sync(self.engine.evaluate, prepared, budget)
         else:
-            result = self.engine.evaluate(prepared)
+            result = self.engine.evaluate(prepared, budget)
         self.log.record(actor.org_id, result, request.input, source=source, principal_id=actor.principal_id)
         return result
 
     async def decide_batch(self, actor: Actor, requests: list[DecisionRequest]) -> list[DecisionResult | Exception]:
-        """Many independent decisions; a bad item fails alone (its error takes its place in the answer)."""
+        """Many independent decisions; a bad item fails alone (its error takes its place in the answer).
+        Their results share one answer's size budget (once spent, later ones keep their verdicts)."""
         if len(requests) > MAX_BATCH:
             raise InvalidInput.field("requests", f"at most {MAX_BATCH} decisions per batch")
         out: list[DecisionResult | Exception] = []
+        budget = self.engine.response_budget()
         for request in requests:
             try:
-                out.append(await self.decide_async(actor, request))
+                out.append(await self.decide_async(actor, request, budget=budget))
             except (InvalidInput, NotFound, Forbidden) as exc:
                 out.append(exc)
             await asyncio.sleep(0)  # let other requests in between items of a large batch
