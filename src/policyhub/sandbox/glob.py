@@ -107,7 +107,7 @@ def _chunks(body: str) -> list[str]:
             break
         chunks.append(body[start:k])
         start = k + 1
-        k += 3  # the character after a range is never a range's end
+        k += 3  # a range's end character never starts another range
     rest = body[start:]
     if rest:
         chunks.append(rest)
