@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from policyhub.policy_types.kosli.expr_compile import compile_condition
 from policyhub.policy_types.kosli.expressions import (
     BoolOp,
     Call,
@@ -25,6 +26,7 @@ from policyhub.policy_types.kosli.expressions import (
     parse_template,
     tokenize,
 )
+from policyhub.sandbox.regex import MAX_SUBJECT_CHARS
 
 VARIABLES: dict[str, Any] = {
     "flow": {
@@ -214,3 +216,29 @@ def test_parse_template_any_text(text: str) -> None:
         parse_template(text)
     except ExpressionError as exc:
         assert exc.column >= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "variables", "message"),
+    [
+        ('matches(artifact.name, "a")', {"artifact": {"name": "a" * (MAX_SUBJECT_CHARS + 1)}}, "longer than"),
+        ("matches(artifact.name, flow.tags.re)", {"artifact": {"name": "a"}, "flow": {"tags": {"re": "(?=a)"}}}, "RE2"),
+    ],
+)
+def test_matches_errors_are_expression_errors_in_both_evaluators(
+    text: str, variables: dict[str, Any], message: str
+) -> None:
+    """A text over the matching budget, or a pattern from the input that RE2 cannot run, is an
+    ExpressionError (the rule fails closed), from the tree walker and from the compiled closure alike."""
+    node = parse(text)
+    with pytest.raises(ExpressionError, match=message):
+        evaluate(node, variables)
+    with pytest.raises(ExpressionError, match=message):
+        compile_condition(node)(variables)
+
+
+def test_matches_searches_in_linear_time() -> None:
+    variables = {"artifact": {"name": "a" * 40 + "!"}}  # Python's backtracking engine: hours
+    node = parse('matches(artifact.name, "(a+)+$")')
+    assert evaluate(node, variables) is False
+    assert compile_condition(node)(variables) is False

@@ -12,6 +12,7 @@ import copy
 import time
 from typing import Any
 
+from policyhub.sandbox.regex import MAX_SUBJECT_CHARS
 from tests.conftest import OrgClient
 
 from .helpers import PROJECT, THROTTLING, Apinizer
@@ -124,3 +125,15 @@ def test_adjacent_path_placeholders_answer_fast(api: Apinizer, org: OrgClient) -
     evil_scope = org.get(f"scopes/{PROJECT}/Evil").json()["path"]
     on_endpoint = decide(org, evil_scope, method="GET", path="/x/" + "a" * 12)[0]
     assert [r["name"] for r in on_endpoint["results"]][-1].endswith("on-endpoint")  # the endpoint still matches
+
+
+def test_an_identity_too_long_to_match_denies_with_the_reason_even_when_failing_open(api: Apinizer) -> None:
+    """``cacheErrorHandlingType: ALLOW`` lets requests through when the counter store fails, not when a
+    pattern cannot be matched: an identity over the matching budget denies, saying why."""
+    policy = throttling([override("partner-[0-9]+")], cacheErrorHandlingType="ALLOW")
+    assert api.add("throttling-policy", policy).status_code == 200
+    scope = api.core("throttling-policy")["scope"]
+    decision, _ = decide(api.org, scope, headers={"X-API-Key": "a" * (MAX_SUBJECT_CHARS + 1)})
+    assert decision["decision"] == "deny"
+    assert decision["results"][0]["reasons"][0].startswith("evaluation error: the identity cannot be matched")
+    assert verdict(decide(api.org, scope, headers={"X-API-Key": "partner-1"})[0]) == ("allow", True)
