@@ -3,16 +3,19 @@
 Bounds, stated once for every caller (JFrog templates today, a generic ``rego`` type and AuthZEN later):
 
 - **Size, before parsing** (:func:`source_problem`, linear): total bytes, lines, line width, and the
-  nesting of brackets, braces and parentheses outside strings and comments. regorus's parser is
-  exponential in the nesting of array and object literals (a 202-byte module of nested ``[`` took
-  7.4 s); 12 levels parse in ~0.1 s. Inputs and results have byte caps too.
+  nesting of brackets, braces and parentheses outside strings and comments. regorus's parser backtracks
+  exponentially through nested array and object literals (x2-3 per level: 18 levels 0.3-0.6 s, 24
+  levels 20-50 s; 25x that with ``RUST_BACKTRACE`` set, as every backtracking step then captures a
+  backtrace, which is how a 202-byte module took 7.4 s); 12 levels parse in about 10 ms. Inputs and
+  results have byte caps too.
 - **Time and memory, while parsing and evaluating**: in a worker process (:mod:`.rego_pool`) with an
   address-space limit, a CPU-time budget per parse and per evaluation that the kernel enforces, and a
   deadline its caller waits with; a budget exceeded is :class:`RegoBudgetExceeded` and the worker is
   replaced. Each worker keeps parsed engines by the modules' hash, so a template is parsed once per
   worker, not per evaluation.
-- **No I/O**: the worker runs with an empty environment, no inherited descriptors but its pipes, and
-  regorus's ``http.send`` is a stub (callers with an allow-list of built-ins still apply it).
+- **No I/O**: the worker runs with an empty environment (so no ``RUST_BACKTRACE`` either), no inherited
+  descriptors but its pipes, and regorus's ``http.send`` is a stub (callers with an allow-list of
+  built-ins still apply it).
 
 Blocking: call :meth:`RegoSandbox.check` and :meth:`RegoSandbox.evaluate` off the event loop (a compiled
 policy that uses this declares ``uses = {"sandbox"}``). ``workers=0`` evaluates in the calling process
@@ -74,11 +77,12 @@ class RegoUnavailable(RegoError):
 
 @dataclass(frozen=True)
 class RegoInfo:
-    """What a successful parse tells: the dialect, the packages (``data.a.b``) and the rules' names."""
+    """What a successful parse tells: the dialect, the packages (``data.a.b``), and which of the rule
+    names the caller asked about are rules (as ``data.a.b.name`` paths)."""
 
     v0: bool
     packages: tuple[str, ...]
-    rules: frozenset[str] | None  # None: the engine's AST was not in the expected form
+    rules: frozenset[str]
 
 
 @dataclass(eq=False)
@@ -89,6 +93,8 @@ class RegoModule:
     modules: tuple[tuple[str, str], ...]
     data: Any = None
     v0: bool | None = None
+    #: Rule names whose presence the check reports (e.g. ``("allow",)``).
+    probe: tuple[str, ...] = ()
     key: str = ""
     info: RegoInfo | None = field(default=None, repr=False)
 
@@ -143,7 +149,9 @@ class RegoSandbox:
     def out_of_process(self) -> bool:
         return self._pool is not None
 
-    def module(self, modules: Mapping[str, str], data: Any = None, v0: bool | None = None) -> RegoModule:
+    def module(
+        self, modules: Mapping[str, str], data: Any = None, v0: bool | None = None, probe: tuple[str, ...] = ()
+    ) -> RegoModule:
         """The modules, checked against the size caps (raises RegoInvalid naming the module)."""
         for name, source in modules.items():
             problem = source_problem(source, self.limits)
@@ -153,10 +161,11 @@ class RegoSandbox:
             size = len(_encode(data))
             if size > self.limits.max_input_bytes:
                 raise RegoInvalid(f"its data is {size} bytes; at most {self.limits.max_input_bytes} are allowed")
-        return RegoModule(tuple(modules.items()), data, v0)
+        return RegoModule(tuple(modules.items()), data, v0, probe)
 
     def check(self, module: RegoModule, *, tenant: str | None = None) -> RegoInfo:
-        """Parse ``module`` within the parse budget (raises RegoInvalid, RegoBudgetExceeded, RegoUnavailable)."""
+        """Parse ``module`` within the parse budget (raises RegoInvalid, RegoBudgetExceeded, RegoUnavailable);
+        the info tells which of the module's ``probe`` names are rules of its packages."""
         if module.info is not None:
             return module.info
         deadline = time.monotonic() + self.limits.queue_timeout_s
@@ -228,6 +237,7 @@ class RegoSandbox:
             "modules": module.modules,
             "data": module.data,
             "v0": module.v0,
+            "probe": module.probe,
             "budget_s": self.limits.parse_timeout_s,
         }
         if isinstance(runner, Executor):
@@ -237,8 +247,7 @@ class RegoSandbox:
         if "error" in answer:
             raise RegoInvalid(str(answer["error"]))
         found = answer["ok"]
-        rules = found.get("rules")
-        info = RegoInfo(bool(found["v0"]), tuple(found["packages"]), frozenset(rules) if rules is not None else None)
+        info = RegoInfo(bool(found["v0"]), tuple(found["packages"]), frozenset(found["rules"]))
         if isinstance(runner, Worker):
             runner.loaded.add(module.key)
         module.info = info

@@ -9,12 +9,14 @@ once the call has used its CPU-time budget. The parent also waits with a deadlin
 
 Protocol: one JSON request per line on stdin, one JSON answer per line on stdout.
 
-- ``{"op": "load", "key", "modules": [[name, source]], "data", "v0": bool|null, "budget_s"}``: parse
-  (Rego v1; with ``v0`` null, a module that only reads as v0 is parsed again as v0), keep the engine
-  under ``key``; answers ``{"ok": {"v0", "packages", "rules"}}`` or ``{"error", "kind": "invalid"}``.
+- ``{"op": "load", "key", "modules": [[name, source]], "data", "v0": bool|null, "probe": [name],
+  "budget_s"}``: parse (Rego v1; with ``v0`` null, a module that only reads as v0 is parsed again as
+  v0), keep the engine under ``key``; answers ``{"ok": {"v0", "packages", "rules"}}`` (``rules``: the
+  ``data.<package>.<name>`` paths of the probed names that are rules) or ``{"error", "kind": "invalid"}``.
 - ``{"op": "eval", "key", "rule"|"query", "budget_s", "max_result"}`` followed by one line, the input
   as JSON: answers ``{"ok": value, "defined": bool}`` (the value as JSON), ``{"missing": true}`` (not
-  loaded here: send a ``load``) or ``{"error", "kind": "runtime"|"memory"}``.
+  loaded here: send a ``load``) or ``{"error", "kind": "runtime"|"memory"|"crashed"}``.
+  After ``memory`` or ``crashed`` the worker exits: the next call gets a fresh process.
 
 :class:`Executor` is the same code run in the serving process when the pool is off (no bounds then).
 """
@@ -30,8 +32,20 @@ import sys
 from collections import OrderedDict
 from typing import Any
 
-import orjson
-import regorus
+
+def _limit_memory(memory: int) -> None:
+    if memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+if __name__ == "__main__":
+    # Before regorus is imported: its allocator reserves a 1 GiB arena at import when it may, and a
+    # limit set below what is already mapped would leave no room for anything else.
+    _limit_memory(int(sys.argv[1]))
+
+import orjson  # noqa: E402
+import regorus  # noqa: E402
 
 #: How regorus (in v1 mode) says that a module is written in Rego v0.
 V0_HINT = "`if` keyword is required"
@@ -76,20 +90,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def rule_names(ast_json: str) -> list[str] | None:
-    """The top-level names the modules' rules define (None when the AST is not in the expected form)."""
-    try:
-        names: set[str] = set()
-        for module in json.loads(ast_json):
-            for rule in module["ast"]["rules"]:
-                kind, body = next(iter(rule.items()))
-                head = body["refr"] if kind == "Default" else next(iter(body["head"].values()))["refr"]
-                while "RefDot" in head or "RefBrack" in head:
-                    head = (head.get("RefDot") or head["RefBrack"])["refr"]
-                names.add(head["Var"]["value"])
-        return sorted(names)
-    except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
-        return None
+def rule_paths(engine: Any, packages: list[str], names: list[str]) -> list[str]:
+    """The ``package.name`` paths among ``packages`` x ``names`` that are rules of the loaded modules.
+
+    Asked of the engine (an unknown path is "not a valid rule path"; a known one is evaluated once, with
+    no input, within the load's budget), not read from ``get_ast_as_json``: the AST as JSON is indented
+    per level, so it grows with the square of an expression's depth (a 1 KB chain of ``+`` gives 3 MB).
+    """
+    found = []
+    for package in packages:
+        for name in names:
+            path = f"{package}.{name}"
+            try:
+                engine.eval_rule(path)
+            except BaseException as exc:
+                if not _is_engine_error(exc):
+                    raise
+                if "not a valid rule path" in str(exc):
+                    continue
+            found.append(path)
+    return found
 
 
 class Executor:
@@ -107,6 +127,10 @@ class Executor:
             return self.evaluate(request, input_json or b"null")
         except MemoryError:
             return {"error": "out of memory", "kind": "memory"}
+        except BaseException as exc:
+            if not _is_engine_error(exc):
+                raise
+            return {"error": engine_message(exc), "kind": "crashed"}
 
     def load(self, request: dict[str, Any]) -> dict[str, Any]:
         modules = [(str(name), str(source)) for name, source in request["modules"]]
@@ -123,7 +147,7 @@ class Executor:
                         raise
                     engine, packages = self._engine(modules, request.get("data"), True)
                     read_v0 = True
-                rules = rule_names(engine.get_ast_as_json())
+                rules = rule_paths(engine, packages, [str(n) for n in request.get("probe") or ()])
         except InvalidModule as exc:
             return {"error": str(exc), "kind": "invalid"}
         self.engines[request["key"]] = engine
@@ -204,10 +228,6 @@ def _dumps(value: Any) -> bytes:
 
 
 def main() -> None:
-    memory = int(sys.argv[1])
-    if memory > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C of the server: the server stops us
     signal.signal(signal.SIGPROF, signal.SIG_DFL)
     executor = Executor(timed=True)
@@ -221,8 +241,8 @@ def main() -> None:
         answer = executor.handle(request, input_json)
         answers.write(_dumps(answer) + b"\n")
         answers.flush()
-        if answer.get("kind") == "memory":
-            os._exit(3)  # a fresh process rather than one whose heap hit the limit
+        if answer.get("kind") in ("memory", "crashed"):
+            os._exit(3)  # a fresh process rather than one whose heap hit the limit or whose engine panicked
 
 
 if __name__ == "__main__":

@@ -67,8 +67,8 @@ def test_time_now_ns_really_runs_in_the_engine_so_the_allow_list_matters() -> No
     assert program.evaluate({}) == {"should_allow": True}
 
 
-def test_concurrent_evaluations_each_use_their_own_threads_engine() -> None:
-    """regorus engines may not cross threads (they panic): every thread builds its own from the source."""
+def test_concurrent_evaluations_from_many_threads_share_the_sandbox_workers() -> None:
+    """Evaluations from many threads at once each get a worker of the Rego sandbox (or wait for one)."""
     snap = snapshot(template(), rule({"max_vulns": "5"}))
     compiled = compile_policy(snap)
     seen_threads: set[int] = set()

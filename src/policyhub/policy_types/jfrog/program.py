@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from policyhub.sandbox.rego import RegoBudgetExceeded, RegoError, RegoInfo, RegoUnavailable, sandbox
+from policyhub.sandbox.rego import RegoBudgetExceeded, RegoError, RegoInfo, RegoModule, RegoUnavailable, sandbox
 
 __all__ = ["ENTRY_RULE", "PROGRAMS", "Parsed", "ProgramCache", "RegoError", "RegoProgram", "parse"]
 
@@ -26,8 +26,8 @@ MODULE_NAME = "template.rego"
 
 @dataclass(frozen=True)
 class Parsed:
-    """What a successful parse tells: the dialect, the package (``data.curation.policies``) and the
-    names of the rules the module defines."""
+    """What a successful parse tells: the dialect, the package (``data.curation.policies``) and whether
+    it defines the entry rule (``rules``: ``{"allow"}`` or empty)."""
 
     v0: bool
     package: str
@@ -35,15 +35,19 @@ class Parsed:
 
 
 def _parsed(info: RegoInfo) -> Parsed:
-    rules = info.rules if info.rules is not None else frozenset({ENTRY_RULE})
-    return Parsed(v0=info.v0, package=info.packages[0] if info.packages else "data", rules=rules)
+    package = info.packages[0] if info.packages else "data"
+    rules = frozenset(path.removeprefix(f"{package}.") for path in info.rules if path.startswith(f"{package}."))
+    return Parsed(v0=info.v0, package=package, rules=rules)
+
+
+def _module(source: str) -> RegoModule:
+    return sandbox().module({MODULE_NAME: source}, probe=(ENTRY_RULE,))
 
 
 def parse(source: str, *, tenant: str | None = None) -> Parsed:
     """Parse a template's Rego (v1, else v0) within the sandbox's size caps and parse budget; RegoError
     carries the engine's ``line, column`` message (RegoBudgetExceeded when the budget ran out)."""
-    box = sandbox()
-    return _parsed(box.check(box.module({MODULE_NAME: source}), tenant=tenant))
+    return _parsed(sandbox().check(_module(source), tenant=tenant))
 
 
 class RegoProgram:
@@ -57,7 +61,7 @@ class RegoProgram:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.module = sandbox().module({MODULE_NAME: source})
+        self.module = _module(source)
         self._parsed: Parsed | None = None
         with contextlib.suppress(RegoBudgetExceeded, RegoUnavailable):
             self._check(None)
