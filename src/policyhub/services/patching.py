@@ -69,8 +69,7 @@ def json_patch(document: dict[str, Any], operations: Any, budget: PatchBudget | 
         if not isinstance(op, dict) or not isinstance(op.get("op"), str) or not isinstance(op.get("path"), str):
             raise InvalidInput.field(f"body.{index}", "each operation needs string members 'op' and 'path'")
     try:
-        jsonpatch.JsonPatch(operations)  # checks every operation's shape before any is applied
-        result = copy.deepcopy(document)
+        result = copy.deepcopy(document)  # applied on a copy: a failing operation leaves the document as it was
         added = 0
         for index, op in enumerate(operations):
             if op["op"] == "test":

@@ -172,7 +172,14 @@ async def decide_batch(request: Request, org: str) -> Response:
     return FastJSON({"decisions": out})
 
 
-@router.get("/decisions", response_model=LogPage, summary="The decision log, newest first")
+@router.get(
+    "/decisions",
+    response_model=LogPage,
+    summary="The decision log, newest first",
+    description="A page holds at most `limit` decisions and at most POLICYHUB_DECISION_LOG_PAGE_BYTES of them "
+    "(4 MiB), so it may hold fewer: follow `next_page_token` until it is null. Inputs and results larger than "
+    "the log keeps are cut, each cut part replaced by `{\"_truncated\": true, \"bytes\": N, \"sha256\": ...}`.",
+)
 def decision_log(
     c: ContainerDep,
     actor: CurrentActor,
