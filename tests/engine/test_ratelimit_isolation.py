@@ -5,6 +5,7 @@ over its budget evicts only its own counters, expired ones first.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,10 +14,13 @@ from fastapi.testclient import TestClient
 from policyhub.app import build_container
 from policyhub.engine.ratelimit import counter_key
 from policyhub.engine.ratelimit.memory import MemoryRateLimiter
+from policyhub.engine.ratelimit.redis import RedisRateLimiter
 from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from tests.conftest import OrgClient, make_settings, new_org
-from tests.engine.http_request_support import T0
+from tests.engine.http_request_support import T0, redis_url
+
+__all__ = ["redis_url"]  # the fixture, used by name
 
 BUDGET = 50
 
@@ -66,6 +70,29 @@ def test_idle_orgs_give_their_expired_counters_back() -> None:
     for i in range(2000):  # another org's traffic, long after the idle org's windows ended
         store.hit(key("busy", "one"), 10**9, 3600, sliding=False, now=T0 + 10 + i * 0.001)
     assert store.keys_of("idle") == 0
+
+
+# -- Redis: the same budget, kept by the counting script --------------------------------------------
+@pytest.mark.redis
+def test_redis_an_org_over_its_budget_never_evicts_another_orgs_counters(redis_url: str) -> None:
+    import redis
+
+    store = RedisRateLimiter(redis_url, keys_per_org=BUDGET)
+    now = time.time()
+    victim = key("org-b", "alice")
+    assert [store.hit(victim, 2, 3600, sliding=False, now=now).allowed for _ in range(3)] == [True, True, False]
+    exhausted = key("org-a", "mallory")  # org A's own exhausted long window outlives its flood of short ones
+    assert [store.hit(exhausted, 1, 3600, sliding=True, now=now).allowed for _ in range(2)] == [True, False]
+    for i in range(4 * BUDGET):
+        store.hit(key("org-a", f"user-{i}"), 5, 60, sliding=i % 2 == 0, now=now)
+    client = redis.Redis.from_url(redis_url.split("?")[0])
+    assert client.zcard(f"{store.prefix}idx:org-a") == BUDGET
+    assert len(list(client.scan_iter(match=f"{store.prefix}org-a:*", count=1000))) == BUDGET
+    assert client.pttl(f"{store.prefix}idx:org-a") > 0  # the index expires too
+    client.close()
+    assert not store.hit(victim, 2, 3600, sliding=False, now=now + 1).allowed  # still exhausted
+    assert not store.hit(exhausted, 1, 3600, sliding=True, now=now + 1).allowed
+    store.close()
 
 
 # -- through the app -------------------------------------------------------------------------------

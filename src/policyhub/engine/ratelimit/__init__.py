@@ -20,12 +20,12 @@ class CounterStoreUnavailable(RuntimeError):
 
 
 def build_limiter(redis_url: str | None, *, keys_per_org: int = 100_000) -> RateLimiter:
-    """The configured counter store: Redis when ``redis_url`` is set, else this process's memory (at most
-    ``keys_per_org`` counters per org; Redis keys expire with their window instead)."""
+    """The configured counter store: Redis when ``redis_url`` is set, else this process's memory; either
+    keeps at most ``keys_per_org`` live counters per org."""
     if redis_url:
         from policyhub.engine.ratelimit.redis import RedisRateLimiter
 
-        return RedisRateLimiter(redis_url)
+        return RedisRateLimiter(redis_url, keys_per_org=keys_per_org)
     return MemoryRateLimiter(keys_per_org=keys_per_org)
 
 

@@ -10,6 +10,14 @@ replicas should keep their clocks in sync (NTP), since a skew of d ms shifts the
 - sliding window: one hash per counter (``…:s``), a field per bucket of W/60, HINCRBY + PEXPIRE;
   buckets that left the window are deleted by the same script.
 
+**Per-org budget.** Each org's counter keys are listed in one sorted set per org (``…idx:<org>``,
+scored by when each key expires), kept by the same script: expired entries are dropped, and when the
+org holds more than ``keys_per_org`` live keys, its keys that expire soonest are deleted (an exhausted
+long window outlives a flood of short ones). An org can thus never make Redis evict or refuse another
+org's counters through its own volume (with ``maxmemory``, Redis's own eviction would pick keys of any
+org; memory is now at most about ``keys_per_org`` keys per org, within one window), and a flood of new
+identities costs the flooding org only its own soonest-expiring counters. Every key still has its TTL.
+
 A refused request is not counted. Every command has a short socket timeout (``socket_timeout`` in
 the URL, default 0.5 s; a policy may ask for its own, e.g. Apinizer's ``cacheConnectionTimeoutInSeconds``)
 and no retry after a timeout (one immediate retry after a broken connection), so an unreachable Redis
@@ -38,8 +46,8 @@ from policyhub.engine.ratelimit.windows import bucket_ms, fixed_state, now_ms, w
 DEFAULT_TIMEOUT_S = 0.5
 DEFAULT_PREFIX = "policyhub:rl:"
 
-# KEYS[1]: the counter key. ARGV: mode ("f" fixed | "s" sliding), limit, window ms, now ms, cost,
-# then for "f": window start ms; for "s": bucket ms.
+# KEYS[1]: the counter key, KEYS[2]: its org's index. ARGV: mode ("f" fixed | "s" sliding), limit,
+# window ms, now ms, cost, then for "f": window start ms; for "s": bucket ms; then the org's key budget.
 # Returns {allowed (0|1), count after the decision, ms until capacity frees (sliding; -1 never)}.
 _SCRIPT = """
 local mode = ARGV[1]
@@ -47,6 +55,26 @@ local limit = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
+local budget = tonumber(ARGV[7])
+local function index(ttl)
+  local idx = KEYS[2]
+  redis.call('ZADD', idx, now + ttl, KEYS[1])
+  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
+  local over = redis.call('ZCARD', idx) - budget
+  if over > 0 then
+    local victims = redis.call('ZRANGE', idx, 0, over)
+    for i = 1, #victims do
+      if over > 0 and victims[i] ~= KEYS[1] then
+        redis.call('ZREM', idx, victims[i])
+        redis.call('DEL', victims[i])
+        over = over - 1
+      end
+    end
+  end
+  if redis.call('PTTL', idx) < ttl then
+    redis.call('PEXPIRE', idx, ttl)
+  end
+end
 if mode == 'f' then
   local start = tonumber(ARGV[6])
   local count = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -56,6 +84,7 @@ if mode == 'f' then
   count = redis.call('INCRBY', KEYS[1], cost)
   if count == cost then
     redis.call('PEXPIRE', KEYS[1], start + window - now + 1000)
+    index(start + window - now + 1000)
   end
   return {1, count, 0}
 end
@@ -107,6 +136,7 @@ local bucket = current
 if last ~= nil and last > current then bucket = last end
 redis.call('HINCRBY', KEYS[1], tostring(bucket), cost)
 redis.call('PEXPIRE', KEYS[1], window + g + 1000)
+index(window + g + 1000)
 if first == nil then first = bucket end
 return {1, total + cost, -1, (first + 1) * g + window - now}
 """
@@ -117,7 +147,12 @@ class RedisRateLimiter:
 
     blocking = True
 
-    def __init__(self, url: str, *, timeout_s: float | None = None, prefix: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float | None = None, prefix: str | None = None, keys_per_org: int = 100_000
+    ) -> None:
+        if keys_per_org < 1:
+            raise ValueError("keys_per_org must be at least 1")
+        self.keys_per_org = keys_per_org
         self._url, options = _split_url(url)
         self.prefix = prefix if prefix is not None else options.get("key_prefix", DEFAULT_PREFIX)
         given = options.get("socket_timeout")
@@ -140,14 +175,15 @@ class RedisRateLimiter:
         window, at = window_ms(window_s), now_ms(now)
         client = self._client(timeout_s if timeout_s is not None else self.timeout_s)
         if sliding:
-            args: list[Any] = ["s", limit, window, at, cost, bucket_ms(window)]
+            args: list[Any] = ["s", limit, window, at, cost, bucket_ms(window), self.keys_per_org]
             full_key = f"{self.prefix}{key}:s{window}"
         else:
             start = at - at % window
-            args = ["f", limit, window, at, cost, start]
+            args = ["f", limit, window, at, cost, start, self.keys_per_org]
             full_key = f"{self.prefix}{key}:f{window}:{start}"
+        index_key = f"{self.prefix}idx:{key.partition(':')[0]}"
         try:
-            answer = self._script(keys=[full_key], args=args, client=client)
+            answer = self._script(keys=[full_key, index_key], args=args, client=client)
         except redis.RedisError as exc:
             raise CounterStoreUnavailable(f"rate-limit counters unavailable ({type(exc).__name__}: {exc})") from exc
         allowed, count = bool(answer[0]), int(answer[1])
