@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # Judge calls in flight at once per org, and the judge's own threads (never the request pool's).
     judge_concurrency_per_org: int = Field(default=4, ge=1, le=64)
     judge_threads: int = Field(default=16, ge=1, le=256)
-    # In-memory rate-limit counters kept per org: an org over it evicts only its own (expired first).
+    # Live rate-limit counters kept per org (memory and Redis): an org over it evicts only its own.
     ratelimit_keys_per_org: int = Field(default=100_000, ge=1)
 
     # Tenant Rego (sandbox/rego.py): worker processes (0 = in this process, unbounded: measurements only),
