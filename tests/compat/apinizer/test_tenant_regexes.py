@@ -12,7 +12,7 @@ import copy
 import time
 from typing import Any
 
-from policyhub.sandbox.regex import MAX_SUBJECT_CHARS
+from policyhub.policy_types.apinizer.evaluate import MAX_MATCHED_IDENTITY_CHARS
 from tests.conftest import OrgClient
 
 from .helpers import PROJECT, THROTTLING, Apinizer
@@ -133,7 +133,9 @@ def test_an_identity_too_long_to_match_denies_with_the_reason_even_when_failing_
     policy = throttling([override("partner-[0-9]+")], cacheErrorHandlingType="ALLOW")
     assert api.add("throttling-policy", policy).status_code == 200
     scope = api.core("throttling-policy")["scope"]
-    decision, _ = decide(api.org, scope, headers={"X-API-Key": "a" * (MAX_SUBJECT_CHARS + 1)})
+    decision, _ = decide(api.org, scope, headers={"X-API-Key": "a" * (MAX_MATCHED_IDENTITY_CHARS + 1)})
     assert decision["decision"] == "deny"
     assert decision["results"][0]["reasons"][0].startswith("evaluation error: the identity cannot be matched")
+    longest = decide(api.org, scope, headers={"X-API-Key": "a" * MAX_MATCHED_IDENTITY_CHARS})[0]
+    assert verdict(longest) == ("allow", False)
     assert verdict(decide(api.org, scope, headers={"X-API-Key": "partner-1"})[0]) == ("allow", True)

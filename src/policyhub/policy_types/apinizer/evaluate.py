@@ -22,7 +22,8 @@ out does not escape the limit). The first ``detailList`` entry whose ``targetVal
 identity (or, with ``regexExpression``, matches all of it, as Java's ``String.matches``) replaces the
 limit and interval and has a counter of its own. Patterns run on RE2 (:mod:`policyhub.sandbox.regex`):
 linear in the identity; a pattern RE2 cannot run (backreferences, lookarounds) is refused when the
-policy is written, and an identity too long to match is an evaluation error (a deny, even fail-open).
+policy is written, and an identity longer than :data:`MAX_MATCHED_IDENTITY_CHARS` that a pattern would
+be tried on is an evaluation error (a deny, even fail-open).
 Intervals: ``ONE_SECOND``/``MINUTE``/``HOUR``/``DAY`` and ``ONE_MONTH`` = 30 days, times
 ``intervalPeriodLength``; windows are aligned to the Unix epoch (UTC) and ``intervalWindowType``
 picks fixed or sliding (see :mod:`policyhub.engine.ratelimit.windows`).
@@ -80,6 +81,9 @@ INTERVAL_S = {
     "ONE_DAY": 86_400,
     "ONE_MONTH": 30 * 86_400,
 }
+#: Longest identity matched against ``detailList`` patterns (as the request path: gateways refuse longer
+#: header lines by default). RE2 is linear, but a pattern its DFA cannot cache costs about 1 us a character.
+MAX_MATCHED_IDENTITY_CHARS = 8192
 
 
 # -- placement ------------------------------------------------------------------------------------------
@@ -200,6 +204,8 @@ class CompiledRateLimit(ApinizerPolicy):
         for index, match, limit in self._patterns:
             if exact is not None and index > exact[0]:
                 break
+            if len(identity) > MAX_MATCHED_IDENTITY_CHARS:
+                raise SubjectTooLong(f"identity of {len(identity)} characters, over {MAX_MATCHED_IDENTITY_CHARS}")
             if match(identity):
                 return limit
         return exact[1] if exact is not None else self.main
