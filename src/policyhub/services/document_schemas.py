@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-
 from policyhub.domain import names
 from policyhub.domain.canonical import now
 from policyhub.domain.records import Actor
 from policyhub.errors import Conflict, InvalidInput, NotFound
+from policyhub.sandbox.json_schema import SchemaRefused, check_schema
 from policyhub.services import audit
 from policyhub.services.authz import require_org_admin
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -21,15 +20,26 @@ def put(uow: UnitOfWork, actor: Actor, name: str, schema: dict[str, Any]) -> boo
     """Create or replace a schema (admin); True when created. Existing policies are not re-validated."""
     require_org_admin(actor)
     names.scope_key(name, "name")
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise InvalidInput.field("schema", f"not a valid JSON Schema: {exc.message}") from None
+    check(schema)
     audit.lock_org(uow, actor.org_id)
     created = uow.schemas.upsert(actor.org_id, name, schema, now())
     kind = "schema_created" if created else "schema_updated"
     audit.record(uow, actor, object_kind=KIND, object_id=name, type=kind, data={"name": name})
     return created
+
+
+def check(schema: dict[str, Any]) -> None:
+    """A 400 naming the field unless ``schema`` is one PolicyHub can run (see ``sandbox.json_schema``)."""
+    if len(schema) == 1 and isinstance(schema.get("schema"), dict | bool):
+        raise InvalidInput.field(
+            "schema",
+            'a schema whose only key is "schema" checks nothing (unknown keywords are ignored): '
+            'send the JSON Schema itself as the request body, not wrapped in {"schema": ...}',
+        )
+    try:
+        check_schema(schema)
+    except SchemaRefused as exc:
+        raise InvalidInput.field(".".join(["schema", *map(str, exc.path)]), exc.message) from None
 
 
 def get(uow: UnitOfWork, actor: Actor, name: str) -> dict[str, Any]:

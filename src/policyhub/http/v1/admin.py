@@ -141,6 +141,7 @@ def put_document_schema(
 ) -> Response:
     require_json(request)
     schema = require_json_object(body)
+    document_schemas.check(schema)  # here, not on the writer thread (put checks again, from a cache)
     created = c.db.transact(lambda uow: document_schemas.put(uow, actor, name, schema))
     return FastJSON({"name": name, "schema": schema}, status_code=201 if created else 200)
 

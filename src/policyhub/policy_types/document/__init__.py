@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsonschema
-
 from policyhub.errors import FieldError, InvalidInput
 from policyhub.policy_types.base import NormalizedSpec, PolicyType, ValidationContext
+from policyhub.sandbox.json_schema import SchemaRefused, ValidationBudgetExceeded, compile_schema
 
 SCHEMA_KEY = "$schema"
 
@@ -46,11 +45,23 @@ class DocumentType(PolicyType):
         if schema is None:
             raise InvalidInput.field(f"spec.{SCHEMA_KEY}", f"no document schema named {schema_name!r}")
         body = {k: v for k, v in spec.items() if k != SCHEMA_KEY}
-        validator = jsonschema.Draft202012Validator(schema)
+        try:
+            findings = compile_schema(schema).validate(body)  # no I/O, RE2 patterns, bounded steps and time
+        except SchemaRefused as exc:  # a schema stored before these checks existed
+            where = ".".join(["schema", *map(str, exc.path)])
+            raise InvalidInput.field(
+                f"spec.{SCHEMA_KEY}",
+                f"document schema {schema_name!r} cannot be used ({where}: {exc.message}); "
+                "an admin must store it again",
+            ) from None
+        except ValidationBudgetExceeded as exc:
+            problem = f"could not be checked against document schema {schema_name!r}: {exc}"
+            raise InvalidInput.field("spec", problem) from None
         errors = [
-            FieldError(".".join(["spec", *(str(p) for p in err.absolute_path)]), err.message)
-            for err in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+            FieldError(".".join(["spec", *map(str, err.path)]), err.message)
+            for err in sorted(findings.errors, key=lambda e: list(map(str, e.path)))
         ]
         if errors:
-            raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors)
+            more = f" (the first {len(errors)} errors)" if findings.truncated else ""
+            raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors[:5]) + more, errors)
         return NormalizedSpec(spec=spec, references=(("document_schema", schema_name),))
