@@ -11,6 +11,7 @@ import pytest
 
 from policyhub.sandbox.rego import (
     RegoBudgetExceeded,
+    RegoDeadline,
     RegoError,
     RegoInvalid,
     RegoLimits,
@@ -85,6 +86,15 @@ def test_a_cubic_evaluation_runs_out_of_its_time_budget_and_its_worker_is_replac
     assert not before & worker_pids(box)  # the worker that ran out was killed, not put back
     assert box.evaluate(good, {"x": [1]}, rule="data.p.allow")[1]["ok"] is True  # a new worker answers
     assert worker_pids(box) and not before & worker_pids(box)
+
+
+def test_the_callers_deadline_cuts_an_evaluation_short(box: RegoSandbox) -> None:
+    cubic = box.module({"c.rego": CUBIC})
+    started = time.monotonic()
+    with pytest.raises(RegoDeadline, match=r"^the deadline passed during Rego evaluation$"):
+        box.evaluate(cubic, {"x": list(range(1000))}, rule="data.c.allow", deadline=started + 0.05)
+    assert time.monotonic() - started < 0.5
+    assert box.evaluate(cubic, {"x": [1]}, rule="data.c.allow", deadline=time.monotonic() + 5) == (True, 1)
 
 
 def test_memory_beyond_the_budget_stops_the_worker(box: RegoSandbox) -> None:

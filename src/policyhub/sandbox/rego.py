@@ -75,6 +75,10 @@ class RegoUnavailable(RegoError):
     """No worker could take the call (all busy past the queue timeout, or one failed unexpectedly)."""
 
 
+class RegoDeadline(RegoError):
+    """The caller's own deadline (e.g. its decision's) passed before the call was answered."""
+
+
 @dataclass(frozen=True)
 class RegoInfo:
     """What a successful parse tells: the dialect, the packages (``data.a.b``), and which of the rule
@@ -97,6 +101,7 @@ class RegoModule:
     probe: tuple[str, ...] = ()
     key: str = ""
     info: RegoInfo | None = field(default=None, repr=False)
+    headers: dict[tuple[Any, ...], bytes] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         digest = hashlib.sha256(orjson.dumps([self.modules, self.data, self.v0], option=orjson.OPT_SORT_KEYS))
@@ -163,17 +168,17 @@ class RegoSandbox:
                 raise RegoInvalid(f"its data is {size} bytes; at most {self.limits.max_input_bytes} are allowed")
         return RegoModule(tuple(modules.items()), data, v0, probe)
 
-    def check(self, module: RegoModule, *, tenant: str | None = None) -> RegoInfo:
-        """Parse ``module`` within the parse budget (raises RegoInvalid, RegoBudgetExceeded, RegoUnavailable);
-        the info tells which of the module's ``probe`` names are rules of its packages."""
+    def check(self, module: RegoModule, *, tenant: str | None = None, deadline: float | None = None) -> RegoInfo:
+        """Parse ``module`` within the parse budget (raises RegoInvalid, RegoBudgetExceeded, RegoUnavailable,
+        RegoDeadline when ``deadline``, a ``time.monotonic()``, passes first); the info tells which of the
+        module's ``probe`` names are rules of its packages."""
         if module.info is not None:
             return module.info
-        deadline = time.monotonic() + self.limits.queue_timeout_s
         if self._pool is None:
-            return self._load(self._executor(), module)
+            return self._load(self._executor(), module, deadline)
         worker = self._acquire(tenant, deadline)
         try:
-            return self._load(worker, module)
+            return self._load(worker, module, deadline)
         finally:
             self._pool.release(worker, tenant)
 
@@ -185,9 +190,11 @@ class RegoSandbox:
         rule: str | None = None,
         query: str | None = None,
         tenant: str | None = None,
+        deadline: float | None = None,
     ) -> tuple[bool, Any]:
         """``(defined, value)`` of ``rule`` (``data.pkg.name``) or ``query`` with ``input`` (a JSON value);
-        raises RegoError (RegoBudgetExceeded when a budget ran out)."""
+        raises RegoError (RegoBudgetExceeded when a budget ran out, RegoDeadline when the caller's
+        ``deadline``, a ``time.monotonic()``, passed first). ``tenant`` shares the workers fairly."""
         if (rule is None) == (query is None):
             raise ValueError("evaluate needs exactly one of rule and query")
         encoded = _encode(input)
@@ -195,30 +202,35 @@ class RegoSandbox:
             raise RegoError(
                 f"the Rego input is {len(encoded)} bytes; at most {self.limits.max_input_bytes} are evaluated"
             )
-        request: dict[str, Any] = {
-            "op": "eval",
-            "key": module.key,
-            "budget_s": self.limits.eval_timeout_s,
-            "max_result": self.limits.max_result_bytes,
-            **({"rule": rule} if rule is not None else {"query": query}),
-        }
-        lines = (orjson.dumps(request) + b"\n", encoded + b"\n")
+        target = ("rule", rule) if rule is not None else ("query", query)
+        cached = (*target, self.limits.eval_timeout_s, self.limits.max_result_bytes)
+        header = module.headers.get(cached)
+        if header is None:  # the same for every evaluation of this rule within these limits: made once
+            request = {
+                "op": "eval",
+                "key": module.key,
+                "budget_s": self.limits.eval_timeout_s,
+                "max_result": self.limits.max_result_bytes,
+                target[0]: target[1],
+            }
+            header = module.headers[cached] = orjson.dumps(request) + b"\n"
+        lines = (header, encoded + b"\n")
         if self._pool is None:
             executor = self._executor()
-            answer = _roundtrip(executor.handle(request, encoded))
+            answer = _roundtrip(executor.handle(orjson.loads(header), encoded))
             if answer.get("missing"):
-                self._load(executor, module)
-                answer = _roundtrip(executor.handle(request, encoded))
+                self._load(executor, module, deadline)
+                answer = _roundtrip(executor.handle(orjson.loads(header), encoded))
             return _value(answer)
-        worker = self._acquire(tenant, time.monotonic() + self.limits.queue_timeout_s)
+        worker = self._acquire(tenant, deadline)
         try:
             if module.key not in worker.loaded:
-                self._load(worker, module)
-            answer = self._call(worker, lines, "evaluation")
+                self._load(worker, module, deadline)
+            answer = self._call(worker, lines, "evaluation", deadline)
             if answer.get("missing"):  # the worker evicted it: load it again
                 worker.loaded.discard(module.key)
-                self._load(worker, module)
-                answer = self._call(worker, lines, "evaluation")
+                self._load(worker, module, deadline)
+                answer = self._call(worker, lines, "evaluation", deadline)
             return _value(answer)
         finally:
             self._pool.release(worker, tenant)
@@ -230,7 +242,7 @@ class RegoSandbox:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _load(self, runner: Worker | Executor, module: RegoModule) -> RegoInfo:
+    def _load(self, runner: Worker | Executor, module: RegoModule, deadline: float | None) -> RegoInfo:
         request = {
             "op": "load",
             "key": module.key,
@@ -243,7 +255,7 @@ class RegoSandbox:
         if isinstance(runner, Executor):
             answer = runner.handle(request)
         else:
-            answer = self._call(runner, (orjson.dumps(request) + b"\n",), "parsing")
+            answer = self._call(runner, (orjson.dumps(request) + b"\n",), "parsing", deadline)
         if "error" in answer:
             raise RegoInvalid(str(answer["error"]))
         found = answer["ok"]
@@ -253,16 +265,20 @@ class RegoSandbox:
         module.info = info
         return info
 
-    def _call(self, worker: Worker, lines: tuple[bytes, ...], what: str) -> dict[str, Any]:
+    def _call(self, worker: Worker, lines: tuple[bytes, ...], what: str, deadline: float | None) -> dict[str, Any]:
         budget = self.limits.parse_timeout_s if what == "parsing" else self.limits.eval_timeout_s
         # The CPU-time budget is the worker's own; the wall-clock deadline leaves room for a busy machine.
-        deadline = time.monotonic() + 2 * budget + 0.2
+        own = time.monotonic() + 2 * budget + 0.2
         try:
-            answer = worker.call(lines, deadline)
+            answer = worker.call(lines, own if deadline is None else min(own, deadline))
         except WorkerTimeout:
+            if deadline is not None and deadline < own:
+                raise RegoDeadline(f"the deadline passed during Rego {what}") from None
             raise RegoBudgetExceeded(f"Rego {what} exceeded its {_ms(budget)} time budget") from None
         except WorkerDied as died:
             raise self._died(died.returncode, what, budget) from None
+        if answer.get("kind") in ("memory", "crashed"):
+            worker.kill()  # it exits after such an answer: never hand it out again
         if answer.get("kind") == "memory":
             raise RegoBudgetExceeded(f"Rego {what} exceeded its {self.limits.memory_mib} MiB memory budget")
         return answer
@@ -274,11 +290,14 @@ class RegoSandbox:
             return RegoBudgetExceeded(f"Rego {what} exceeded its {self.limits.memory_mib} MiB memory budget")
         return RegoUnavailable(f"the Rego worker failed during {what} (exit status {returncode})")
 
-    def _acquire(self, tenant: str | None, deadline: float) -> Worker:
+    def _acquire(self, tenant: str | None, deadline: float | None) -> Worker:
         assert self._pool is not None
+        queued = time.monotonic() + self.limits.queue_timeout_s
         try:
-            return self._pool.acquire(tenant, deadline)
+            return self._pool.acquire(tenant, queued if deadline is None else min(queued, deadline))
         except PoolBusy:
+            if deadline is not None and deadline < queued:
+                raise RegoDeadline("the deadline passed while waiting for a Rego worker") from None
             raise RegoUnavailable(
                 f"every Rego worker stayed busy for {self.limits.queue_timeout_s:g} s; try again"
             ) from None

@@ -73,7 +73,12 @@ class Worker:
         self._out = self.process.stdout.fileno()
         os.set_blocking(self._in, False)
         os.set_blocking(self._out, False)
+        self._writable = select.poll()
+        self._writable.register(self._in, select.POLLOUT | select.POLLERR | select.POLLHUP)
+        self._readable = select.poll()
+        self._readable.register(self._out, select.POLLIN | select.POLLERR | select.POLLHUP)
         self._buffer = bytearray()
+        self.dead = False
         #: Keys this worker has loaded, as far as the caller knows (the worker may have evicted some).
         self.loaded: set[str] = set()
 
@@ -96,7 +101,7 @@ class Worker:
     def _write(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)
         while view:
-            self._wait(self._in, select.POLLOUT, deadline)
+            self._wait(self._writable, deadline)
             try:
                 written = os.write(self._in, view)
             except BlockingIOError:
@@ -115,7 +120,7 @@ class Worker:
             searched = len(buffer)
             if searched > MAX_ANSWER_BYTES:
                 raise WorkerDied(None)
-            self._wait(self._out, select.POLLIN, deadline)
+            self._wait(self._readable, deadline)
             try:
                 chunk = os.read(self._out, 1 << 16)
             except BlockingIOError:
@@ -126,18 +131,13 @@ class Worker:
             buffer += chunk
 
     @staticmethod
-    def _wait(fd: int, event: int, deadline: float) -> None:
-        poller = select.poll()
-        poller.register(fd, event | select.POLLERR | select.POLLHUP)
+    def _wait(poller: select.poll, deadline: float) -> None:
         remaining = deadline - time.monotonic()
         if remaining <= 0 or not poller.poll(remaining * 1000):
             raise WorkerTimeout
 
-    @property
-    def alive(self) -> bool:
-        return self.process.returncode is None and self.process.poll() is None
-
     def kill(self) -> None:
+        self.dead = True
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGKILL)
@@ -157,6 +157,7 @@ class Worker:
 
     def forget(self) -> None:
         """In a forked child: drop this inherited worker without touching the parent's process."""
+        self.dead = True
         self._close_pipes()
         self.process.returncode = 0  # not our child: never wait for it
 
@@ -225,7 +226,7 @@ class WorkerPool:
                 else:
                     self._held.pop(tenant, None)
             self._cond.notify_all()
-            if worker is not None and worker.alive and worker.generation == self._generation:
+            if worker is not None and not worker.dead and worker.generation == self._generation:
                 self._idle.append(worker)
                 return None
             self._count -= 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from policyhub.engine.compiled import CompileError
+from policyhub.engine.limits import DeadlineExceeded
 from policyhub.engine.outcome import Effect, Severity, Status
 from policyhub.policy_types.jfrog.evaluate import GateScope, json_safe, typed_parameters
 from policyhub.policy_types.jfrog.program import RegoError
@@ -170,6 +172,22 @@ def test_a_runtime_error_or_a_malformed_result_raises_with_the_reason(rego: str,
         run(rego, gate_input(1))
     assert message in str(info.value)
     assert "Stack backtrace" not in str(info.value)
+
+
+def test_a_runaway_template_is_an_error_naming_its_budget_or_the_decisions_deadline() -> None:
+    rego = (
+        "package p\nimport rego.v1\nv := input.data.vulnerabilities\n"
+        'allow := {"should_allow": count([1 | some a in v; some b in v; some c in v]) >= 0}\n'
+    )
+    snap = snapshot(template(rego), rule())
+    compiled = compile_policy(snap)
+    with pytest.raises(RegoError, match=r"\(template 'Max vulns'\): Rego evaluation exceeded its 250 ms time budget$"):
+        compiled.evaluate(evaluation(snap, gate_input(1000)))
+    cut_short = evaluation(snap, gate_input(1000))
+    cut_short.deadline = time.monotonic() + 0.05
+    with pytest.raises(DeadlineExceeded, match=r"^the deadline passed during Rego evaluation$"):
+        compiled.evaluate(cut_short)
+    assert compiled.evaluate(evaluation(snap, gate_input(3))).status is Status.PASS
 
 
 def test_a_template_without_allow_or_a_missing_rule_does_not_compile() -> None:

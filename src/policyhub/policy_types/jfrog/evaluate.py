@@ -20,6 +20,7 @@ declares ``uses = {"sandbox"}`` and the engine runs it off the event loop.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -27,9 +28,10 @@ from typing import Any, cast
 from policyhub.domain.records import Policy
 from policyhub.engine.compiled import CompiledPolicy, CompileError, Evaluation, Resources
 from policyhub.engine.inputs.lifecycle_gate import LifecycleGateInput
+from policyhub.engine.limits import DeadlineExceeded
 from policyhub.engine.outcome import Outcome, Severity
 from policyhub.policy_types.jfrog.kinds import RULE_KIND, TEMPLATE_KIND
-from policyhub.policy_types.jfrog.program import PROGRAMS, RegoError, RegoProgram
+from policyhub.policy_types.jfrog.program import PROGRAMS, RegoDeadline, RegoError, RegoProgram
 from policyhub.storage.repositories.resources import Resource
 
 SEVERITY = {"block": Severity.BLOCK, "warning": Severity.WARN}
@@ -207,9 +209,13 @@ class CompiledLifecyclePolicy(CompiledPolicy):
         asked = cast(LifecycleGateInput, evaluation.input)
         try:
             result = bound.program.evaluate(
-                {"data": asked.evidence, "params": bound.params}, tenant=evaluation.snapshot.org_id
+                {"data": asked.evidence, "params": bound.params},
+                tenant=evaluation.snapshot.org_id,
+                deadline=evaluation.deadline if evaluation.deadline != math.inf else None,
             )
             should_allow, explanation, output = read_result(result, bound.program.entry)
+        except RegoDeadline as exc:  # the decision's deadline, not the template's budget
+            raise DeadlineExceeded(str(exc)) from None
         except (RegoError, RegoResultError) as exc:
             raise RegoError(f"rule {bound.rule_name!r} (template {bound.template_name!r}): {exc}") from None
         details = {

@@ -15,9 +15,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from policyhub.sandbox.rego import RegoBudgetExceeded, RegoError, RegoInfo, RegoModule, RegoUnavailable, sandbox
+from policyhub.sandbox.rego import (
+    RegoBudgetExceeded,
+    RegoDeadline,
+    RegoError,
+    RegoInfo,
+    RegoModule,
+    RegoUnavailable,
+    sandbox,
+)
 
-__all__ = ["ENTRY_RULE", "PROGRAMS", "Parsed", "ProgramCache", "RegoError", "RegoProgram", "parse"]
+__all__ = ["ENTRY_RULE", "PROGRAMS", "Parsed", "ProgramCache", "RegoDeadline", "RegoError", "RegoProgram", "parse"]
 
 #: The rule JFrog's evaluation engine reads (its value: ``{"should_allow": bool, "explanation": str}``).
 ENTRY_RULE = "allow"
@@ -72,16 +80,18 @@ class RegoProgram:
         parsed = self._parsed
         return f"{parsed.package}.{ENTRY_RULE}" if parsed is not None else ENTRY_RULE
 
-    def evaluate(self, data: dict[str, Any], *, tenant: str | None = None) -> Any:
-        """The entry rule's value for ``data`` as the Rego input (None when undefined); raises RegoError."""
-        parsed = self._check(tenant)
-        defined, value = sandbox().evaluate(self.module, data, rule=f"{parsed.package}.{ENTRY_RULE}", tenant=tenant)
+    def evaluate(self, data: dict[str, Any], *, tenant: str | None = None, deadline: float | None = None) -> Any:
+        """The entry rule's value for ``data`` as the Rego input (None when undefined); raises RegoError
+        (RegoDeadline when ``deadline``, a ``time.monotonic()``, passes first)."""
+        parsed = self._check(tenant, deadline)
+        entry = f"{parsed.package}.{ENTRY_RULE}"
+        defined, value = sandbox().evaluate(self.module, data, rule=entry, tenant=tenant, deadline=deadline)
         return value if defined else None
 
-    def _check(self, tenant: str | None) -> Parsed:
+    def _check(self, tenant: str | None, deadline: float | None = None) -> Parsed:
         parsed = self._parsed
         if parsed is None:
-            parsed = _parsed(sandbox().check(self.module, tenant=tenant))
+            parsed = _parsed(sandbox().check(self.module, tenant=tenant, deadline=deadline))
             if ENTRY_RULE not in parsed.rules:
                 raise RegoError(f"the template defines no {ENTRY_RULE!r} rule in package {parsed.package}")
             self._parsed = parsed
