@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 import pytest
 
 from policyhub.engine.compiled import CompiledPolicy, RateState
+from policyhub.engine.limits import DeadlineExceeded
 from policyhub.engine.outcome import Status
-from policyhub.policy_types.apinizer.evaluate import CompiledIpList, CompiledRateLimit, client_address
+from policyhub.policy_types.apinizer.evaluate import (
+    MAX_MATCHED_IDENTITY_CHARS,
+    CompiledIpList,
+    CompiledRateLimit,
+    client_address,
+)
 from policyhub.policy_types.registry import default_registry
 from tests.engine.http_request_support import T0, Harness, make_policy
 
@@ -349,3 +357,23 @@ def test_message_transformations_take_no_part_in_decisions() -> None:
     }
     for name in ("apinizer.policy-json-transformation", "apinizer.policy-xml-transformation", "apinizer.policy-script"):
         assert registry.get(name).decision_point is None
+
+
+def test_detail_patterns_stop_at_the_decision_deadline() -> None:
+    """1,000 patterns RE2's DFA cannot cache, against the longest identity matched (8 KiB): about 10 s of
+    matching; the decision's deadline is checked before each pattern, so it stops soon after."""
+    h = Harness()
+    never = "(?:a|b)*a(?:a|b){150}c(?:a|b){150}a(?:a|b)*"  # no c in the identity, found out in both directions
+    details = [_override(never)] * 1000
+    policy = add(h, THROTTLING, throttling(detailList=details))
+    identity = "".join(random.Random(1).choices("ab", k=MAX_MATCHED_IDENTITY_CHARS))
+    evaluation = h.evaluation(T0, headers={"x-api-key": identity})
+    evaluation.deadline = time.monotonic() + 0.2
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        policy.evaluate(evaluation)
+    assert time.monotonic() - started < 2
+
+
+def _override(target: str) -> dict[str, Any]:
+    return {"targetValue": target, "regexExpression": True, "messageCountForInterval": 1, "quotaInterval": "ONE_MINUTE"}
