@@ -100,7 +100,7 @@ class Evaluation:
     #: ``time.monotonic()`` by which the decision must be answered (see :mod:`policyhub.engine.limits`).
     deadline: float = math.inf
     #: The judge's answers to the questions the policies declared (asked concurrently before evaluating).
-    verdicts: dict[JudgeQuestion, JudgeVerdict | Exception] = field(default_factory=dict)
+    verdicts: dict[JudgeQuestion, JudgeVerdict | Exception] | None = None
 
     def check_deadline(self) -> None:
         """Raise :class:`DeadlineExceeded` once the decision's deadline has passed (evaluators that loop
@@ -111,7 +111,7 @@ class Evaluation:
     def verdict(self, question: JudgeQuestion) -> JudgeVerdict:
         """The judge's answer to a question the policy declared in :meth:`CompiledPolicy.judge_questions`;
         the judge's error (or the deadline) is raised as the policy's evaluation error."""
-        answer = self.verdicts.get(question)
+        answer = self.verdicts.get(question) if self.verdicts else None
         if answer is None:
             raise RuntimeError("the judge was not asked this policy's question (it did not declare it)")
         if isinstance(answer, Exception):
@@ -125,6 +125,10 @@ class CompiledPolicy(ABC):
 
     #: Services an evaluation may call that can block (``"limiter"``, ``"judge"``).
     uses: ClassVar[frozenset[str]] = frozenset()
+    #: True when the evaluator bounds its details itself (about the engine's details cap, or a constant times
+    #: its input): the engine then measures them exactly in one serialisation instead of walking them.
+    #: False (unknown size): a walk that stops at the cap measures them, whatever their size.
+    details_bounded: ClassVar[bool] = False
 
     def __init__(self, policy: Policy) -> None:
         self.policy_id = policy.id

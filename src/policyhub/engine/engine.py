@@ -345,7 +345,7 @@ def _result(
 ) -> PolicyResult:
     """``late``: the deadline cut the policy's evaluation, so it denies whatever its enforcement mode."""
     policy = entry.policy
-    reasons, details = budget.bound(outcome.reasons, outcome.details)
+    reasons, details = budget.bound(outcome.reasons, outcome.details, entry.compiled.details_bounded)
     return PolicyResult(
         policy_id=policy.id,
         name=policy.name,

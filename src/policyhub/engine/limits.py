@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from policyhub.sandbox.json_budget import MARKER_KEY, json_size, truncated, truncated_text
 
 #: A reason this short is within any byte budget whatever its characters (4 bytes each at most).
@@ -50,30 +52,32 @@ class ResponseBudget:
         self.limits = limits
         self.left = limits.max_response_bytes
 
-    def bound(self, reasons: list[str], details: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    def bound(
+        self, reasons: list[str], details: dict[str, Any], bounded: bool = False
+    ) -> tuple[list[str], dict[str, Any]]:
         """``reasons`` and ``details`` within the per-result caps and what is left of the response's;
-        the same objects when they fit (the common case costs a short walk over small values)."""
-        limits = self.limits
-        if self.left <= 0:
+        the same objects when they fit (the common case costs a short walk over small values).
+        ``bounded``: the evaluator bounds its details itself, so serialising them to measure is cheap."""
+        left = self.left
+        if left <= 0:
             return self._spent(reasons, details)
-        size = _RESULT_OVERHEAD
-        for reason in reasons:
-            if len(reason) > _SHORT_REASON:
-                size = -1
-                break
-            size += len(reason) + 4
-        if size < 0 or len(reasons) > limits.max_reasons or size > self.left:
-            reasons, size = _bounded_reasons(reasons, limits, self.left)
+        if len(reasons) == 1 and len(reasons[0]) <= _SHORT_REASON:  # the common case
+            size = _RESULT_OVERHEAD + 4 + len(reasons[0])
+        else:
+            size = _reasons_size(reasons)
+            if size < 0 or len(reasons) > self.limits.max_reasons or size > left:
+                reasons, size = _bounded_reasons(reasons, self.limits, left)
         if details:
-            cap = min(limits.max_details_bytes, max(0, self.left - size))
-            measured = _flat_size(details)
-            if measured is None or measured > cap:
+            measured = _exact_size(details) if bounded else _flat_size(details)
+            cap = self.limits.max_details_bytes
+            if measured is None or measured > cap or measured > left - size:
+                cap = min(cap, max(0, left - size))
                 measured = json_size(details, cap)
                 if measured > cap:
                     details = _bounded_details(details, cap, measured)
                     measured = json_size(details, 2 * cap)
             size += measured
-        self.left -= size
+        self.left = left - size
         return reasons, details
 
     def _spent(self, reasons: list[str], details: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
@@ -84,6 +88,16 @@ class ResponseBudget:
             kept.append(f"… [truncated: {more} more reason(s): the decision's answer is over {limit} bytes]")
         marker = {MARKER_KEY: f"details left out: the decision's answer is over {limit} bytes"}
         return kept, (marker if details else details)
+
+
+def _reasons_size(reasons: list[str]) -> int:
+    """Their size with a result's overhead, or -1 when one is long enough to need measuring in bytes."""
+    size = _RESULT_OVERHEAD
+    for reason in reasons:
+        if len(reason) > _SHORT_REASON:
+            return -1
+        size += len(reason) + 4
+    return size
 
 
 def _bounded_reasons(reasons: list[str], limits: DecisionLimits, left: int) -> tuple[list[str], int]:
@@ -113,17 +127,24 @@ def _bounded_details(details: dict[str, Any], cap: int, measured: int) -> dict[s
     return copy
 
 
+def _exact_size(details: dict[str, Any]) -> int | None:
+    try:
+        return len(orjson.dumps(details))
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+
+
 def _flat_size(details: dict[str, Any]) -> int | None:
     """The size of details made only of short scalars (what most evaluators return), else None."""
-    size = 2
+    size = 2 + 6 * len(details)
     for key, value in details.items():
         kind = type(value)
         if kind is str:
             if len(value) > _SHORT_REASON:
                 return None
-            size += len(key) + len(value) + 6
+            size += len(key) + len(value)
         elif kind is int or kind is bool or kind is float or value is None:
-            size += len(key) + 12
+            size += len(key) + 8
         else:
             return None
     return size

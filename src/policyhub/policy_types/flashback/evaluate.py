@@ -35,6 +35,8 @@ class JudgeUnavailable(Exception):
 class FlashbackPolicy(CompiledPolicy):
     """A policy whose content activates at least one detector and names nothing they cannot see."""
 
+    details_bounded = True  # its summary, the judge's cut explanation, at most MAX_REPORTED matches
+
     def __init__(self, policy: Policy, selection: Selection) -> None:
         super().__init__(policy)
         spec = policy.spec

@@ -247,6 +247,8 @@ class _Attestation(_Rule):
 class CompiledEnvironmentPolicy(CompiledPolicy):
     """A ``kosli.environment`` policy version, its expressions compiled once."""
 
+    details_bounded = True  # about MAX_DETAILS_BYTES, plus one rule evaluation
+
     def __init__(self, policy: Policy) -> None:
         super().__init__(policy)
         spec = EnvironmentPolicy.model_validate(policy.spec).artifacts
