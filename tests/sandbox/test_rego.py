@@ -7,8 +7,10 @@ import threading
 import time
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
+from policyhub.sandbox import rego_worker
 from policyhub.sandbox.rego import (
     RegoBudgetExceeded,
     RegoDeadline,
@@ -18,6 +20,7 @@ from policyhub.sandbox.rego import (
     RegoSandbox,
     source_problem,
 )
+from policyhub.sandbox.rego_worker import Executor
 
 GOOD = 'package p\nimport rego.v1\nallow := {"ok": count(input.x) < 3, "seen": {v | some v in input.x}}\n'
 CUBIC = "package c\nimport rego.v1\nallow := count([1 | some a in input.x; some b in input.x; some c in input.x])\n"
@@ -90,11 +93,16 @@ def test_a_cubic_evaluation_runs_out_of_its_time_budget_and_its_worker_is_replac
 
 def test_the_callers_deadline_cuts_an_evaluation_short(box: RegoSandbox) -> None:
     cubic = box.module({"c.rego": CUBIC})
+    assert box.evaluate(cubic, {"x": [1]}, rule="data.c.allow", deadline=time.monotonic() + 5) == (True, 1)
     started = time.monotonic()
     with pytest.raises(RegoDeadline, match=r"^the deadline passed during Rego evaluation$"):
         box.evaluate(cubic, {"x": list(range(1000))}, rule="data.c.allow", deadline=started + 0.05)
     assert time.monotonic() - started < 0.5
-    assert box.evaluate(cubic, {"x": [1]}, rule="data.c.allow", deadline=time.monotonic() + 5) == (True, 1)
+    assert box.evaluate(cubic, {"x": [1]}, rule="data.c.allow") == (True, 1)  # a new worker
+    pids = worker_pids(box)
+    with pytest.raises(RegoDeadline, match=r"^the deadline passed before Rego evaluation$"):
+        box.evaluate(cubic, {"x": [1]}, rule="data.c.allow", deadline=time.monotonic() - 1)
+    assert worker_pids(box) == pids  # a caller already late costs no worker
 
 
 def test_memory_beyond_the_budget_stops_the_worker(box: RegoSandbox) -> None:
@@ -187,6 +195,20 @@ def test_close_ends_the_workers_and_a_later_call_starts_new_ones(box: RegoSandbo
     box.close()
     assert processes and all(p.returncode is not None for p in processes)
     assert box.evaluate(module, {"x": []}, rule="data.p.allow")[0]
+
+
+def test_a_worker_keeps_its_engines_within_its_source_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rego_worker, "CACHE_SOURCE_BYTES", 200)
+    executor = Executor(timed=False)
+    for i in range(5):
+        source = f"package p{i}\nx := {i}\n" + "#" * 60 + "\n"
+        assert "ok" in executor.handle({"op": "load", "key": f"k{i}", "modules": [["t.rego", source]]})
+    assert executor.cached_bytes <= 200 and list(executor.engines) == ["k3", "k4"]  # the oldest went first
+    assert executor.handle({"op": "eval", "key": "k0", "rule": "data.p0.x"}, b"{}") == {"missing": True}
+    assert orjson.loads(orjson.dumps(executor.handle({"op": "eval", "key": "k4", "rule": "data.p4.x"}, b"{}"))) == {
+        "ok": 4,
+        "defined": True,
+    }
 
 
 def test_in_process_mode_gives_the_same_answers() -> None:

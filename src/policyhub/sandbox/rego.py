@@ -250,6 +250,7 @@ class RegoSandbox:
             "data": module.data,
             "v0": module.v0,
             "probe": module.probe,
+            "lengths": (self.limits.max_line_chars, self.limits.max_source_bytes, self.limits.max_lines),
             "budget_s": self.limits.parse_timeout_s,
         }
         if isinstance(runner, Executor):
@@ -268,7 +269,10 @@ class RegoSandbox:
     def _call(self, worker: Worker, lines: tuple[bytes, ...], what: str, deadline: float | None) -> dict[str, Any]:
         budget = self.limits.parse_timeout_s if what == "parsing" else self.limits.eval_timeout_s
         # The CPU-time budget is the worker's own; the wall-clock deadline leaves room for a busy machine.
-        own = time.monotonic() + 2 * budget + 0.2
+        now = time.monotonic()
+        own = now + 2 * budget + 0.2
+        if deadline is not None and deadline <= now:  # too late already: the worker stays as it is
+            raise RegoDeadline(f"the deadline passed before Rego {what}")
         try:
             answer = worker.call(lines, own if deadline is None else min(own, deadline))
         except WorkerTimeout:

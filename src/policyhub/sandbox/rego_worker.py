@@ -10,9 +10,10 @@ once the call has used its CPU-time budget. The parent also waits with a deadlin
 Protocol: one JSON request per line on stdin, one JSON answer per line on stdout.
 
 - ``{"op": "load", "key", "modules": [[name, source]], "data", "v0": bool|null, "probe": [name],
-  "budget_s"}``: parse (Rego v1; with ``v0`` null, a module that only reads as v0 is parsed again as
-  v0), keep the engine under ``key``; answers ``{"ok": {"v0", "packages", "rules"}}`` (``rules``: the
-  ``data.<package>.<name>`` paths of the probed names that are rules) or ``{"error", "kind": "invalid"}``.
+  "lengths": [columns, bytes, lines], "budget_s"}``: parse (Rego v1; with ``v0`` null, a module that
+  only reads as v0 is parsed again as v0), keep the engine under ``key``; answers ``{"ok": {"v0",
+  "packages", "rules"}}`` (``rules``: the ``data.<package>.<name>`` paths of the probed names that are
+  rules) or ``{"error", "kind": "invalid"}``.
 - ``{"op": "eval", "key", "rule"|"query", "budget_s", "max_result"}`` followed by one line, the input
   as JSON: answers ``{"ok": value, "defined": bool}`` (the value as JSON), ``{"missing": true}`` (not
   loaded here: send a ``load``) or ``{"error", "kind": "runtime"|"memory"|"crashed"}``.
@@ -49,8 +50,11 @@ import regorus  # noqa: E402
 
 #: How regorus (in v1 mode) says that a module is written in Rego v0.
 V0_HINT = "`if` keyword is required"
-#: Engines kept per worker (by the key of their modules, data and dialect).
-CACHE_SIZE = 64
+#: Engines kept per worker (by the key of their modules, data and dialect), and the source bytes they
+#: may hold together: an engine takes ~55x its source in memory (3.5 MB for 64 KB), so 2 MiB of source
+#: stays well inside the worker's address-space limit.
+CACHE_SIZE = 256
+CACHE_SOURCE_BYTES = 2 << 20
 _WHERE = re.compile(r"-->\s*[^\n:]*:(?P<line>\d+):(?P<col>\d+)")
 _ERROR = re.compile(r"^error:(?P<message>.*)$", re.MULTILINE)
 
@@ -118,7 +122,8 @@ class Executor:
     def __init__(self, *, timed: bool, cache_size: int = CACHE_SIZE) -> None:
         self.timed = timed
         self.cache_size = cache_size
-        self.engines: OrderedDict[str, Any] = OrderedDict()
+        self.engines: OrderedDict[str, tuple[Any, int]] = OrderedDict()  # key -> (engine, source bytes)
+        self.cached_bytes = 0
 
     def handle(self, request: dict[str, Any], input_json: bytes | None = None) -> dict[str, Any]:
         try:
@@ -138,27 +143,33 @@ class Executor:
         try:
             with self._budget(request):
                 try:
-                    engine, packages = self._engine(modules, request.get("data"), bool(v0))
+                    engine, packages = self._engine(modules, request, bool(v0))
                     read_v0 = bool(v0)
                 except InvalidModule as v1_error:
                     # Only a module that reads as v0 (a rule body without ``if``) is tried again as v0,
                     # and then told about its v0 mistakes; anything else is told about v1's.
                     if v0 is not None or V0_HINT not in str(v1_error):
                         raise
-                    engine, packages = self._engine(modules, request.get("data"), True)
+                    engine, packages = self._engine(modules, request, True)
                     read_v0 = True
                 rules = rule_paths(engine, packages, [str(n) for n in request.get("probe") or ()])
         except InvalidModule as exc:
             return {"error": str(exc), "kind": "invalid"}
-        self.engines[request["key"]] = engine
-        while len(self.engines) > self.cache_size:
-            self.engines.popitem(last=False)
+        self._forget(request["key"])
+        size = sum(len(source) for _, source in modules)
+        self.engines[request["key"]] = (engine, size)
+        self.cached_bytes += size
+        while len(self.engines) > 1 and (
+            len(self.engines) > self.cache_size or self.cached_bytes > CACHE_SOURCE_BYTES
+        ):
+            self._forget(next(iter(self.engines)))
         return {"ok": {"v0": read_v0, "packages": packages, "rules": rules}}
 
     def evaluate(self, request: dict[str, Any], input_json: bytes) -> dict[str, Any]:
-        engine = self.engines.get(request["key"])
-        if engine is None:
+        cached = self.engines.get(request["key"])
+        if cached is None:
             return {"missing": True}
+        engine = cached[0]
         self.engines.move_to_end(request["key"])
         rule, query = request.get("rule"), request.get("query")
         message = ""
@@ -181,11 +192,20 @@ class Executor:
             return {"error": f"its result is larger than {limit} bytes", "kind": "runtime"}
         return {"ok": orjson.Fragment(encoded), "defined": result is not None}
 
-    def _engine(self, modules: list[tuple[str, str]], data: Any, v0: bool) -> tuple[Any, list[str]]:
+    def _forget(self, key: str) -> None:
+        dropped = self.engines.pop(key, None)
+        if dropped is not None:
+            self.cached_bytes -= dropped[1]
+
+    def _engine(self, modules: list[tuple[str, str]], request: dict[str, Any], v0: bool) -> tuple[Any, list[str]]:
         engine = regorus.Engine()
         message = ""
         packages: list[str] = []
+        data = request.get("data")
         try:
+            lengths = request.get("lengths")
+            if lengths:  # the caller checked them already; the engine's own check is a second line
+                engine.set_policy_length_config(max_col=lengths[0], max_file_bytes=lengths[1], max_lines=lengths[2])
             if v0:
                 engine.set_rego_v0(True)
             for name, source in modules:

@@ -183,11 +183,11 @@ def test_a_runaway_template_is_an_error_naming_its_budget_or_the_decisions_deadl
     compiled = compile_policy(snap)
     with pytest.raises(RegoError, match=r"\(template 'Max vulns'\): Rego evaluation exceeded its 250 ms time budget$"):
         compiled.evaluate(evaluation(snap, gate_input(1000)))
+    assert compiled.evaluate(evaluation(snap, gate_input(3))).status is Status.PASS  # on a new worker
     cut_short = evaluation(snap, gate_input(1000))
     cut_short.deadline = time.monotonic() + 0.05
     with pytest.raises(DeadlineExceeded, match=r"^the deadline passed during Rego evaluation$"):
         compiled.evaluate(cut_short)
-    assert compiled.evaluate(evaluation(snap, gate_input(3))).status is Status.PASS
 
 
 def test_a_template_without_allow_or_a_missing_rule_does_not_compile() -> None:
