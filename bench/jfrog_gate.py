@@ -3,7 +3,8 @@
 Prints in-process µs per ``lifecycle_gate`` decision for one JFrog lifecycle policy whose template is
 real Rego run by regorus (compiled once, evaluated many times):
 
-- ``regorus eval``: set_input + eval_rule on the calling thread's engine (the floor);
+- ``regorus eval``: ``RegoProgram.evaluate``: the input to a Rego sandbox worker, set_input + eval_rule
+  there, the value back (``POLICYHUB_REGO_WORKERS=0``: on the calling thread's engine, unbounded);
 - ``compiled.evaluate``: the policy's evaluator (scope check, Rego, result checks, details);
 - ``engine.decide``: the whole in-process decision (snapshot check, input validation, selection,
   evaluation, combination; no HTTP, no log), the policy made through the JFrog face on scratch SQLite.
@@ -83,7 +84,7 @@ CASE = Case("Rego gate (jfrog.lifecycle, regorus)", [], "lifecycle_gate", gate_i
 
 
 def regorus_floor(iterations: int) -> float:
-    """µs per set_input + eval_rule on one engine (what any use of regorus pays)."""
+    """µs per evaluation of the template through the Rego sandbox (what any use of regorus pays)."""
     from policyhub.policy_types.jfrog.program import RegoProgram
 
     program = RegoProgram(REGO)
