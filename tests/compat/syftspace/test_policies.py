@@ -288,7 +288,7 @@ def test_routes_are_in_openapi(ss: SyftSpace) -> None:
         "/syftspace/policies/types/{name}": {"get"},
         "/syftspace/policies/types/{name}/schema": {"get"},
         "/syftspace/endpoints/": {"get", "post"},
-        "/syftspace/endpoints/{endpoint_id}": {"get"},
+        "/syftspace/endpoints/{slug}": {"get"},  # Syft Space reads one endpoint by slug
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path

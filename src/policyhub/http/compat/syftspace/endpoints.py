@@ -1,7 +1,9 @@
-"""``/syftspace/endpoints/``: the minimal endpoint routes policies need (create, list, get).
+"""``/syftspace/endpoints/``: the endpoint routes policies need (create, list, get by slug or id).
 
-An endpoint is a core scope of kind ``endpoint`` at the org level (key = slug, name = name; the description
-is kept in ``attributes["syftspace"]``); its id is the scope's UUID, which is what ``endpoint_id`` holds.
+An endpoint is a core scope of kind ``endpoint`` at the org level (key = slug, name = name; Syft Space's other
+fields, ``description``, ``summary``, ``response_type``, ``published``, ``tags``, ``model_id`` and ``dataset_id``,
+are kept in ``attributes["syftspace"]`` and returned); its id is the scope's UUID, which is what ``endpoint_id``
+holds. Syft Space's frontend reads one endpoint by slug (``GET /endpoints/{slug}``); its UUID works too.
 Endpoints can equally be made with ``POST /v1/orgs/{org}/scopes`` ``{"kind": "endpoint", "key": ...}``, also
 below other scopes. Deleting one is ``DELETE /v1/orgs/{org}/scopes/{id}``, refused while it holds live
 policies (Syft Space would cascade; PolicyHub keeps history). Creating one needs an admin key, as any scope.
@@ -14,14 +16,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse, Response
 
-from policyhub.errors import Conflict
+from policyhub.domain.records import Actor, Scope
+from policyhub.errors import Conflict, NotFound
 from policyhub.http.compat.syftspace import schemas as s
 from policyhub.http.compat.syftspace.errors import parse_uuid, parse_wire, read_body
-from policyhub.http.compat.syftspace.policies import find_endpoint
+from policyhub.http.compat.syftspace.policies import find_endpoint, policies_at
 from policyhub.http.compat.syftspace.tenancy import TenantOrg
-from policyhub.http.compat.syftspace.translate import ENDPOINT_KIND, VENDOR_KEY, endpoint_response
-from policyhub.http.deps import ContainerDep, CurrentActor
+from policyhub.http.compat.syftspace.translate import (
+    ENDPOINT_KIND,
+    attached_policy,
+    endpoint_attributes,
+    endpoint_response,
+    is_uuid,
+)
+from policyhub.http.deps import Container, ContainerDep, CurrentActor
 from policyhub.http.openapi import body_schema
+from policyhub.storage.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix=f"{s.PREFIX}/endpoints", tags=["syftspace: endpoints"])
 Body = Annotated[object, Depends(read_body)]
@@ -37,7 +47,7 @@ Body = Annotated[object, Depends(read_body)]
 )
 def create_endpoint(c: ContainerDep, actor: CurrentActor, org: TenantOrg, body: Body) -> Response:
     req = parse_wire(s.SyftSpaceCreateEndpointRequest, body)
-    attributes = {VENDOR_KEY: {"description": req.description}} if req.description else {}
+    attributes = endpoint_attributes(req.model_dump(mode="json"))
     try:
         scope = c.db.transact(
             lambda uow: c.scopes.create(
@@ -59,14 +69,34 @@ def list_endpoints(c: ContainerDep, actor: CurrentActor, org: TenantOrg) -> Resp
 
 
 @router.get(
-    "/{endpoint_id}", response_model=s.SyftSpaceEndpointResponse, responses=s.ERROR_RESPONSES, summary="Get an endpoint"
+    "/{slug}",
+    response_model=s.SyftSpaceEndpointResponse,
+    responses=s.ERROR_RESPONSES,
+    summary="Get an endpoint, by slug (as Syft Space) or UUID, with its policies",
 )
 def get_endpoint(
     c: ContainerDep,
     actor: CurrentActor,
     org: TenantOrg,
-    endpoint_id: Annotated[str, Path(description="the endpoint's UUID", json_schema_extra={"format": "uuid"})],
+    slug: Annotated[str, Path(description="the endpoint's slug, or its UUID", max_length=128)],
 ) -> Response:
-    eid = parse_uuid(endpoint_id, "path", "endpoint_id")
     with c.db.read() as uow:
-        return JSONResponse(endpoint_response(find_endpoint(c, uow, actor, eid)))
+        endpoint = _by_slug_or_id(c, uow, actor, slug)
+        attached = policies_at(c, uow, actor, endpoint)
+    return JSONResponse(endpoint_response(endpoint) | {"policies": [attached_policy(p) for p in attached]})
+
+
+def _by_slug_or_id(c: Container, uow: UnitOfWork, actor: Actor, ref: str) -> Scope:
+    """The endpoint whose slug (an org-level key) or UUID is ``ref``; else 404 ``Endpoint '<ref>' not found``."""
+    if is_uuid(ref):
+        try:
+            return find_endpoint(c, uow, actor, parse_uuid(ref, "path", "slug"))
+        except NotFound:
+            pass  # a slug may look like a UUID
+    try:
+        scope = c.scopes.get(uow, actor, ref)
+    except NotFound:
+        scope = None
+    if scope is None or scope.kind != ENDPOINT_KIND or scope.key != ref or scope.parent_id is not None:
+        raise NotFound(f"Endpoint '{ref}' not found")
+    return scope

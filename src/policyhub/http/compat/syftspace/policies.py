@@ -60,6 +60,8 @@ IMMUTABLE = ("policy_type", "endpoint_id")
 def create_policy(c: ContainerDep, actor: CurrentActor, org: TenantOrg, body: Body) -> Response:
     req = parse_wire(s.SyftSpaceCreatePolicyRequest, body)
     plugin = require_type(req.policy_type)
+    if req.wallet_id is not None:  # Syft Space's answer for a type that is not wallet-bound
+        raise InvalidInput(f"wallet_id is not applicable for {req.policy_type} policies.")
     endpoint_id = str(req.endpoint_id)
 
     def work(uow: UnitOfWork) -> Policy:
@@ -188,6 +190,17 @@ def find_endpoint(c: Container, uow: UnitOfWork, actor: Actor, endpoint_id: str)
     if scope is None or scope.id != endpoint_id or scope.kind != ENDPOINT_KIND:
         raise NotFound(f"Endpoint '{endpoint_id}' not found")
     return scope
+
+
+def policies_at(c: Container, uow: UnitOfWork, actor: Actor, endpoint: Scope) -> list[Policy]:
+    """The live Syft Space policies attached to exactly this endpoint, oldest first."""
+    found = [
+        p
+        for t in syftspace_types()
+        for p in _all(c, uow, actor, PolicyFilter(type=t.name, scope_path=endpoint.path))
+        if p.scope_id == endpoint.id
+    ]
+    return sorted(found, key=lambda p: (utc(p.created_at), p.id))
 
 
 def check_immutable(current: Policy, given: dict[str, Any]) -> None:

@@ -1,9 +1,9 @@
 """Syft Space wire models (``backend/syft_space/components/policies/schemas.py``), plus a minimal endpoint.
 
 Models carry a ``SyftSpace`` prefix (``SyftSpacePolicyResponse`` is Syft Space's ``PolicyResponse``) so their
-OpenAPI component names never collide with other dialects' or FastAPI's own. Requests forbid unknown fields
-(Syft Space would ignore them; PolicyHub answers 422 so typos are seen). Responses are documented here and
-rendered as plain dicts by :mod:`.translate`.
+OpenAPI component names never collide with other dialects' or FastAPI's own. Requests ignore unknown fields,
+as Syft Space's pydantic models do (its frontend and newer versions send fields older ones do not know).
+Responses are documented here and rendered as plain dicts by :mod:`.translate`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _visible_text(value: str) -> str:
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # pydantic's default, which Syft Space keeps
 
 
 class SyftSpaceCreatePolicyRequest(_Request):
@@ -42,6 +42,11 @@ class SyftSpaceCreatePolicyRequest(_Request):
     policy_type: str = Field(description="rate_limit, access or accounting (GET /policies/types/)")
     configuration: dict[str, Any] = Field(description="validated and normalised by the policy type")
     endpoint_id: UUID = Field(description="the endpoint (a PolicyHub scope of kind 'endpoint') to attach to")
+    wallet_id: UUID | None = Field(
+        default=None,
+        description="Syft Space's wallet for payment policy types; none of the types served here takes one "
+        "(a value is a 400, as Syft Space answers for its non-wallet types)",
+    )
 
     @field_validator("name")
     @classmethod
@@ -103,11 +108,18 @@ class SyftSpaceMessageResponse(BaseModel):
 
 
 class SyftSpaceCreateEndpointRequest(_Request):
-    """A minimal endpoint: PolicyHub keeps only what policies need (Syft Space's dataset/model are not modelled)."""
+    """Syft Space's ``CreateEndpointRequest`` (``components/endpoints/schemas.py``). PolicyHub keeps every field
+    and returns it; it does not serve datasets or models, so ``dataset_id`` and ``model_id`` are kept as given."""
 
     name: str = Field(min_length=1, max_length=200)
     slug: str = Field(pattern=names.KEY_PATTERN.pattern, max_length=128, description="unique at the org level")
-    description: str = Field(default="", max_length=4096)
+    description: str = Field(default="", max_length=4096, description="Markdown description")
+    summary: str = Field(default="", max_length=4096, description="brief summary")
+    dataset_id: UUID | None = Field(default=None, description="kept, not resolved")
+    model_id: UUID | None = Field(default=None, description="kept, not resolved")
+    response_type: str = Field(default="both", max_length=64, description="raw, summary or both")
+    published: bool = Field(default=False, description="kept; PolicyHub publishes nothing")
+    tags: str = Field(default="", max_length=4096, description="comma-separated tags")
 
     @field_validator("name")
     @classmethod
@@ -115,12 +127,31 @@ class SyftSpaceCreateEndpointRequest(_Request):
         return _visible_text(value)
 
 
+class SyftSpaceAttachedPolicy(BaseModel):
+    id: UUID
+    name: str
+    policy_type: str
+    configuration: dict[str, Any]
+    wallet_id: UUID | None = None
+
+
 class SyftSpaceEndpointResponse(BaseModel):
+    """Syft Space's ``EndpointCreateResponse``; GET by slug or id adds ``policies`` (``EndpointDetailResponse``).
+    ``updated_at`` is ``created_at``: endpoints are not updated here."""
+
     id: UUID
     name: str
     slug: str
     description: str
+    summary: str
+    response_type: str
+    published: bool
+    tags: str
     created_at: datetime
+    updated_at: datetime
+    model_id: UUID | None
+    dataset_id: UUID | None
+    policies: list[SyftSpaceAttachedPolicy] | None = Field(default=None, description="GET one endpoint only")
 
 
 class SyftSpaceHTTPError(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import uuid
 from typing import Any
 
 from policyhub.domain.canonical import iso
@@ -39,6 +40,14 @@ def core_name(endpoint_id: str | None, name: str) -> str:
     slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")[:SLUG_MAX].rstrip("-") or "policy"
     digest = hashlib.sha256(f"{endpoint_id or ''}\n{name}".encode()).hexdigest()[:12]
     return f"{slug}-{digest}"
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def is_syftspace(policy: Policy) -> bool:
@@ -106,15 +115,55 @@ def list_item(policy: Policy) -> dict[str, Any]:
     }
 
 
+#: Syft Space's endpoint fields kept in ``attributes["syftspace"]``, with the defaults its models fill in.
+ENDPOINT_FIELDS: dict[str, Any] = {
+    "description": "",
+    "summary": "",
+    "response_type": "both",
+    "published": False,
+    "tags": "",
+    "model_id": None,
+    "dataset_id": None,
+}
+
+
+def endpoint_attributes(fields: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` for a new endpoint scope: the Syft Space fields that differ from their defaults."""
+    kept = {k: v for k, v in fields.items() if k in ENDPOINT_FIELDS and v != ENDPOINT_FIELDS[k]}
+    return {VENDOR_KEY: kept} if kept else {}
+
+
 def endpoint_response(scope: Scope) -> dict[str, Any]:
+    """Syft Space's ``EndpointCreateResponse`` (``updated_at`` is ``created_at``: scopes are not updated)."""
     vendor = scope.attributes.get(VENDOR_KEY)
-    description = vendor.get("description", "") if isinstance(vendor, dict) else ""
+    stored = vendor if isinstance(vendor, dict) else {}
+    fields = {k: _kept(stored.get(k), default) for k, default in ENDPOINT_FIELDS.items()}
     return {
         "id": scope.id,
         "name": scope.name,
         "slug": scope.key,
-        "description": description if isinstance(description, str) else "",
+        **{k: fields[k] for k in ("description", "summary", "response_type", "published", "tags")},
         "created_at": iso(scope.created_at),
+        "updated_at": iso(scope.created_at),
+        "model_id": fields["model_id"],
+        "dataset_id": fields["dataset_id"],
+    }
+
+
+def _kept(value: Any, default: Any) -> Any:
+    """A stored endpoint field, or its default when absent or of another type (ids are strings)."""
+    wanted = str if default is None else type(default)
+    return value if isinstance(value, wanted) else default
+
+
+def attached_policy(policy: Policy) -> dict[str, Any]:
+    """Syft Space's ``AttachedPolicy`` (in an endpoint's detail); no type served here takes a wallet."""
+    return {
+        "id": policy.id,
+        "name": display_name(policy),
+        "policy_type": vendor_type(policy),
+        "configuration": policy.spec,
+        "wallet_id": None,
     }
 
 
