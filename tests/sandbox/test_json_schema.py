@@ -24,7 +24,9 @@ KEYS = st.sampled_from(["a", "b", "ab", "x1", "bb", "c"])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([1.0, 0.5]), KEYS)
 instances = st.recursive(
-    scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)), max_leaves=12
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=4)),
+    max_leaves=12,
 )
 
 
@@ -111,7 +113,7 @@ def test_agrees_with_jsonschema_on_the_property_keywords(schema: Any, instance: 
 )
 def test_unique_items_follows_json_schema_equality(items: list[Any], unique: bool) -> None:
     schema = {"uniqueItems": True}
-    assert not compile_schema(schema).validate(items).errors is unique
+    assert (compile_schema(schema).validate(items).errors == []) is unique
     assert jsonschema.Draft202012Validator(schema).is_valid(items) is unique
 
 
@@ -150,7 +152,7 @@ def test_dynamic_refs_and_ids_resolve_locally() -> None:
 
 
 def test_the_budget_bounds_steps_and_a_validator_cannot_run_outside_it() -> None:
-    with pytest.raises(ValidationBudgetExceeded, match="keyword applications|took longer"):
+    with pytest.raises(ValidationBudgetExceeded, match=r"keyword applications|took longer"):
         compile_schema({"items": {"type": "integer", "minimum": 0}}).validate(list(range(60_000)))
     with pytest.raises(RuntimeError, match="outside"):
         BoundedValidator({"type": "integer"}).is_valid(1)
