@@ -37,6 +37,8 @@ VIOLATION_KEYS = {
     "riskType",
     "actionType",
     "blocked",
+    "severity",  # FlashbackClient's PolicyViolationDTO (src/api/types/ai/policy.ts)
+    "block",
     "direction",
     "detectors",
     "matches",
@@ -163,6 +165,7 @@ def test_violations_have_flashbacks_shape_and_never_echo_the_secret(world: World
     assert (v["repoAiApiKeyId"], v["repoAiApiKeyName"]) == ("key-1", "ci key")
     assert (v["llmType"], v["llmModel"], v["host"], v["direction"]) == ("OPENAI", "gpt-4o", "gw-1", "response")
     assert v["blocked"] is False and v["detectors"] == ["payment_card"] and v["decisionId"] == decision["id"]
+    assert (v["severity"], v["block"]) == ("MEDIUM", False)  # what FlashbackClient's DTO reads
     (match,) = v["matches"]
     assert (match["start"], match["end"], match["masked"], match["kind"]) == (11, 30, "41***************11", "visa")
     assert v["explanation"].startswith("1 finding(s) in the response: payment_card (visa) at 11-30")
@@ -192,6 +195,10 @@ def test_alerts_are_violations_of_alert_and_block_policies(world: World) -> None
     (alert,) = alerts["alerts"]
     assert alert["policyId"] == blocked and alert["blocked"] is True and alert["riskType"] == "HIGH"
     assert "message" in alert and "explanation" not in alert
+    assert "severity" not in alert and "block" not in alert  # PolicyAlertDTO has neither
+    by_policy = {v["policyId"]: v for v in violations}
+    assert (by_policy[blocked]["severity"], by_policy[blocked]["block"]) == ("HIGH", True)
+    assert (by_policy[logged]["severity"], by_policy[logged]["block"]) == ("LOW", False)
     assert alert["message"].startswith("1 finding(s) in the prompt: private_key")
     assert ok(world, f"/policy/{logged}/alerts")["total"] == 0
     assert ok(world, f"/policy/{blocked}/alerts")["total"] == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from policyhub.http.compat.flashback import validate, violations
+from policyhub.http.compat.flashback import recommend, validate, violations
 from policyhub.http.compat.flashback.errors import render_error
 from policyhub.http.compat.flashback.routes import router
 from policyhub.http.problems import ErrorFaces
@@ -24,9 +24,10 @@ PREFIX = "/policy"
 def install(app: FastAPI, faces: ErrorFaces) -> None:
     """Mount the ``/policy`` routes and render every error under the prefix in Flashback's shape.
 
-    Violations, alerts and validation first: ``/policy/violations`` must not be read as a policy id.
+    Violations, alerts, validation and recommendation first: ``/policy/violations`` must not be read as a
+    policy id.
     """
-    include_flat(app, violations.router, validate.router, router)
+    include_flat(app, violations.router, validate.router, recommend.router, router)
     faces.register(PREFIX, render_error)
 
 

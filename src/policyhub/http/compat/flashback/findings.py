@@ -3,9 +3,11 @@
 A *violation* is one ``flashback.ai`` result with status ``violation`` in one logged ``ai_content``
 decision (any actionType: 0 logs, 1 alerts, 2 blocks). An *alert* is a violation of a policy whose
 actionType is 1 (alert) or 2 (block, "prevent the action and alert administrators"). The fields follow
-Flashback's ``PolicyViolationDTO`` / ``PolicyAlertDTO`` (FlashbackClient ``src/api/types/ai/policy.ts``);
-PolicyHub adds what its log knows: ``riskType`` (the severity), ``actionType``, ``blocked``, the matched
-``detectors`` with masked ``matches``, the judge's verdict, ``decisionId`` (for ``/v1`` decisions)...
+Flashback's ``PolicyViolationDTO`` / ``PolicyAlertDTO`` (FlashbackClient ``src/api/types/ai/policy.ts``): a
+violation's ``severity`` is the policy's riskType and ``block`` whether it denied the content. PolicyHub adds
+what its log knows: ``riskType`` and ``blocked`` (the same two facts on alerts too, under the names PolicyHub
+gave them first), ``actionType``, the matched ``detectors`` with masked ``matches``, the judge's verdict,
+``decisionId`` (for ``/v1`` decisions)...
 
 The ids are stable: a UUID derived from the decision id and the policy id.
 """
@@ -145,6 +147,9 @@ def dto(found: Found, names: Names, *, alert: bool) -> dict[str, Any]:
         "host": _text(given.get("host")),
         "decisionId": decision.id,
     }
+    if not alert:  # PolicyViolationDTO's own names (PolicyAlertDTO has neither)
+        out["severity"] = found.risk_type
+        out["block"] = found.blocked
     if isinstance(details.get("judge"), dict):
         out["judge"] = details["judge"]
     if result.get("error"):

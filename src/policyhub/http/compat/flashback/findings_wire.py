@@ -36,9 +36,9 @@ class _Finding(BaseModel):
     repoAiApiKeyName: str | None
     workspaceId: str | None = Field(description="PolicyHub: the workspace the content was sent in")
     workspaceName: str | None
-    riskType: RiskType | None = Field(description="PolicyHub: the policy's risk type (the severity)")
+    riskType: RiskType | None = Field(description="PolicyHub: the policy's risk type (a violation's severity)")
     actionType: int | None = Field(description="PolicyHub: 0 log, 1 alert, 2 block")
-    blocked: bool = Field(description="PolicyHub: whether this policy denied the content")
+    blocked: bool = Field(description="PolicyHub: whether this policy denied the content (a violation's block)")
     direction: Literal["prompt", "response"]
     detectors: list[str] = Field(description="PolicyHub: the detectors that matched")
     matches: list[FlashbackMatch]
@@ -52,6 +52,8 @@ class _Finding(BaseModel):
 
 class FlashbackPolicyViolation(_Finding):
     explanation: str
+    severity: RiskType | None = Field(description="the violated policy's riskType (FlashbackClient reads this)")
+    block: bool = Field(description="whether this policy blocked the content (FlashbackClient reads this)")
 
 
 class FlashbackPolicyAlert(_Finding):
