@@ -38,7 +38,7 @@ def judged(database_url: str, chat: FakeChatServer) -> Iterator[tuple[TestClient
         judge_model="m",
         judge_timeout_s=5.0,
         decision_deadline_s=2.5,
-        judge_concurrency_per_org=2,
+        judge_concurrency_per_org=3,
         threads=8,  # the request pool: a flood holding its threads would show at once
     )
     c = build_container(settings)
@@ -75,8 +75,7 @@ def test_the_judge_calls_of_one_decision_run_at_once(org: OrgClient, chat: FakeC
     decision, took = decide(org)
     assert decision["decision"] == "allow" and len(chat.requests) == 3
     assert all(r["status"] == "pass" for r in decision["results"])
-    # 3 policies x 1 s answered in about 1 s (with 2 calls per org at once: 2 s at most), not 3 s.
-    assert took < 2 * SLOW_S + 0.7
+    assert took < 2 * SLOW_S  # 3 policies x 1 s: about 1 s, not 3 s
 
 
 def test_a_judge_slower_than_the_deadline_denies_with_the_reason(org: OrgClient, chat: FakeChatServer) -> None:
@@ -125,9 +124,9 @@ def test_a_flood_of_judged_decisions_does_not_hold_another_orgs_requests(
         runner.judge = counting.inner
     assert listed.status_code == 200 and read.status_code == 200 and plain["decision"] == "allow"
     assert took < 1.5, f"the other org waited {took:.1f}s behind the flood"
-    # The flood itself: at most 2 calls at once (the org's lane), each decision denied at its deadline.
+    # The flood itself: at most 3 calls at once (the org's lane), each decision denied at its deadline.
     assert len(answers) == 40 and all(a["decision"] == "deny" for a in answers)
-    assert counting.most == 2  # the org's lane: never more at once
+    assert counting.most == 3  # the org's lane: never more at once
     assert runner.lanes.waiting(hostile.org_id) == 0
 
 
