@@ -11,10 +11,11 @@
 - **Dialect**: JSON Schema 2020-12 throughout. A ``$schema`` below the top level is refused (``jsonschema``
   would switch to its own, unbounded validator class there); the top-level one is ignored, as before.
 - **Size and time**: at most :data:`MAX_SCHEMA_BYTES` of JSON nested at most :data:`MAX_SCHEMA_DEPTH`
-  deep; one validation applies at most ``MAX_STEPS`` keywords within ``MAX_SECONDS``
-  (:mod:`~policyhub.sandbox.json_schema_keywords`) and reports its first :data:`MAX_ERRORS` errors, each
-  message at most :data:`MAX_MESSAGE_CHARS` long. A ``$ref`` loop that never reaches the document
-  (``{"$ref": "#"}``) is a :class:`ValidationBudgetExceeded`, not a crash.
+  deep; one validation applies at most ``BASE_STEPS`` keywords plus ``STEPS_PER_VALUE`` per JSON value of
+  the document (``MAX_STEPS`` at most) within ``MAX_SECONDS`` (:mod:`~policyhub.sandbox.json_schema_keywords`),
+  and reports its first :data:`MAX_ERRORS` errors, each message at most :data:`MAX_MESSAGE_CHARS` long.
+  A ``$ref`` loop that never reaches the document (``{"$ref": "#"}``) is a :class:`ValidationBudgetExceeded`,
+  not a crash.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from referencing.jsonschema import DRAFT202012
 
 from policyhub.domain.canonical import canonical_json
 from policyhub.sandbox.json_schema_keywords import (
+    BASE_STEPS,
     MAX_SECONDS,
     MAX_STEPS,
+    STEPS_PER_VALUE,
     BoundedValidator,
     SchemaRefused,
     ValidationBudgetExceeded,
@@ -45,12 +48,14 @@ from policyhub.sandbox.json_schema_keywords import (
 from policyhub.sandbox.regex import SubjectTooLong, pattern_problem
 
 __all__ = [
+    "BASE_STEPS",
     "MAX_ERRORS",
     "MAX_MESSAGE_CHARS",
     "MAX_SCHEMA_BYTES",
     "MAX_SCHEMA_DEPTH",
     "MAX_SECONDS",
     "MAX_STEPS",
+    "STEPS_PER_VALUE",
     "BoundedSchema",
     "Findings",
     "InstanceError",
@@ -114,8 +119,9 @@ class BoundedSchema:
 
     def validate(self, instance: Any, limit: int = MAX_ERRORS) -> Findings:
         """The first ``limit`` errors of ``instance``; raises :class:`ValidationBudgetExceeded` when over budget."""
+        steps = min(MAX_STEPS, BASE_STEPS + STEPS_PER_VALUE * _values(instance, MAX_STEPS // STEPS_PER_VALUE))
         try:
-            with budget():
+            with budget(steps):
                 found = list(islice(self._validator.iter_errors(instance), limit + 1))
         except RecursionError:
             raise ValidationBudgetExceeded("the schema's references loop without reaching the document") from None
@@ -257,6 +263,20 @@ def _depth(value: Any) -> int:
             if depth <= MAX_SCHEMA_DEPTH:
                 stack.extend((sub, depth + 1) for sub in (item.values() if isinstance(item, dict) else item))
     return deepest
+
+
+def _values(value: Any, limit: int) -> int:
+    """How many JSON values ``value`` holds (itself included), counting no further than ``limit``."""
+    count = 0
+    stack = [value]
+    while stack and count < limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
 
 
 def _short(text: str) -> str:

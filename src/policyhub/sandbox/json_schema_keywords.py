@@ -26,9 +26,13 @@ from jsonschema.validators import extend
 
 from policyhub.sandbox.regex import PatternError, SafePattern, compile_pattern
 
-#: Keyword applications one validation may make: about 0.2-0.3 s of work (a 30,000-item array checked by
-#: ``items`` with two keywords each is ~60,000).
-MAX_STEPS = 100_000
+#: Keyword applications one validation may make: a base, plus some per JSON value of the document (legitimate
+#: work grows with the document; a schema whose ``anyOf``/``$ref`` chains multiply the work does not need a
+#: large one to blow up), at most MAX_STEPS (3-10 us each: 15-50 ms for the base;
+#: MAX_SECONDS stops the most first).
+BASE_STEPS = 5_000
+STEPS_PER_VALUE = 20
+MAX_STEPS = 150_000
 #: Wall-clock bound of one validation, whatever its steps cost (a step may format a large value).
 MAX_SECONDS = 0.5
 
