@@ -55,8 +55,14 @@ def specificity(pattern: str) -> int:
     return literals + 100 if wildcards == 0 else literals - 2 * wildcards
 
 
+def _no_deadline() -> None:
+    return None
+
+
 class Globs:
-    """Email glob patterns compiled once; matching is case-insensitive."""
+    """Email glob patterns compiled once; matching is case-insensitive. A list holds up to 10,000 globs,
+    each linear in the address (up to ~1 ms for a glob RE2's DFA cannot cache), so the loops check the
+    decision's deadline as they go."""
 
     def __init__(self, patterns: list[str]) -> None:
         self.patterns = patterns
@@ -68,12 +74,13 @@ class Globs:
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
-    def matches(self, user: str) -> bool:
-        return self.everyone or any(match(user) for _, match, _ in self._by_specificity)
+    def matches(self, user: str, check_deadline: Callable[[], None] = _no_deadline) -> bool:
+        return self.everyone or self.best(user, check_deadline) is not None
 
-    def best(self, user: str) -> tuple[str, int] | None:
+    def best(self, user: str, check_deadline: Callable[[], None] = _no_deadline) -> tuple[str, int] | None:
         """The most specific pattern matching ``user`` (lower-cased) and its score, or None."""
         for pattern, match, score in self._by_specificity:
+            check_deadline()
             if match(user):
                 return pattern, score
         return None
@@ -118,7 +125,7 @@ class CompiledRateLimit(_SyftSpacePolicy):
 
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         user = _user(evaluation)
-        if not self.applied_to.matches(user):
+        if not self.applied_to.matches(user, evaluation.check_deadline):
             return Outcome.not_applicable(f"user {user!r} does not match applied_to")
         identity = "u:" + user if self.per_user else "g"
         key = counter_key(self.org_id, self.policy_id, "-", identity)
@@ -146,10 +153,10 @@ class CompiledAccess(_SyftSpacePolicy):
         self.allowed = Globs(config.allowed_users)
         self.denied = Globs(config.denied_users)
 
-    def check(self, user: str) -> tuple[bool, str]:
+    def check(self, user: str, check_deadline: Callable[[], None] = _no_deadline) -> tuple[bool, str]:
         """Syft Space's ``_check_access`` for one policy: (allowed, why)."""
-        deny = self.denied.best(user)
-        allow = self.allowed.best(user)
+        deny = self.denied.best(user, check_deadline)
+        allow = self.allowed.best(user, check_deadline)
         if deny is None and allow is None:
             if not self.allowed:
                 return True, "Open access (no whitelist configured)"
@@ -161,7 +168,7 @@ class CompiledAccess(_SyftSpacePolicy):
 
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         user = _user(evaluation)
-        allowed, why = self.check(user)
+        allowed, why = self.check(user, evaluation.check_deadline)
         if allowed:
             return Outcome.passed(why)
         granted_by = _access_granted_by(evaluation, user)
@@ -181,7 +188,9 @@ def _access_granted_by(evaluation: Evaluation, user: str) -> str | None:
     granted_by = None
     for entry in evaluation.snapshot.at_scope(evaluation.point, evaluation.scope):
         compiled = entry.compiled
-        if isinstance(compiled, CompiledAccess) and compiled.enforced and compiled.check(user)[0]:
+        if not isinstance(compiled, CompiledAccess) or not compiled.enforced:
+            continue
+        if compiled.check(user, evaluation.check_deadline)[0]:
             granted_by = entry.policy.name
             break
     evaluation.memo[memo_key] = granted_by
@@ -199,7 +208,7 @@ class CompiledAccounting(_SyftSpacePolicy):
 
     def evaluate(self, evaluation: Evaluation) -> Outcome:
         user = _user(evaluation)
-        if not self.applied_to.matches(user):
+        if not self.applied_to.matches(user, evaluation.check_deadline):
             return Outcome.not_applicable(f"user {user!r} does not match applied_to")
         if self.price == 0:
             return Outcome.passed("free: price 0 per call")
