@@ -18,6 +18,7 @@ from policyhub.sandbox.rego import (
     RegoInvalid,
     RegoLimits,
     RegoSandbox,
+    RegoUnavailable,
     source_problem,
 )
 from policyhub.sandbox.rego_worker import Executor
@@ -156,6 +157,35 @@ def test_one_tenant_never_holds_every_worker(box: RegoSandbox) -> None:
         t.join()
     assert len(done) == 4
     assert done["other"] < max(v for k, v in done.items() if k.startswith("hostile"))
+
+
+def test_a_tenants_callers_beyond_the_waiting_cap_are_refused_at_once() -> None:
+    """Each waiting caller holds a server thread: a tenant whose call runs long may have only so many waiting."""
+    box = RegoSandbox(RegoLimits(workers=2, eval_timeout_s=0.2, max_waiting_per_tenant=1))
+    cubic, good = box.module({"c.rego": CUBIC}), box.module({"t.rego": GOOD})
+    errors: list[RegoError] = []
+
+    def runaway() -> None:
+        try:
+            box.evaluate(cubic, {"x": list(range(1000))}, rule="data.c.allow", tenant="hostile")
+        except RegoError as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=runaway) for _ in range(2)]
+        for thread in threads:  # the first runs, the second waits
+            thread.start()
+            time.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(RegoUnavailable, match="1 slow Rego calls of the same tenant are already waiting"):
+            box.evaluate(cubic, {"x": [1]}, rule="data.c.allow", tenant="hostile")
+        assert time.monotonic() - started < 0.1
+        assert box.evaluate(good, {"x": [1]}, rule="data.p.allow", tenant="other")[1]["ok"] is True
+        for thread in threads:
+            thread.join()
+        assert [type(e) for e in errors] == [RegoBudgetExceeded, RegoBudgetExceeded]
+    finally:
+        box.close()
 
 
 def test_the_evaluation_input_reaches_no_environment_or_files(box: RegoSandbox) -> None:

@@ -55,8 +55,11 @@ class RegoLimits:
     max_nesting: int = 12
     max_input_bytes: int = 4 << 20
     max_result_bytes: int = 1 << 20
-    #: How long a call waits for a free worker before it is an error.
+    #: How long a call waits for a free worker before it is an error, and how many calls of one tenant
+    #: whose oldest call has run long may wait at once (each holds a server thread while it waits;
+    #: beyond that a call fails at once).
     queue_timeout_s: float = 2.0
+    max_waiting_per_tenant: int = 4
 
 
 class RegoError(Exception):
@@ -147,7 +150,11 @@ class RegoSandbox:
 
     def __init__(self, limits: RegoLimits | None = None) -> None:
         self.limits = limits or RegoLimits()
-        self._pool = WorkerPool(self.limits.workers, self.limits.memory_mib << 20) if self.limits.workers else None
+        self._pool = (
+            WorkerPool(self.limits.workers, self.limits.memory_mib << 20, self.limits.max_waiting_per_tenant)
+            if self.limits.workers
+            else None
+        )
         self._local = threading.local()
 
     @property
@@ -299,7 +306,9 @@ class RegoSandbox:
         queued = time.monotonic() + self.limits.queue_timeout_s
         try:
             return self._pool.acquire(tenant, queued if deadline is None else min(queued, deadline))
-        except PoolBusy:
+        except PoolBusy as busy:
+            if time.monotonic() < queued and (deadline is None or time.monotonic() < deadline):
+                raise RegoUnavailable(f"the Rego workers are busy: {busy}") from None
             if deadline is not None and deadline < queued:
                 raise RegoDeadline("the deadline passed while waiting for a Rego worker") from None
             raise RegoUnavailable(

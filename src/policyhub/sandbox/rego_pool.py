@@ -8,7 +8,10 @@ next call that needs one.
 
 - Lazy: no process exists until the first call; at most ``size`` at once.
 - Fair between tenants: one tenant holds at most ``size - 1`` workers at a time (all of them when the
-  pool has one), so a tenant whose calls run out their budget never takes every worker.
+  pool has one), so a tenant whose calls run out their budget never takes every worker; callers wait
+  first come first served, and a freed worker is handed to the first one whose tenant is under that
+  share. A tenant whose oldest call has run long (``slow_s``) may have only ``max_waiting`` callers
+  waiting (each holds a thread of the server's pool while it waits); its others are refused at once.
 - Fork-safe: a child process of the server (``serve --workers``, a test runner) forgets the parent's
   workers and starts its own; ``close`` (app shutdown, and ``atexit``) ends this process's workers. A
   worker also ends by itself when the server goes away (the end of its input).
@@ -26,6 +29,7 @@ import sys
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -170,40 +174,67 @@ class Worker:
                 pass
 
 
-class WorkerPool:
-    """Up to ``size`` workers with ``memory_bytes`` each, lent to one caller at a time."""
+class _Waiter:
+    """A caller waiting for a worker: granted one (or a slot to start one) by whoever frees it."""
 
-    def __init__(self, size: int, memory_bytes: int) -> None:
+    __slots__ = ("event", "granted", "tenant", "worker")
+
+    def __init__(self, tenant: str | None) -> None:
+        self.tenant = tenant
+        self.event = threading.Event()
+        self.granted = False
+        self.worker: Worker | None = None  # None when granted: start a new worker
+
+
+class WorkerPool:
+    """Up to ``size`` workers with ``memory_bytes`` each, lent to one caller at a time, first come first
+    served among the callers whose tenant is under its share (a freed worker is handed to one waiter)."""
+
+    def __init__(self, size: int, memory_bytes: int, max_waiting: int = 4, slow_s: float = 0.05) -> None:
         self.size = max(1, size)
         self.memory_bytes = memory_bytes
         self.per_tenant = self.size - 1 if self.size > 1 else 1
+        #: A tenant whose oldest call has run ``slow_s`` (ten times a typical evaluation) may have at most
+        #: ``max_waiting`` callers waiting; a tenant whose calls are quick queues freely.
+        self.max_waiting = max_waiting
+        self.slow_s = slow_s
         self._reset()
         _POOLS.add(self)
 
     def _reset(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._idle: list[Worker] = []
         self._count = 0  # workers alive or being started
         self._held: dict[str, int] = {}
+        self._started: dict[str, list[float]] = {}  # tenant -> when each of its calls got its worker
+        self._waiting: deque[_Waiter] = deque()
         self._generation = 0  # moved by close: workers of an earlier generation end when given back
 
     def acquire(self, tenant: str | None, deadline: float) -> Worker:
-        """A worker for ``tenant`` (idle, or started now); raises PoolBusy at ``deadline``."""
-        with self._cond:
-            while True:
-                fair = tenant is None or self._held.get(tenant, 0) < self.per_tenant
-                if fair and (self._idle or self._count < self.size):
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+        """A worker for ``tenant`` (idle, or started now); raises PoolBusy at ``deadline``, or at once when
+        ``tenant`` is slow and already has ``max_waiting`` callers waiting (each holds a server thread)."""
+        waiter: _Waiter | None = None
+        with self._lock:
+            if not self._waiting and self._eligible(tenant) and (self._idle or self._count < self.size):
+                worker = self._grant(tenant)
+                generation = self._generation
+            else:
+                if tenant is not None and self._slow(tenant):
+                    waiting = sum(1 for w in self._waiting if w.tenant == tenant)
+                    if waiting >= self.max_waiting:
+                        raise PoolBusy(f"{waiting} slow Rego calls of the same tenant are already waiting")
+                waiter = _Waiter(tenant)
+                self._waiting.append(waiter)
+        if waiter is not None:
+            waiter.event.wait(max(0.0, deadline - time.monotonic()))
+            with self._lock:
+                if not waiter.granted:
+                    self._waiting.remove(waiter)
                     raise PoolBusy("no Rego worker became free in time")
-                self._cond.wait(remaining)
-            if tenant is not None:
-                self._held[tenant] = self._held.get(tenant, 0) + 1
-            if self._idle:
-                return self._idle.pop()
-            self._count += 1
-            generation = self._generation
+                worker = waiter.worker
+                generation = self._generation
+        if worker is not None:
+            return worker
         try:
             return Worker(self.memory_bytes, generation)
         except BaseException:
@@ -216,30 +247,65 @@ class WorkerPool:
         if ended is not None:
             ended.close()
 
+    def _eligible(self, tenant: str | None) -> bool:
+        return tenant is None or self._held.get(tenant, 0) < self.per_tenant
+
+    def _slow(self, tenant: str) -> bool:
+        started = self._started.get(tenant)
+        return started is not None and time.monotonic() - min(started) > self.slow_s
+
+    def _grant(self, tenant: str | None) -> Worker | None:
+        """Lend an idle worker to ``tenant`` (None: it may start one). Under the lock."""
+        if tenant is not None:
+            self._held[tenant] = self._held.get(tenant, 0) + 1
+            self._started.setdefault(tenant, []).append(time.monotonic())
+        if self._idle:
+            return self._idle.pop()
+        self._count += 1
+        return None
+
+    def _dispatch(self) -> None:
+        """Hand free workers (or slots) to the first waiters whose tenant is under its share. Under the lock."""
+        for waiter in list(self._waiting):
+            if not (self._idle or self._count < self.size):
+                return
+            if self._eligible(waiter.tenant):
+                self._waiting.remove(waiter)
+                waiter.worker = self._grant(waiter.tenant)
+                waiter.granted = True
+                waiter.event.set()
+
     def _give_back(self, worker: Worker | None, tenant: str | None) -> Worker | None:
         """Put ``worker`` back (None: a start that failed); returns it when it must be ended instead."""
-        with self._cond:
+        ended = worker
+        with self._lock:
             if tenant is not None:
                 left = self._held.get(tenant, 0) - 1
                 if left > 0:
                     self._held[tenant] = left
                 else:
                     self._held.pop(tenant, None)
-            self._cond.notify_all()
+                started = self._started.get(tenant)
+                if started:
+                    started.pop(0)  # the oldest: calls of a tenant end in about the order they started
+                    if not started:
+                        del self._started[tenant]
             if worker is not None and not worker.dead and worker.generation == self._generation:
                 self._idle.append(worker)
-                return None
-            self._count -= 1
-            return worker
+                ended = None
+            else:
+                self._count -= 1
+            self._dispatch()
+        return ended
 
     def close(self) -> None:
         """End every idle worker; workers in use end when their callers give them back. The pool stays
         usable: a later call starts new workers."""
-        with self._cond:
+        with self._lock:
             self._generation += 1
             idle, self._idle = self._idle, []
             self._count -= len(idle)
-            self._cond.notify_all()
+            self._dispatch()
         for worker in idle:
             worker.close()
 
