@@ -156,7 +156,7 @@ def test_one_tenant_never_holds_every_worker(box: RegoSandbox) -> None:
     for t in threads:
         t.join()
     assert len(done) == 4
-    assert done["other"] < max(v for k, v in done.items() if k.startswith("hostile"))
+    assert done["other"] < min(v for k, v in done.items() if k.startswith("hostile"))  # it never waited
 
 
 def test_a_tenants_callers_beyond_the_waiting_cap_are_refused_at_once() -> None:

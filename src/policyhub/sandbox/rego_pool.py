@@ -181,7 +181,7 @@ class _Waiter:
 
     def __init__(self, tenant: str | None) -> None:
         self.tenant = tenant
-        self.event = threading.Event()
+        self.event: threading.Event | None = None  # made only when the caller has to wait
         self.granted = False
         self.worker: Worker | None = None  # None when granted: start a new worker
 
@@ -213,28 +213,27 @@ class WorkerPool:
     def acquire(self, tenant: str | None, deadline: float) -> Worker:
         """A worker for ``tenant`` (idle, or started now); raises PoolBusy at ``deadline``, or at once when
         ``tenant`` is slow and already has ``max_waiting`` callers waiting (each holds a server thread)."""
-        waiter: _Waiter | None = None
+        waiter = _Waiter(tenant)
         with self._lock:
-            if not self._waiting and self._eligible(tenant) and (self._idle or self._count < self.size):
-                worker = self._grant(tenant)
-                generation = self._generation
-            else:
+            self._waiting.append(waiter)
+            self._dispatch()  # granted at once unless every worker is busy or the tenant has its share
+            if not waiter.granted:
                 if tenant is not None and self._slow(tenant):
-                    waiting = sum(1 for w in self._waiting if w.tenant == tenant)
+                    waiting = sum(1 for w in self._waiting if w.tenant == tenant) - 1
                     if waiting >= self.max_waiting:
+                        self._waiting.remove(waiter)
                         raise PoolBusy(f"{waiting} slow Rego calls of the same tenant are already waiting")
-                waiter = _Waiter(tenant)
-                self._waiting.append(waiter)
-        if waiter is not None:
+                waiter.event = threading.Event()
+            generation = self._generation
+        if waiter.event is not None:
             waiter.event.wait(max(0.0, deadline - time.monotonic()))
             with self._lock:
                 if not waiter.granted:
                     self._waiting.remove(waiter)
                     raise PoolBusy("no Rego worker became free in time")
-                worker = waiter.worker
                 generation = self._generation
-        if worker is not None:
-            return worker
+        if waiter.worker is not None:
+            return waiter.worker
         try:
             return Worker(self.memory_bytes, generation)
         except BaseException:
@@ -273,7 +272,8 @@ class WorkerPool:
                 self._waiting.remove(waiter)
                 waiter.worker = self._grant(waiter.tenant)
                 waiter.granted = True
-                waiter.event.set()
+                if waiter.event is not None:
+                    waiter.event.set()
 
     def _give_back(self, worker: Worker | None, tenant: str | None) -> Worker | None:
         """Put ``worker`` back (None: a start that failed); returns it when it must be ended instead."""
