@@ -43,6 +43,7 @@ def _schema(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
             "uniqueItems": st.booleans(),
             "items": inner,
             "anyOf": st.lists(inner, min_size=1, max_size=2),
+            "oneOf": st.lists(inner, min_size=1, max_size=3),
             "allOf": st.lists(inner, min_size=1, max_size=2),
         },
     )
@@ -76,6 +77,7 @@ def _object_schema(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
             "unevaluatedProperties": st.one_of(st.booleans(), inner),
             "allOf": st.lists(inner, min_size=1, max_size=2),
             "anyOf": st.lists(inner, min_size=1, max_size=2),
+            "oneOf": st.lists(inner, min_size=1, max_size=3),
             "if": inner,
             "then": inner,
             "else": inner,

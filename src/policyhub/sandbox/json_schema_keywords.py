@@ -2,8 +2,9 @@
 
 ``jsonschema``'s own keywords match ``pattern`` and ``patternProperties`` (and the property lookups of
 ``additionalProperties`` and ``unevaluatedProperties``) with Python's backtracking ``re``: ``(a+)+$``
-against 40 ``a``s and a ``!`` never finishes. They also compare ``uniqueItems`` pairwise and look
-unevaluated properties up in a list (both quadratic). Here those keywords use RE2 and hashing, so each
+against 40 ``a``s and a ``!`` never finishes. They also compare ``uniqueItems`` pairwise, look
+unevaluated properties up in a list (both quadratic), and collect every error of every ``anyOf``/``oneOf``
+branch. Here those keywords use RE2 and hashing, so each
 is linear in what it looks at, and *every* keyword application is paid from the :class:`Budget` of the
 validation in progress (a step count and a deadline): a schema whose ``$ref``s or ``anyOf``s multiply
 the work stops with :class:`ValidationBudgetExceeded` instead of holding the writer thread.
@@ -212,6 +213,25 @@ def _evaluated_keys(validator: Any, instance: dict[str, Any], schema: Any) -> se
     return keys
 
 
+def _any_of(validator: Any, branches: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    for index, branch in enumerate(branches):
+        if next(validator.descend(instance, branch, schema_path=index), None) is None:
+            return
+    yield ValidationError(f"{brief(instance)} is not valid under any of the given schemas")
+
+
+def _one_of(validator: Any, branches: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    valid: list[int] = []
+    for index, branch in enumerate(branches):
+        if next(validator.descend(instance, branch, schema_path=index), None) is None:
+            valid.append(index)
+            if len(valid) == 2:
+                yield ValidationError(f"{brief(instance)} is valid under more than one of the given schemas {valid}")
+                return
+    if not valid:
+        yield ValidationError(f"{brief(instance)} is not valid under any of the given schemas")
+
+
 def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
     if not unique or not validator.is_type(instance, "array"):
         return
@@ -239,7 +259,12 @@ def _hashable(value: Any) -> Any:
     return ("null", None)
 
 
+#: ``anyOf``/``oneOf`` stop at a branch's first error and keep none of them: jsonschema lists every error of
+#: every branch as the context of its own, each pointing back at it (a reference cycle only the garbage
+#: collector frees: under a loop of hostile writes, one gen-1 collection took 2.1 s for 780,000 objects).
 _OVERRIDES: dict[str, Keyword] = {
+    "anyOf": _any_of,
+    "oneOf": _one_of,
     "pattern": _pattern,
     "patternProperties": _pattern_properties,
     "additionalProperties": _additional_properties,
