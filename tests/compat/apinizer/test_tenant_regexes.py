@@ -139,3 +139,18 @@ def test_an_identity_too_long_to_match_denies_with_the_reason_even_when_failing_
     longest = decide(api.org, scope, headers={"X-API-Key": "a" * MAX_MATCHED_IDENTITY_CHARS})[0]
     assert verdict(longest) == ("allow", False)
     assert verdict(decide(api.org, scope, headers={"X-API-Key": "partner-1"})[0]) == ("allow", True)
+
+
+def test_a_detail_list_of_costly_patterns_is_refused_fast(api: Apinizer) -> None:
+    """One pattern over Unicode classes compiles to ~350,000 RE2 instructions (~100 ms); a detailList holds
+    1,000 of them (minutes of CPU to validate). The patterns of a policy share a compile budget: the first
+    entry over it is a 400 naming it, after a few compiles."""
+    costly = [override(rf"(?i)^[\pL\pN ._-]{{1,255}}{index}$") for index in range(1000)]
+    started = time.perf_counter()
+    r = api.add("throttling-policy", throttling(costly))
+    assert time.perf_counter() - started < 5
+    assert r.status_code == 400, r.text
+    (error,) = r.json()["validation_errors"]
+    assert error["field"].endswith("detailList.2.targetValue")
+    assert "together compile to more than" in error["message"]
+    assert api.add("throttling-policy", throttling(costly[:2])).status_code == 200  # two fit

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from policyhub.errors import FieldError, InvalidInput
-from policyhub.sandbox.regex import pattern_problem
+from policyhub.sandbox.regex import PatternBudget, pattern_problem
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
@@ -212,7 +212,8 @@ def variable_problems(variable: Variable | None, path: str) -> list[FieldError]:
     return [] if variable is None else variable.problems(path)
 
 
-def regex_problem(pattern: str) -> str | None:
+def regex_problem(pattern: str, budget: PatternBudget | None = None) -> str | None:
     """Why ``pattern`` cannot be used: RE2 runs Java's ``matches()`` patterns in linear time, except those
-    needing backtracking (backreferences, lookarounds, possessive quantifiers), which are refused."""
-    return pattern_problem(pattern)
+    needing backtracking (backreferences, lookarounds, possessive quantifiers), which are refused; the
+    patterns of one policy share a ``budget`` of compiled size."""
+    return pattern_problem(pattern) if budget is None else budget.problem(pattern)

@@ -65,7 +65,7 @@ from policyhub.policy_types.apinizer.traffic import (
     ThrottlingPolicy,
 )
 from policyhub.policy_types.apinizer.variables import compile_variable, text
-from policyhub.sandbox.regex import SafePattern, SubjectTooLong, compile_pattern, escape
+from policyhub.sandbox.regex import PatternBudget, SafePattern, SubjectTooLong, compile_pattern, escape
 
 if TYPE_CHECKING:
     from policyhub.engine.inputs.http_request import HttpRequestInput
@@ -189,12 +189,13 @@ class CompiledRateLimit(ApinizerPolicy):
         self._exact: dict[str, tuple[int, Limit]] = {}
         self._patterns: list[tuple[int, Callable[[str], bool], Limit]] = []
         details = cast("list[ThrottlingDetail | QuotaDetail]", spec.detailList)
+        budget = PatternBudget()
         for index, detail in enumerate(details):
             digest = hashlib.sha256(f"{detail.regexExpression}\n{detail.targetValue}".encode()).hexdigest()[:16]
             count, length = detail.messageCountForInterval, detail.intervalPeriodLength
             limit = _limit(f"d{digest}", count, detail.quotaInterval, length)
             if detail.regexExpression:
-                self._patterns.append((index, compile_pattern(detail.targetValue).fullmatch, limit))
+                self._patterns.append((index, budget.compile(detail.targetValue).fullmatch, limit))
             else:
                 self._exact.setdefault(detail.targetValue, (index, limit))
 

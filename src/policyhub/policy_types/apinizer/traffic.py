@@ -19,6 +19,7 @@ from policyhub.policy_types.apinizer.common import (
     regex_problem,
     variable_problems,
 )
+from policyhub.sandbox.regex import PatternBudget
 
 ThrottlingInterval = Literal["ONE_SECOND", "ONE_MINUTE", "ONE_HOUR", "ONE_DAY"]
 QuotaInterval = Literal["ONE_HOUR", "ONE_DAY", "ONE_MONTH"]
@@ -48,8 +49,8 @@ class _Detail(ApinizerModel):
     messageCountForInterval: PositiveInt32
     intervalPeriodLength: PositiveInt32 = 1
 
-    def problems(self, path: str) -> list[FieldError]:
-        problem = regex_problem(self.targetValue) if self.regexExpression else None
+    def problems(self, path: str, budget: PatternBudget | None = None) -> list[FieldError]:
+        problem = regex_problem(self.targetValue, budget) if self.regexExpression else None
         return [FieldError(f"{path}.targetValue", problem)] if problem else []
 
 
@@ -72,8 +73,11 @@ class _RateLimit(PolicySpec):
     def problems(self, path: str) -> list[FieldError]:
         errors = super().problems(path)
         errors += self.targetVariableForIdentity.problems(f"{path}.targetVariableForIdentity")
+        budget = PatternBudget()  # the detailList's patterns together; the first entry over it is named
         for index, detail in enumerate(getattr(self, "detailList", [])):
-            errors += detail.problems(f"{path}.detailList.{index}")
+            errors += detail.problems(f"{path}.detailList.{index}", budget)
+            if budget.left < 0:
+                break
         return errors
 
 
