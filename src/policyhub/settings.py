@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     rego_workers: int = Field(default=2, ge=0, le=64)
     rego_parse_timeout_s: float = Field(default=1.0, gt=0, le=60)
     rego_eval_timeout_s: float = Field(default=0.25, gt=0, le=60)
-    rego_memory_mib: int = Field(default=256, ge=64)
+    rego_memory_mib: int = Field(default=256, ge=128)
     rego_max_source_bytes: int = Field(default=256 * 1024, ge=1024)
     rego_max_nesting: int = Field(default=12, ge=4, le=64)
     rego_max_input_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
