@@ -68,7 +68,20 @@ class ResponseBudget:
             if size < 0 or len(reasons) > self.limits.max_reasons or size > left:
                 reasons, size = _bounded_reasons(reasons, self.limits, left)
         if details:
-            measured = _exact_size(details) if bounded else _flat_size(details)
+            measured: int | None
+            if bounded:
+                measured = _exact_size(details)
+            else:  # details made only of short scalars (what most evaluators return): counted here, inline
+                measured = 2 + 6 * len(details)
+                for key, value in details.items():
+                    kind = type(value)
+                    if kind is str and len(value) <= _SHORT_REASON:
+                        measured += len(key) + len(value)
+                    elif kind is int or kind is bool or kind is float or value is None:
+                        measured += len(key) + 8
+                    else:
+                        measured = None
+                        break
             cap = self.limits.max_details_bytes
             if measured is None or measured > cap or measured > left - size:
                 cap = min(cap, max(0, left - size))
@@ -132,19 +145,3 @@ def _exact_size(details: dict[str, Any]) -> int | None:
         return len(orjson.dumps(details))
     except (TypeError, orjson.JSONEncodeError):
         return None
-
-
-def _flat_size(details: dict[str, Any]) -> int | None:
-    """The size of details made only of short scalars (what most evaluators return), else None."""
-    size = 2 + 6 * len(details)
-    for key, value in details.items():
-        kind = type(value)
-        if kind is str:
-            if len(value) > _SHORT_REASON:
-                return None
-            size += len(key) + len(value)
-        elif kind is int or kind is bool or kind is float or value is None:
-            size += len(key) + 8
-        else:
-            return None
-    return size
