@@ -268,7 +268,7 @@ def test_require_apinizer_type() -> None:
         require_apinizer_type("policy-teleport")
     (error,) = info.value.errors
     assert error.field == "policy.type"
-    assert error.message.startswith("unsupported policy type 'policy-teleport'; supported: policy-api-based-quota, ")
+    assert error.message.startswith("unsupported policy type 'policy-teleport'; supported: policy-api-authentication, ")
     assert "policy-white-ip" in error.message
     with pytest.raises(InvalidInput) as info:
         split_apinizer_policy({"description": "no type"})

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from policyhub.errors import InvalidInput
-from policyhub.policy_types.apinizer import content, security, traffic
+from policyhub.policy_types.apinizer import content, security, stored, traffic
 from policyhub.policy_types.apinizer.common import PolicySpec, raise_problems
 from policyhub.policy_types.base import ModelPolicyType, ValidationContext
 
@@ -55,6 +55,7 @@ APINIZER_TYPES: dict[str, tuple[type[PolicySpec], str]] = {
     "policy-xml-schema-validation": (content.XmlSchemaValidationPolicy, "XML schema validation"),
     "policy-content-filter": (content.ContentFilterPolicy, "Content filter"),
     "policy-time-restriction": (content.TimeRestrictionPolicy, "Time restriction"),
+    **stored.STORED_TYPES,  # the other documented types: stored and versioned, never evaluated
 }
 
 
@@ -109,6 +110,8 @@ def require_apinizer_type(name: Any) -> str:
         return APINIZER_PREFIX + name
     if name is None:
         raise InvalidInput.field("policy.type", "field required")
+    if isinstance(name, str) and name in stored.NOT_ADDABLE:
+        raise InvalidInput.field("policy.type", stored.NOT_ADDABLE[name])
     supported = ", ".join(apinizer_type_names())
     raise InvalidInput.field("policy.type", f"unsupported policy type {name!r}; supported: {supported}")
 
