@@ -83,3 +83,21 @@ def test_a_pattern_from_the_input_is_matched_fast_or_denies_with_the_reason(org:
     assert broken["decision"] == "deny"
     assert broken["results"][0]["error"] is True
     assert "invalid regular expression" in broken["results"][0]["reasons"][0]
+
+
+def test_a_policy_of_costly_patterns_is_refused_fast(org: OrgClient) -> None:
+    """A pattern over Unicode classes compiles to ~350,000 RE2 instructions (~100 ms); a policy may hold
+    hundreds. Its patterns share one compile budget: those over it are a 400 naming their fields."""
+    rules = "".join(
+        f"    - name: t{index}\n      type: junit\n"
+        + rf'      if: ${{{{ matches(artifact.name, "(?i)^[\\pL\\pN ._-]{{1,255}}{index}$") }}}}'
+        + "\n"
+        for index in range(200)
+    )
+    started = time.perf_counter()
+    r = put_policy(org, {"name": "costly"}, SCHEMA + "artifacts:\n  attestations:\n" + rules)
+    assert time.perf_counter() - started < 5
+    assert r.status_code == 400, r.text
+    errors = r.json()["errors"]
+    assert "policy_file.artifacts.attestations.0.if" not in errors  # the first ones fit
+    assert "together compile to more than" in errors["policy_file.artifacts.attestations.2.if"]

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from policyhub.errors import FieldError, InvalidInput
 from policyhub.policy_types.base import ModelPolicyType, NormalizedSpec, ValidationContext
-from policyhub.policy_types.kosli.spec import EnvironmentPolicy
+from policyhub.policy_types.kosli.spec import PATTERN_BUDGET, EnvironmentPolicy
 from policyhub.policy_types.kosli.yaml_source import MAX_SOURCE_BYTES, dump_yaml, load_yaml_mapping
+from policyhub.sandbox.regex import PatternBudget
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
@@ -30,6 +31,14 @@ class KosliEnvironmentType(ModelPolicyType):
     source_media_type = "application/yaml"
     spec_model = EnvironmentPolicy
     decision_point = "environment"
+
+    def normalize(self, spec: Any, ctx: ValidationContext) -> NormalizedSpec:
+        """The model's validation, with one budget for all the policy's ``matches()`` patterns."""
+        token = PATTERN_BUDGET.set(PatternBudget())
+        try:
+            return super().normalize(spec, ctx)
+        finally:
+            PATTERN_BUDGET.reset(token)
 
     def parse_source(self, source: str, ctx: ValidationContext) -> NormalizedSpec:
         data = load_yaml_mapping(source)

@@ -33,7 +33,7 @@ from policyhub.policy_types.kosli.expr_ast import (
     Variable,
 )
 from policyhub.policy_types.kosli.expr_eval import evaluate, evaluate_condition
-from policyhub.sandbox.regex import pattern_problem
+from policyhub.sandbox.regex import PatternBudget, pattern_problem
 
 __all__ = [
     "BoolOp",
@@ -85,10 +85,11 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
 
 
 class _Parser:
-    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+    def __init__(self, text: str, start: int = 0, end: int | None = None, budget: PatternBudget | None = None) -> None:
         self.tokens = tokenize(text, start, end)
         self.i = 0
         self.depth = 0
+        self.budget = budget
 
     @property
     def tok(self) -> Token:
@@ -223,7 +224,7 @@ class _Parser:
         if len(args) != arity:
             raise ExpressionError(f"{name.text}() takes {arity} argument(s), got {len(args)}", name.pos)
         if name.text == "matches" and isinstance(args[1], Literal):
-            _check_regex(args[1])
+            _check_regex(args[1], self.budget)
         return Call(name.text, tuple(args), name.pos)
 
     def variable(self, root: Token) -> Variable:
@@ -254,21 +255,23 @@ def _unquote(tok: Token) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
-def _check_regex(node: Literal) -> None:
-    """A ``matches()`` pattern must run on RE2 (Go's syntax, as Kosli's own evaluator: linear time)."""
+def _check_regex(node: Literal, budget: PatternBudget | None) -> None:
+    """A ``matches()`` pattern must run on RE2 (Go's syntax, as Kosli's own evaluator: linear time),
+    within the ``budget`` the policy's patterns share."""
     if not isinstance(node.value, str):
         raise ExpressionError("matches() needs a string regular expression", node.pos)
-    problem = pattern_problem(node.value)
+    problem = pattern_problem(node.value) if budget is None else budget.problem(node.value)
     if problem is not None:
         raise ExpressionError(problem, node.pos)
 
 
-def parse(text: str, start: int = 0, end: int | None = None) -> Expr:
-    """Parse a bare expression (``text[start:end]``, without ``${{ }}``) to its AST."""
+def parse(text: str, start: int = 0, end: int | None = None, budget: PatternBudget | None = None) -> Expr:
+    """Parse a bare expression (``text[start:end]``, without ``${{ }}``) to its AST; its ``matches()``
+    patterns are charged to ``budget`` when one is given."""
     end = len(text) if end is None else end
     if end - start > MAX_LENGTH:
         raise ExpressionError(f"expression longer than {MAX_LENGTH} characters", start + MAX_LENGTH)
-    node = _Parser(text, start, end).parse()
+    node = _Parser(text, start, end, budget).parse()
     if isinstance(node, ListExpr) or (isinstance(node, Literal) and not isinstance(node.value, bool)):
         raise ExpressionError("expression must evaluate to a boolean", node.pos)
     return node
@@ -277,9 +280,9 @@ def parse(text: str, start: int = 0, end: int | None = None) -> Expr:
 _TEMPLATE = re.compile(r"\s*\$\{\{(.*)\}\}\s*", re.DOTALL)
 
 
-def parse_template(text: str) -> Expr:
+def parse_template(text: str, budget: PatternBudget | None = None) -> Expr:
     """Parse ``${{ expr }}``; AST and error positions are offsets into ``text`` itself."""
     match = _TEMPLATE.fullmatch(text)
     if match is None:
         raise ExpressionError("expression must be written as ${{ ... }}", 0)
-    return parse(text, match.start(1), match.end(1))
+    return parse(text, match.start(1), match.end(1), budget)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from policyhub.policy_types.kosli.expressions import ExpressionError, parse_template
+from policyhub.sandbox.regex import PatternBudget
 
 BUILTIN_ATTESTATION_TYPES = ("generic", "junit", "snyk", "pull_request", "jira", "sonar")
 _CUSTOM_TYPE = re.compile(r"custom:.*", re.DOTALL)
@@ -21,9 +23,14 @@ def _expression_text(value: Any) -> Any:
     return value
 
 
+#: The ``matches()`` patterns of the policy being validated share one compile budget (set around the
+#: validation by :meth:`KosliEnvironmentType.normalize`; None: each pattern on its own).
+PATTERN_BUDGET: ContextVar[PatternBudget | None] = ContextVar("kosli_pattern_budget", default=None)
+
+
 def _check_expression(text: str) -> str:
     try:
-        parse_template(text)
+        parse_template(text, PATTERN_BUDGET.get())
     except ExpressionError as exc:
         raise ValueError(f"invalid expression: {exc}") from None
     return text
