@@ -72,6 +72,13 @@ def test_case(case: dict[str, Any], api: Apinizer, org: OrgClient, other_org: Or
     body = response.json()
     for key, value in expect.get("body", {}).items():
         assert body.get(key) == value, (key, body)
+    if "result_items" in expect:  # each resultList item has (at least) the expected members
+        items = body["resultList"]
+        assert len(items) == len(expect["result_items"]), body
+        for item, wanted in zip(items, expect["result_items"], strict=True):
+            assert {k: item.get(k, "<absent>") for k in wanted} == wanted, item
+    if "object" in expect:  # the body is an object with (at least) these members
+        assert {k: body.get(k, "<absent>") for k in expect["object"]} == expect["object"], body
     if expect["status"] >= 400:
         assert set(body) <= {"error", "error_description", "validation_errors"}, body
         assert isinstance(body["error_description"], str) and body["error_description"]

@@ -25,6 +25,7 @@ def test_projects_and_proxies_are_core_scopes(api: Apinizer, org: OrgClient) -> 
             "type": "REST",
             "relativePath": "/MyAPI",
             "endpointList": [{**e, "active": True} for e in ENDPOINTS],
+            "soapToRest": False,
         }
     ]
     scope = org.get("scopes/MyProject/MyAPI").json()

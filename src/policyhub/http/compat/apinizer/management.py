@@ -3,9 +3,13 @@
 - ``POST/GET /apiops/projects/``: create (admin key) / list projects.
 - ``POST/GET /apiops/projects/{projectName}/apiProxies/``: create (admin key) / list API proxies with
   their endpoints (``endpointList: [{endpoint, httpMethod, active}]``, fixed at creation).
-- ``POST/GET /apiops/environments/``: create (editor key) / list deployment environments.
+- ``GET /apiops/projects/{projectName}/apiProxies/{apiProxyName}/``: one API proxy (Get API Proxy).
+- ``POST/GET /apiops/environments/``: create (editor key) / list deployment environments;
+  ``GET /apiops/environments/{projectName}``: the environments a project can deploy to (all of them).
 
-Each answers ``{"status": "SUCCESS", "resultList": [...], "resultCount": n}`` with status 200.
+Lists answer ``{"status": "SUCCESS", "resultList": [...], "resultCount": n}`` with status 200, except the
+environment lists, which answer ``{"success": true, ...}`` as their pages document; Get API Proxy answers
+the proxy object itself.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from policyhub.http.compat.apinizer import proxies, translate
 from policyhub.http.compat.apinizer.routes import ERRORS
 from policyhub.http.compat.apinizer.schemas import (
+    ApiProxyDetail,
     ApiProxyIn,
     ApiProxyList,
     EnvironmentIn,
@@ -31,6 +36,7 @@ from policyhub.http.v1.policies import require_json
 
 router = APIRouter(prefix="/apiops", tags=["apinizer management"], responses=ERRORS)
 ProjectName = Annotated[str, Path(alias="projectName", max_length=128)]
+ProxyName = Annotated[str, Path(alias="apiProxyName", max_length=128)]
 
 
 def _one(item: dict[str, object]) -> Response:
@@ -79,6 +85,18 @@ def list_proxies(c: ContainerDep, actor: CurrentActor, project: ProjectName) -> 
     return JSONResponse(translate.result_list([translate.proxy_out(project, p) for p in found]))
 
 
+@router.get(
+    "/projects/{projectName}/apiProxies/{apiProxyName}/",
+    response_model=ApiProxyDetail,
+    summary="Get an API proxy (routing and deployments are empty: PolicyHub routes no traffic)",
+)
+@router.get("/projects/{projectName}/apiProxies/{apiProxyName}", include_in_schema=False)
+def get_proxy(c: ContainerDep, actor: CurrentActor, project: ProjectName, proxy: ProxyName) -> Response:
+    with c.db.read() as uow:
+        found = proxies.find_proxy(c, uow, actor, project, proxy)
+    return JSONResponse(translate.proxy_detail(project, found))
+
+
 @router.post(
     "/environments/",
     response_model=EnvironmentList,
@@ -89,11 +107,23 @@ def create_environment(request: Request, c: ContainerDep, actor: CurrentActor, b
     require_json(request)
     data = parse_model(EnvironmentIn, body)
     env = c.db.transact(lambda uow: proxies.create_environment(c, uow, actor, data))
-    return _one(translate.environment_out(env))
+    return JSONResponse(translate.success_list([translate.environment_out(env)]))
 
 
 @router.get("/environments/", response_model=EnvironmentList, summary="List deployment environments")
 def list_environments(c: ContainerDep, actor: CurrentActor) -> Response:
     with c.db.read() as uow:
         found = proxies.list_environments(c, uow, actor)
-    return JSONResponse(translate.result_list([translate.environment_out(e) for e in found]))
+    return JSONResponse(translate.success_list([translate.environment_out(e) for e in found]))
+
+
+@router.get(
+    "/environments/{projectName}",
+    response_model=EnvironmentList,
+    summary="List the environments a project can deploy to (environments are org-wide: all of them)",
+)
+@router.get("/environments/{projectName}/", include_in_schema=False)
+def project_environments(c: ContainerDep, actor: CurrentActor, project: ProjectName) -> Response:
+    with c.db.read() as uow:
+        found = proxies.project_environments(c, uow, actor, project)
+    return JSONResponse(translate.success_list([translate.environment_out(e) for e in found]))

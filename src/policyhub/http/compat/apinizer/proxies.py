@@ -114,8 +114,26 @@ def list_proxies(c: Container, uow: UnitOfWork, actor: Actor, project_name: str)
     return [s for s in found if s.parent_id == project.id]
 
 
+def find_proxy(c: Container, uow: UnitOfWork, actor: Actor, project_name: str, proxy_name: str) -> Scope:
+    """The proxy (without its policies); 404 in Apinizer's words for a missing project or proxy."""
+    project = find_project(c, uow, actor, project_name)
+    proxy = _scope(c, uow, actor, f"{project.path}/{proxy_name}", PROXY_KIND)
+    if proxy is None:
+        raise errors.proxy_missing(proxy_name)
+    return proxy
+
+
 def create_environment(c: Container, uow: UnitOfWork, actor: Actor, data: EnvironmentIn) -> Resource:
-    return c.resources.create(uow, actor, ENVIRONMENT_KIND, data.name, {"description": data.description})
+    fields = {"description": data.description, "type": data.type, "accessUrl": data.accessUrl}
+    return c.resources.create(uow, actor, ENVIRONMENT_KIND, data.name, {k: v for k, v in fields.items() if v})
+
+
+def project_environments(c: Container, uow: UnitOfWork, actor: Actor, project_name: str) -> list[Resource]:
+    """Get Environments by Project: every environment (they are org-wide here) once the project is found;
+    a project that is absent or not visible is Apinizer's 400."""
+    if _scope(c, uow, actor, project_name, PROJECT_KIND) is None:
+        raise InvalidInput(f"Project not found for name: ({project_name}) or user has not privilege to access it!")
+    return list_environments(c, uow, actor)
 
 
 def list_environments(c: Container, uow: UnitOfWork, actor: Actor) -> list[Resource]:

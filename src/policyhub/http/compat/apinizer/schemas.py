@@ -155,17 +155,55 @@ class ApiProxyOut(BaseModel):
     type: Literal["REST", "SOAP"]
     relativePath: str
     endpointList: list[EndpointIn]
+    soapToRest: bool = Field(description="always false: PolicyHub has no SOAP/REST transformation")
+
+
+class ClientRoute(BaseModel):
+    relativePathList: list[str]
+    virtualHostList: list[str]
+
+
+class Routing(BaseModel):
+    routingEnabled: bool
+    routingAddressList: list[dict[str, JsonValue]]
+
+
+class ApiProxyDetail(BaseModel):
+    """Get API Proxy (not wrapped); fields after ``deploymentList`` are PolicyHub's."""
+
+    name: str
+    description: str
+    apiType: Literal["REST", "SOAP"]
+    categoryList: list[str]
+    sharingType: Literal["PROJECT", "ORGANIZATION", "PUBLIC"]
+    clientRoute: ClientRoute
+    routing: Routing = Field(description="PolicyHub routes no traffic: off, no addresses")
+    deploymentList: list[dict[str, JsonValue]] = Field(description="PolicyHub records no gateway deployments: []")
+    id: str
+    projectName: str
+    relativePath: str
+    soapToRest: bool
+    endpointList: list[EndpointIn]
 
 
 class EnvironmentIn(Wire):
     name: EnvironmentName
     description: Text = ""
+    type: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="shown as the environment's type (the docs show KUBERNETES, DOCKER...)"
+    )
+    accessUrl: Annotated[str, Field(max_length=2048)] = ""
 
 
 class EnvironmentOut(BaseModel):
-    id: str
     name: str
     description: str
+    type: str | None
+    status: Literal["PUBLISHED", "UNPUBLISHED", "REPUBLISH_REQUIRED"]
+    accessUrl: str
+    deployed: bool | None
+    redeployRequired: bool | None
+    id: str
     createdAt: str
     createdBy: str
 
@@ -183,6 +221,6 @@ class ApiProxyList(BaseModel):
 
 
 class EnvironmentList(BaseModel):
-    status: Literal["SUCCESS"]
+    success: bool
     resultList: list[EnvironmentOut]
     resultCount: int

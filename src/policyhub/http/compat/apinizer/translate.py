@@ -100,15 +100,49 @@ def project_out(scope: Scope) -> dict[str, Any]:
 
 
 def proxy_out(project: str, proxy: Scope) -> dict[str, Any]:
+    """A List API Proxies item (``name, description, type, relativePath, soapToRest``) plus PolicyHub's
+    ``id``, ``projectName`` and ``endpointList``. PolicyHub has no SOAP/REST transformation: ``soapToRest``
+    is false."""
     attrs = proxy_attrs(proxy)
-    return {"id": proxy.id, "name": proxy.key, "projectName": project, **attrs}
+    return {"id": proxy.id, "name": proxy.key, "projectName": project, **attrs, "soapToRest": False}
+
+
+def proxy_detail(project: str, proxy: Scope) -> dict[str, Any]:
+    """Get API Proxy's object (not wrapped in a result list). PolicyHub routes no traffic, so ``routing`` is
+    off with no addresses, and it records no gateway deployments, so ``deploymentList`` is empty."""
+    attrs = proxy_attrs(proxy)
+    return {
+        "name": proxy.key,
+        "description": attrs["description"],
+        "apiType": attrs["type"],
+        "categoryList": [],
+        "sharingType": "PROJECT",
+        "clientRoute": {"relativePathList": [attrs["relativePath"]], "virtualHostList": []},
+        "routing": {"routingEnabled": False, "routingAddressList": []},
+        "deploymentList": [],
+        # PolicyHub additions
+        "id": proxy.id,
+        "projectName": project,
+        "relativePath": attrs["relativePath"],
+        "soapToRest": False,
+        "endpointList": attrs["endpointList"],
+    }
 
 
 def environment_out(env: Resource) -> dict[str, Any]:
+    """The documented environment object (``name, description, type, status, accessUrl, deployed,
+    redeployRequired``) plus PolicyHub's ``id``, ``createdAt`` and ``createdBy``. An environment is always
+    ``PUBLISHED`` (deployable); PolicyHub tracks no gateway deployments, so the last two are null."""
+    data = env.data
     return {
-        "id": env.id,
         "name": env.key,
-        "description": env.data.get("description", ""),
+        "description": data.get("description", ""),
+        "type": data.get("type"),
+        "status": "PUBLISHED",
+        "accessUrl": data.get("accessUrl", ""),
+        "deployed": None,
+        "redeployRequired": None,
+        "id": env.id,
         "createdAt": iso(env.created_at),
         "createdBy": env.created_by,
     }
@@ -116,3 +150,8 @@ def environment_out(env: Resource) -> dict[str, Any]:
 
 def result_list(items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"status": "SUCCESS", "resultList": items, "resultCount": len(items)}
+
+
+def success_list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The envelope the environment pages document (``success`` where other pages have ``status``)."""
+    return {"success": True, "resultList": items, "resultCount": len(items)}
