@@ -142,6 +142,17 @@ def test_refused_references_and_patterns_name_their_path() -> None:
         assert refused.value.path == path, schema
 
 
+def test_the_patterns_of_a_schema_compile_within_one_budget() -> None:
+    heavy = {f"p{i}": {"pattern": rf"(?i)[\pL\pN]{{1,255}}{i}"} for i in range(50)}  # ~100 ms each to compile
+    started = time.monotonic()
+    with pytest.raises(SchemaRefused, match="RE2 instructions") as refused:
+        check_schema({"properties": heavy})
+    assert refused.value.path[:1] == ("properties",) and refused.value.path[-1] == "pattern"
+    assert time.monotonic() - started < 3.0
+    repeated = {f"p{i}": {"pattern": r"(?i)[\pL\pN]{1,255}"} for i in range(50)}  # one pattern, charged once
+    assert check_schema({"properties": repeated}).validate({"p1": "abc"}).errors == []
+
+
 def test_dynamic_refs_and_ids_resolve_locally() -> None:
     tree = {
         "$dynamicAnchor": "node",

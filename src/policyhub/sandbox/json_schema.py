@@ -45,7 +45,7 @@ from policyhub.sandbox.json_schema_keywords import (
     brief,
     budget,
 )
-from policyhub.sandbox.regex import SubjectTooLong, pattern_problem
+from policyhub.sandbox.regex import PatternBudget, SubjectTooLong
 
 __all__ = [
     "BASE_STEPS",
@@ -194,6 +194,7 @@ def _refuse(uri: str) -> Any:
 def _check_tree(schema: Any, resolver: Resolver[Any]) -> None:
     """Visit every subschema, and every schema a reference reaches, checking references, patterns, ``$schema``."""
     seen: set[int] = set()
+    patterns = _Patterns()
     here: list[tuple[Any, Resolver[Any], Path]] = [(schema, resolver, ())]
     referenced: deque[tuple[Any, Resolver[Any], Path]] = deque()
     while here or referenced:
@@ -208,7 +209,7 @@ def _check_tree(schema: Any, resolver: Resolver[Any]) -> None:
             if keyword in contents:
                 target = _resolve(resolver, contents[keyword], (*path, keyword))
                 referenced.append((target.contents, target.resolver, (*path, keyword)))
-        _check_patterns(contents, path)
+        patterns.check(contents, path)
         here.extend((sub, resolver, sub_path) for sub, sub_path in _subschemas(contents, path))
 
 
@@ -225,18 +226,27 @@ def _resolve(resolver: Resolver[Any], reference: Any, path: Path) -> Any:
         ) from None
 
 
-def _check_patterns(contents: dict[str, Any], path: Path) -> None:
-    pattern = contents.get("pattern")
-    if pattern is not None:
-        problem = pattern_problem(pattern)
+class _Patterns:
+    """The schema's patterns, each compiled once, all within one RE2 program-size budget (sandbox.regex)."""
+
+    def __init__(self) -> None:
+        self.budget = PatternBudget()
+        self.seen: set[str] = set()
+
+    def check(self, contents: dict[str, Any], path: Path) -> None:
+        if "pattern" in contents:
+            self._check(contents["pattern"], (*path, "pattern"))
+        if isinstance(contents.get("patternProperties"), dict):
+            for key in contents["patternProperties"]:
+                self._check(key, (*path, "patternProperties", key))
+
+    def _check(self, pattern: Any, path: Path) -> None:
+        if isinstance(pattern, str) and pattern in self.seen:
+            return
+        problem = self.budget.problem(pattern)
         if problem:
-            raise SchemaRefused((*path, "pattern"), problem)
-    patterns = contents.get("patternProperties")
-    if isinstance(patterns, dict):
-        for key in patterns:
-            problem = pattern_problem(key)
-            if problem:
-                raise SchemaRefused((*path, "patternProperties", key), problem)
+            raise SchemaRefused(path, problem)
+        self.seen.add(pattern)
 
 
 def _subschemas(contents: dict[str, Any], path: Path) -> list[tuple[Any, Path]]:
