@@ -127,7 +127,7 @@ class BoundedSchema:
             raise ValidationBudgetExceeded("the schema's references loop without reaching the document") from None
         except SubjectTooLong as exc:
             raise ValidationBudgetExceeded(str(exc)) from None
-        except (Unresolvable, jsonschema.exceptions._WrappedReferencingError):  # compile_schema refuses these
+        except Unresolvable:  # compile_schema refuses these first (jsonschema's wrapper subclasses it)
             raise SchemaRefused((), "a reference does not resolve inside the schema") from None
         errors = [InstanceError(_short_path(e.absolute_path), _short(e.message)) for e in found[:limit]]
         return Findings(errors, truncated=len(found) > limit)

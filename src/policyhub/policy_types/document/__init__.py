@@ -19,7 +19,8 @@ class DocumentType(PolicyType):
     may_reference = True
     description = (
         'Any JSON object. Set "$schema" to the name of one of the org\'s document schemas to have '
-        "the document validated against it on every write."
+        "the document validated against it on every write (JSON Schema 2020-12; references resolve only "
+        "inside the schema, patterns are RE2, validation is bounded)."
     )
 
     def json_schema(self) -> dict[str, Any]:
