@@ -124,7 +124,7 @@ class BoundedSchema:
             with budget(steps):
                 found = list(islice(self._validator.iter_errors(instance), limit + 1))
         except RecursionError:
-            raise ValidationBudgetExceeded("the schema's references loop without reaching the document") from None
+            raise ValidationBudgetExceeded("validation nested too deep (a $ref loop that never reaches the document?)") from None
         except SubjectTooLong as exc:
             raise ValidationBudgetExceeded(str(exc)) from None
         except Unresolvable:  # compile_schema refuses these first (jsonschema's wrapper subclasses it)
