@@ -124,7 +124,8 @@ class BoundedSchema:
             with budget(steps):
                 found = list(islice(self._validator.iter_errors(instance), limit + 1))
         except RecursionError:
-            raise ValidationBudgetExceeded("validation nested too deep (a $ref loop that never reaches the document?)") from None
+            loop = "validation nested too deep (a $ref loop that never reaches the document?)"
+            raise ValidationBudgetExceeded(loop) from None
         except SubjectTooLong as exc:
             raise ValidationBudgetExceeded(str(exc)) from None
         except Unresolvable:  # compile_schema refuses these first (jsonschema's wrapper subclasses it)
