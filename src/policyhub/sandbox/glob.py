@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from policyhub.sandbox.regex import SafePattern, compile_pattern, escape
+from policyhub.sandbox.regex import PatternBudget, PatternError, SafePattern, compile_pattern, escape
 
 _NOTHING = r"[^\x00-\x{10FFFF}]"  # a class no character is in: fnmatch's empty range
 _RANGE = None  # in a set's tokens: the hyphen between two chunks, a range operator
@@ -21,11 +21,27 @@ def compile_glob(glob: str) -> SafePattern:
     return compile_pattern(translate_glob(glob))
 
 
-def glob_matcher(glob: str) -> Callable[[str], bool]:
-    """Does a text match ``glob``? A glob without ``*``, ``?`` or ``[`` is compared, not run."""
-    if not any(special in glob for special in "*?["):
+def glob_matcher(glob: str, budget: PatternBudget | None = None) -> Callable[[str], bool]:
+    """Does a text match ``glob``? A glob without ``*``, ``?`` or ``[`` is compared, not run; the others
+    are compiled within ``budget`` when one is given (:class:`PatternError` once it is spent)."""
+    if _literal(glob):
         return glob.__eq__
-    return compile_glob(glob).fullmatch
+    pattern = translate_glob(glob)
+    return (compile_pattern(pattern) if budget is None else budget.compile(pattern)).fullmatch
+
+
+def glob_problem(glob: str, budget: PatternBudget | None = None) -> str | None:
+    """Why ``glob`` cannot be used (a field error at write time), or None. Only its size can be a reason:
+    longer than a pattern may be, or over the ``budget`` the policy's globs share."""
+    try:
+        glob_matcher(glob, budget)
+    except PatternError as exc:
+        return str(exc)
+    return None
+
+
+def _literal(glob: str) -> bool:
+    return not any(special in glob for special in "*?[")
 
 
 def translate_glob(glob: str) -> str:

@@ -7,12 +7,15 @@ filled: ``{"limit": "200/m"}`` becomes ``{"limit": "200/m", "scope": "per_user",
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from policyhub.errors import InvalidInput
-from policyhub.policy_types.base import ModelPolicyType
+from policyhub.policy_types.base import ModelPolicyType, ValidationContext
+from policyhub.sandbox.glob import glob_problem
+from policyhub.sandbox.regex import PatternBudget
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
@@ -76,6 +79,16 @@ class SyftSpaceType(ModelPolicyType):
     icon: ClassVar[str]
     error_label: ClassVar[str]
     decision_point = "http_request"
+
+    def check(self, model: Any, ctx: ValidationContext) -> Iterable[tuple[str, str]]:
+        """Every glob runs on RE2 (:mod:`policyhub.sandbox.glob`), the policy's globs within one budget."""
+        budget = PatternBudget()
+        for field in ("applied_to", "allowed_users", "denied_users"):
+            for index, glob in enumerate(getattr(model, field, ())):
+                problem = glob_problem(glob.lower(), budget)
+                if problem is not None:
+                    raise InvalidInput.field(f"spec.{field}.{index}", problem)
+        return ()
 
     def compile(self, policy: Policy, resources: Resources) -> CompiledPolicy:
         from policyhub.policy_types.syftspace import evaluate

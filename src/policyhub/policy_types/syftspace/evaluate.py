@@ -34,6 +34,7 @@ from policyhub.engine.outcome import Outcome, Status
 from policyhub.engine.ratelimit import counter_key
 from policyhub.engine.ratelimit.obligations import rate_obligation
 from policyhub.sandbox.glob import glob_matcher
+from policyhub.sandbox.regex import PatternBudget
 
 if TYPE_CHECKING:
     from policyhub.engine.inputs.http_request import HttpRequestInput
@@ -64,10 +65,11 @@ class Globs:
     each linear in the address (up to ~1 ms for a glob RE2's DFA cannot cache), so the loops check the
     decision's deadline as they go."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: list[str], budget: PatternBudget | None = None) -> None:
         self.patterns = patterns
         self.everyone = "*" in patterns
-        compiled = [(p, glob_matcher(p.lower()), specificity(p)) for p in patterns]
+        budget = budget or PatternBudget()
+        compiled = [(p, glob_matcher(p.lower(), budget), specificity(p)) for p in patterns]
         # Most specific first, so the first match is the best one (ties keep the written order).
         self._by_specificity: list[tuple[str, Callable[[str], Any], int]] = sorted(compiled, key=lambda c: -c[2])
 
@@ -150,8 +152,9 @@ class CompiledAccess(_SyftSpacePolicy):
     def __init__(self, policy: Policy, config: AccessConfig) -> None:
         super().__init__(policy)
         self.enforced = policy.enforcement is Enforcement.ENFORCE
-        self.allowed = Globs(config.allowed_users)
-        self.denied = Globs(config.denied_users)
+        budget = PatternBudget()  # the policy's globs together, as when it was written
+        self.allowed = Globs(config.allowed_users, budget)
+        self.denied = Globs(config.denied_users, budget)
 
     def check(self, user: str, check_deadline: Callable[[], None] = _no_deadline) -> tuple[bool, str]:
         """Syft Space's ``_check_access`` for one policy: (allowed, why)."""
