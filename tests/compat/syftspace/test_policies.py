@@ -289,6 +289,7 @@ def test_routes_are_in_openapi(ss: SyftSpace) -> None:
         "/syftspace/policies/types/{name}/schema": {"get"},
         "/syftspace/endpoints/": {"get", "post"},
         "/syftspace/endpoints/{slug}": {"get"},  # Syft Space reads one endpoint by slug
+        "/syftspace/endpoints/validate-slug": {"post"},
     }
     for path, methods in expected.items():
         assert methods <= set(paths[path]), path

@@ -68,6 +68,32 @@ def list_endpoints(c: ContainerDep, actor: CurrentActor, org: TenantOrg) -> Resp
     return JSONResponse([endpoint_response(scope) for scope in found])
 
 
+@router.post(
+    "/validate-slug",
+    response_model=s.SyftSpaceSlugAvailabilityResponse,
+    responses=s.ERROR_RESPONSES,
+    openapi_extra=body_schema({"application/json": s.SyftSpaceSlugAvailabilityRequest}),
+    summary="Whether a slug is free (Syft Space's frontend asks before creating an endpoint)",
+)
+def validate_slug(c: ContainerDep, actor: CurrentActor, org: TenantOrg, body: Body) -> Response:
+    req = parse_wire(s.SyftSpaceSlugAvailabilityRequest, body)
+    with c.db.read() as uow:
+        try:
+            c.scopes.get(uow, actor, req.slug)
+            free = False
+        except NotFound:
+            free = True  # a scope the key cannot see is reported free; creating it then answers 409
+    unknown = "PolicyHub publishes to no marketplace"
+    marketplaces = (
+        []
+        if req.check_all_marketplaces
+        else [{"marketplace_id": str(m), "available": None, "error": unknown} for m in req.marketplace_ids]
+        if req.marketplace_ids
+        else None
+    )
+    return JSONResponse({"slug": req.slug, "local_available": free, "marketplaces": marketplaces})
+
+
 @router.get(
     "/{slug}",
     response_model=s.SyftSpaceEndpointResponse,

@@ -127,6 +127,28 @@ class SyftSpaceCreateEndpointRequest(_Request):
         return _visible_text(value)
 
 
+class SyftSpaceSlugAvailabilityRequest(_Request):
+    """Syft Space's ``SlugAvailabilityRequest``: the frontend asks before creating an endpoint."""
+
+    slug: str = Field(pattern=names.KEY_PATTERN.pattern, max_length=128)
+    marketplace_ids: list[UUID] | None = Field(default=None, max_length=100)
+    check_all_marketplaces: bool = False
+
+
+class SyftSpaceMarketplaceAvailability(BaseModel):
+    marketplace_id: UUID
+    available: bool | None
+    error: str | None = None
+
+
+class SyftSpaceSlugAvailabilityResponse(BaseModel):
+    slug: str
+    local_available: bool = Field(description="no scope holds this key at the org level")
+    marketplaces: list[SyftSpaceMarketplaceAvailability] | None = Field(
+        description="PolicyHub publishes to no marketplace: [] when all were asked, each asked id unknown (null)"
+    )
+
+
 class SyftSpaceAttachedPolicy(BaseModel):
     id: UUID
     name: str
