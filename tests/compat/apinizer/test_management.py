@@ -122,3 +122,9 @@ def test_openapi_describes_the_routes(org: OrgClient) -> None:
     assert {"PolicyEnvelope", "DeleteEnvelope", "OperationMetadata", "ApinizerPolicy", "PolicyListOut"} <= set(schemas)
     assert "policy-api-based-throttling" in schemas["ApinizerPolicy"]["properties"]["type"]["enum"]
     assert "/apiops/projects/{projectName}/apiProxies/{apiProxyName}/policies/{policyName}" not in doc["paths"]
+
+
+def test_endpoint_ids_are_stable_and_distinct(api: Apinizer, org: OrgClient) -> None:
+    path = "/apiops/projects/MyProject/apiProxies/MyAPI/endpoints/"
+    first = [e["id"] for e in org.get(path).json()["resultList"]]
+    assert len(set(first)) == 3 and [e["id"] for e in org.get(path).json()["resultList"]] == first

@@ -3,12 +3,13 @@
 - ``POST/GET /apiops/projects/``: create (admin key) / list projects.
 - ``POST/GET /apiops/projects/{projectName}/apiProxies/``: create (admin key) / list API proxies with
   their endpoints (``endpointList: [{endpoint, httpMethod, active}]``, fixed at creation).
-- ``GET /apiops/projects/{projectName}/apiProxies/{apiProxyName}/``: one API proxy (Get API Proxy).
+- ``GET /apiops/projects/{projectName}/apiProxies/{apiProxyName}/``: one API proxy (Get API Proxy);
+  ``.../endpoints/``: its endpoints (List Endpoints).
 - ``POST/GET /apiops/environments/``: create (editor key) / list deployment environments;
   ``GET /apiops/environments/{projectName}``: the environments a project can deploy to (all of them).
 
 Lists answer ``{"status": "SUCCESS", "resultList": [...], "resultCount": n}`` with status 200, except the
-environment lists, which answer ``{"success": true, ...}`` as their pages document; Get API Proxy answers
+environment and endpoint lists, which answer ``{"success": true, ...}`` as their pages document; Get API Proxy answers
 the proxy object itself.
 """
 
@@ -25,6 +26,7 @@ from policyhub.http.compat.apinizer.schemas import (
     ApiProxyDetail,
     ApiProxyIn,
     ApiProxyList,
+    EndpointList,
     EnvironmentIn,
     EnvironmentList,
     ProjectIn,
@@ -95,6 +97,18 @@ def get_proxy(c: ContainerDep, actor: CurrentActor, project: ProjectName, proxy:
     with c.db.read() as uow:
         found = proxies.find_proxy(c, uow, actor, project, proxy)
     return JSONResponse(translate.proxy_detail(project, found))
+
+
+@router.get(
+    "/projects/{projectName}/apiProxies/{apiProxyName}/endpoints/",
+    response_model=EndpointList,
+    summary="List an API proxy's endpoints (without their policies)",
+)
+@router.get("/projects/{projectName}/apiProxies/{apiProxyName}/endpoints", include_in_schema=False)
+def list_endpoints(c: ContainerDep, actor: CurrentActor, project: ProjectName, proxy: ProxyName) -> Response:
+    with c.db.read() as uow:
+        found = proxies.find_proxy(c, uow, actor, project, proxy)
+    return JSONResponse(translate.success_list(translate.endpoints_out(found)))
 
 
 @router.post(

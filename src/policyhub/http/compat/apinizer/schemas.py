@@ -186,6 +186,22 @@ class ApiProxyDetail(BaseModel):
     endpointList: list[EndpointIn]
 
 
+class EndpointOut(BaseModel):
+    id: str = Field(description="derived from the proxy, method and path (stable)")
+    endpoint: str
+    description: str
+    active: bool
+    httpMethod: HttpMethod
+    backendResourceUrl: str = Field(description="the endpoint's own path: PolicyHub forwards nothing")
+    backendHttpMethod: HttpMethod
+
+
+class EndpointList(BaseModel):
+    success: bool
+    resultList: list[EndpointOut]
+    resultCount: int
+
+
 class EnvironmentIn(Wire):
     name: EnvironmentName
     description: Text = ""

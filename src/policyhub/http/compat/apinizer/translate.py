@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -127,6 +128,24 @@ def proxy_detail(project: str, proxy: Scope) -> dict[str, Any]:
         "soapToRest": False,
         "endpointList": attrs["endpointList"],
     }
+
+
+def endpoints_out(proxy: Scope) -> list[dict[str, Any]]:
+    """List Endpoints items. Endpoints have no id of their own here: ``id`` is a UUID derived from the proxy
+    and (method, path), stable across calls. PolicyHub forwards nothing, so the backend fields repeat the
+    endpoint's own path and method."""
+    return [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{proxy.id}/{e['httpMethod']} {e['endpoint']}")),
+            "endpoint": e["endpoint"],
+            "description": "",
+            "active": e.get("active", True),
+            "httpMethod": e["httpMethod"],
+            "backendResourceUrl": e["endpoint"],
+            "backendHttpMethod": e["httpMethod"],
+        }
+        for e in proxy_attrs(proxy)["endpointList"]
+    ]
 
 
 def environment_out(env: Resource) -> dict[str, Any]:
