@@ -84,6 +84,10 @@ class JudgeQuestion:
     content: str
 
 
+_ASKED_NOW = "judge.asked_now"
+_JUDGE_TIMEOUT_S = 5.0
+
+
 @dataclass(slots=True)
 class Evaluation:
     """Everything an evaluator sees for one decision: the validated input and the shared services."""
@@ -113,10 +117,27 @@ class Evaluation:
         the judge's error (or the deadline) is raised as the policy's evaluation error."""
         answer = self.verdicts.get(question) if self.verdicts else None
         if answer is None:
-            raise RuntimeError("the judge was not asked this policy's question (it did not declare it)")
+            answer = self._ask_now(question)
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def _ask_now(self, question: JudgeQuestion) -> JudgeVerdict | Exception:
+        """A question the engine did not ask up front (an evaluator called on its own, as in a unit test):
+        asked here, in the calling thread, once per decision (shared through ``memo``), within the deadline."""
+        if self.judge is None:
+            return RuntimeError("the judge was asked a question but no judge is configured")
+        asked: dict[JudgeQuestion, JudgeVerdict | Exception] = self.memo.setdefault(_ASKED_NOW, {})
+        if question not in asked:
+            left = self.deadline - time.monotonic()
+            timeout = getattr(self.judge, "timeout_s", _JUDGE_TIMEOUT_S)
+            try:
+                if left <= 0:
+                    raise DeadlineExceeded("decision deadline exceeded before the judge was asked")
+                asked[question] = self.judge.judge(question.rule, question.content, timeout_s=min(timeout, left))
+            except Exception as exc:
+                asked[question] = exc
+        return asked[question]
 
 
 class CompiledPolicy(ABC):
