@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import time
 from typing import Any
 
 import pytest
@@ -242,3 +243,17 @@ def test_matches_searches_in_linear_time() -> None:
     node = parse('matches(artifact.name, "(a+)+$")')
     assert evaluate(node, variables) is False
     assert compile_condition(node)(variables) is False
+
+
+def test_a_costly_pattern_from_the_input_is_refused_after_a_millisecond_of_compiling() -> None:
+    """A policy's own patterns may compile for up to ~100 ms (once, within its budget, when written); one
+    that arrives with each decision (a flow tag) gets a small RE2 memory, so it is refused almost at once."""
+    costly = r"(?i)^[\pL\pN ._-]{1,255}$"  # ~350,000 RE2 instructions
+    variables = {"artifact": {"name": "a"}, "flow": {"tags": {"re": costly}}}
+    node = parse("matches(artifact.name, flow.tags.re)")
+    started = time.perf_counter()
+    for run in (evaluate, lambda n, v: compile_condition(n)(v)):
+        with pytest.raises(ExpressionError, match="too large"):
+            run(node, variables)
+    assert time.perf_counter() - started < 1  # with the policy budget: ~0.2 s
+    assert evaluate(parse(f'matches(artifact.name, "{costly}")'.replace("\\", "\\\\")), variables) is True

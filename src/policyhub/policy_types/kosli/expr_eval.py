@@ -16,11 +16,14 @@ from policyhub.policy_types.kosli.expr_ast import (
     Not,
     Variable,
 )
-from policyhub.sandbox.regex import PatternError, SafePattern, compile_pattern
+from policyhub.sandbox.regex import MAX_PATTERN_MEMORY, PatternError, SafePattern, compile_pattern
 
 #: Longest text ``matches()`` searches: names are at most 1,024 characters; a flow tag is a label. RE2 is
 #: linear, but a pattern its DFA cannot cache costs about 1 us a character, for every trail of every artifact.
 MAX_MATCHED_CHARS = 8192
+#: RE2 memory for a ``matches()`` pattern that arrives in the decision's input (a flow tag), compiled per
+#: decision: ~1 ms at most to compile (a policy's own patterns were checked, within a budget, when written).
+INPUT_PATTERN_MEMORY = 256 << 10
 
 
 def evaluate(node: Expr, variables: dict[str, Any]) -> Any:
@@ -128,7 +131,8 @@ def _call(node: Call, args: list[Any]) -> bool:
     if value is None:
         return False
     try:
-        compiled = compile_pattern(pattern)
+        literal = isinstance(node.args[1], Literal)  # checked when the policy was written
+        compiled = compile_pattern(pattern, max_memory=MAX_PATTERN_MEMORY if literal else INPUT_PATTERN_MEMORY)
     except PatternError as exc:
         raise ExpressionError(str(exc), node.pos) from None
     return search(compiled, value, node.pos)
