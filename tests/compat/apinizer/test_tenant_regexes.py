@@ -154,3 +154,21 @@ def test_a_detail_list_of_costly_patterns_is_refused_fast(api: Apinizer) -> None
     assert error["field"].endswith("detailList.2.targetValue")
     assert "together compile to more than" in error["message"]
     assert api.add("throttling-policy", throttling(costly[:2])).status_code == 200  # two fit
+
+
+def test_a_param_path_with_too_many_placeholders_is_a_400_naming_it(api: Apinizer) -> None:
+    """Reading a placeholder costs the path's length times the template's placeholders (341 fit in a
+    1,024-character paramPath: half a second per read of an 8 KiB path); 32 are allowed."""
+    def identity(count: int) -> dict[str, Any]:
+        template = "/x/" + "".join(f"{{p{index}}}" for index in range(count))
+        return {"type": "PARAMETER", "paramType": "PATH", "paramName": "p0", "paramPath": template}
+
+    r = api.add("throttling-policy", throttling([], targetVariableForIdentity=identity(33)))
+    assert r.status_code == 400, r.text
+    fields = [e["field"] for e in r.json()["validation_errors"]]
+    assert any(f.endswith("targetVariableForIdentity.paramPath") for f in fields), r.json()
+    assert api.add("throttling-policy", throttling([], targetVariableForIdentity=identity(32))).status_code == 200
+    scope = api.core("throttling-policy")["scope"]
+    decision, elapsed = decide(api.org, scope, path="/x/" + "a" * 8000)
+    assert elapsed < FAST_S
+    assert decision["decision"] == "allow"

@@ -18,6 +18,8 @@ INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
 MAX_CONDITION_DEPTH = 10
 MAX_CONDITION_RULES = 200
+#: ``{name}`` placeholders in a ``paramPath``: matching costs the path's length times their number.
+MAX_PATH_PLACEHOLDERS = 32
 
 Int32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
@@ -109,6 +111,8 @@ class Variable(ApinizerModel):
         if self.type == "SCRIPT" or self.initWithScript:
             need("scriptLanguage", "for a script variable")
             need("scriptBody", "for a script variable")
+        if self.paramPath is not None and len(re.findall(r"\{[^{}/]+\}", self.paramPath)) > MAX_PATH_PLACEHOLDERS:
+            errors.append(FieldError(f"{path}.paramPath", f"more than {MAX_PATH_PLACEHOLDERS} {{name}} placeholders"))
         return errors
 
 

@@ -81,15 +81,14 @@ def _input(evaluation: Evaluation) -> HttpRequestInput:
 def _parameter(variable: Variable) -> Getter:
     name = variable.paramName or ""
     if variable.paramType == "PATH":
-        template = _path_template(variable.paramPath) if variable.paramPath else None
+        template = _path_template(variable.paramPath, name) if variable.paramPath else None
 
         def path_param(ev: Evaluation) -> Any:
             inp = _input(ev)
             if template is not None:
-                pattern, names = template
-                found = pattern.search_groups(inp.path.split("?", 1)[0])
+                found = template.search_groups(inp.path.split("?", 1)[0])
                 if found is not None:
-                    return found[names.index(name)] if name in names else next(iter(found), None)
+                    return next(iter(found), None)
             return inp.path_params.get(name)
 
         return path_param
@@ -99,12 +98,17 @@ def _parameter(variable: Variable) -> Getter:
     return lambda ev: _input(ev).query_value(name)
 
 
-def _path_template(template: str) -> tuple[SafePattern, list[str]]:
-    """``/users/{id}`` -> a pattern (RE2: linear in the path) matching a path that ends with it, and the
-    names of its groups (``["id"]``; the first of a repeated name is the one read)."""
+def _path_template(template: str, name: str) -> SafePattern:
+    """``/users/{id}`` -> a pattern (RE2: linear in the path) matching a path that ends with it, whose one
+    group captures the placeholder ``name`` (its first occurrence), else the first placeholder. Only
+    one group: RE2 finds a match with its DFA, but captures each group with a slower automaton."""
     parts = re.split(r"\{([^{}/]+)\}", template.rstrip("/") or "/")
-    pattern = "".join(escape(part) if i % 2 == 0 else "([^/]+)" for i, part in enumerate(parts))
-    return compile_pattern(pattern + "/?$"), parts[1::2]
+    names = parts[1::2]
+    read = names.index(name) if name in names else 0
+    pattern = "".join(
+        escape(part) if i % 2 == 0 else ("([^/]+)" if i // 2 == read else "[^/]+") for i, part in enumerate(parts)
+    )
+    return compile_pattern(pattern + "/?$")
 
 
 def _body(variable: Variable) -> Getter:
