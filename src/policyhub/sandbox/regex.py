@@ -51,7 +51,8 @@ class SafePattern:
         return self._regex.fullmatch(_bounded(text)) is not None
 
     def search_groups(self, text: str) -> tuple[str | None, ...] | None:
-        """The groups of the first match in ``text`` (None for a group that took no part), or None."""
+        """The groups of the first match in ``text`` (None for a group that took no part), or None; only
+        a pattern compiled with ``captures=True`` has groups."""
         found = self._regex.search(_bounded(text))
         return None if found is None else tuple(found.groups())
 
@@ -95,15 +96,19 @@ class PatternBudget:
 _SPENT = f"the policy's regular expressions together compile to more than {MAX_POLICY_PATTERN_SIZE:,} RE2 instructions"
 
 
-def compile_pattern(pattern: str, *, ignore_case: bool = False, max_memory: int = MAX_PATTERN_MEMORY) -> SafePattern:
+def compile_pattern(
+    pattern: str, *, ignore_case: bool = False, max_memory: int = MAX_PATTERN_MEMORY, captures: bool = False
+) -> SafePattern:
     """Compile ``pattern`` with RE2 (cached); raises :class:`PatternError` saying why it cannot run.
     ``max_memory`` bounds the compiled program and so the time compiling takes (8 MiB: up to ~130 ms;
-    256 KiB: ~1 ms), for patterns that arrive with each decision rather than with a policy."""
+    256 KiB: ~1 ms), for patterns that arrive with each decision rather than with a policy. Without
+    ``captures`` its parentheses only group: RE2 then answers with its DFA alone (``(.)`` 1,000 times
+    against 8 KiB: 13 ms; capturing, 3.3 s)."""
     if not isinstance(pattern, str):
         raise PatternError("a regular expression must be a string")
     if len(pattern) > MAX_PATTERN_CHARS:
         raise PatternError(f"regular expression longer than {MAX_PATTERN_CHARS} characters")
-    return _compile(pattern, ignore_case, max_memory)
+    return _compile(pattern, ignore_case, max_memory, captures)
 
 
 def escape(text: str) -> str:
@@ -121,10 +126,11 @@ def pattern_problem(pattern: str, *, ignore_case: bool = False) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _compile(pattern: str, ignore_case: bool, max_memory: int) -> SafePattern:
+def _compile(pattern: str, ignore_case: bool, max_memory: int, captures: bool) -> SafePattern:
     options = re2.Options()
     options.log_errors = False
     options.max_mem = max_memory
+    options.never_capture = not captures
     options.case_sensitive = not ignore_case
     try:
         return SafePattern(pattern, re2.compile(pattern, options))

@@ -108,7 +108,7 @@ def _path_template(template: str, name: str) -> SafePattern:
     pattern = "".join(
         escape(part) if i % 2 == 0 else ("([^/]+)" if i // 2 == read else "[^/]+") for i, part in enumerate(parts)
     )
-    return compile_pattern(pattern + "/?$")
+    return compile_pattern(pattern + "/?$", captures=True)
 
 
 def _body(variable: Variable) -> Getter:
