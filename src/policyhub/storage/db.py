@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
@@ -69,7 +70,10 @@ class Database:
         busy_timeout_ms: int = 3000,
         group_commit: bool = True,
         audit_keyring: AuditKeyring | None = None,
+        create: bool = True,
     ) -> None:
+        """``create=False``: a SQLite file that does not exist is :class:`NoDatabase`, never created empty
+        (commands other than ``serve`` and ``migrate`` must find the database the server uses)."""
         from policyhub.storage.group_commit import GroupCommitWriter
         from policyhub.storage.group_read import GroupReader
 
@@ -77,11 +81,14 @@ class Database:
         #: The audit chain's key, handed to every unit of work (see ``services.audit``).
         self.audit_keyring = audit_keyring
         self.is_sqlite = url.startswith("sqlite")
+        path = sqlite_path(url) if self.is_sqlite else None
+        if not create and path is not None and not path.is_file():
+            raise NoDatabase(f"no SQLite database at {path}")
         #: Transactions this process has committed (monotonic): caches of database state compare it to
         #: see that this process changed something since they last looked (the decision engine does).
         self.commits = 0
         self._write_lock = threading.Lock() if self.is_sqlite else None
-        self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms)
+        self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms, create)
         self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
         self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
         #: Reads of async callers are served together by one reader thread (see group_read).
@@ -93,9 +100,10 @@ class Database:
             else []
         )
 
-    def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int) -> Engine:
+    def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int, create: bool) -> Engine:
         if self.is_sqlite:
-            _ensure_sqlite_dir(url)
+            if create:
+                _ensure_sqlite_dir(url)
             engine = create_engine(
                 url,
                 json_serializer=dumps,
@@ -243,6 +251,24 @@ class Database:
             return None
         return self._keyed[hash(key) % len(self._keyed)]
 
+    def schema_problem(self) -> str | None:
+        """Why this database cannot be used as it is: never migrated, or at another schema revision than this
+        code's (``policyhub migrate`` fixes both); None when it is current. Raises :class:`Unavailable`
+        when the database cannot be reached."""
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        from policyhub.storage.migrate import alembic_config
+
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        with _unavailable_on_db_errors(), self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current is None:
+            return "it holds no PolicyHub schema (never migrated)"
+        if current != head:
+            return f"its schema is at revision {current}, this PolicyHub needs {head}"
+        return None
+
     def ping(self) -> None:
         """Raise :class:`Unavailable` unless the database answers."""
         with _unavailable_on_db_errors(), self.engine.connect() as conn:
@@ -311,9 +337,32 @@ class _ProcessWriteLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-def _ensure_sqlite_dir(url: str) -> None:
-    from pathlib import Path
+class NoDatabase(Unavailable):
+    """The SQLite file a command names does not exist (and the command may not create it)."""
 
+
+def sqlite_path(url: str) -> Path | None:
+    """The absolute path of a SQLite database file (a relative one is relative to the current directory);
+    None for other databases and in-memory SQLite."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(os.path.abspath(os.path.expanduser(parsed.database)))
+
+
+def display_url(url: str) -> str:
+    """The URL for messages: its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as given
+        return url
+
+
+def _ensure_sqlite_dir(url: str) -> None:
     from sqlalchemy.engine import make_url
 
     database = make_url(url).database

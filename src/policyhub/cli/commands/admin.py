@@ -8,32 +8,20 @@ from typing import Annotated
 
 import typer
 
+from policyhub.cli.database import opened
 from policyhub.cli.output import Format, emit, fail
-from policyhub.domain.audit_keys import AuditKeyError
 from policyhub.domain.canonical import iso
 from policyhub.domain.records import Actor, Role
-from policyhub.errors import DomainError
 from policyhub.services import audit, keys
-from policyhub.services.audit_keys import keyring_from_settings
 from policyhub.services.orgs import SYSTEM_PRINCIPAL, create_org
-from policyhub.settings import get_settings
-from policyhub.storage.db import Database
 
 orgs_app = typer.Typer(help="Organizations.", add_completion=False, no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", add_completion=False, no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", add_completion=False, no_args_is_help=True)
 
 Output = Annotated[Format, typer.Option("-o", "--output", help="table or json")]
-
-
-def _db(*, writes: bool = False) -> Database:
-    """The database, with the audit key: a command that writes events needs it, as the server does."""
-    settings = get_settings()
-    try:
-        keyring = keyring_from_settings(settings, required=writes, create=writes)
-    except AuditKeyError as exc:
-        fail(str(exc), 2)
-    return Database(settings.database_url, pool_size=1, audit_keyring=keyring)
+Org = Annotated[str, typer.Option("--org", envvar="POLICYHUB_ORG", help="org slug")]
+DEFAULT_ORG = "default"
 
 
 def _system(uow: object, slug: str) -> Actor:
@@ -48,14 +36,8 @@ def orgs_create(
     slug: str, name: Annotated[str | None, typer.Option(help="display name")] = None, output: Output = Format.table
 ) -> None:
     """Create an org with an admin service account; prints its admin key once."""
-    db = _db(writes=True)
-    try:
-        with db.write() as uow:
-            created = create_org(uow, slug, name=name)
-    except DomainError as exc:
-        fail(exc.detail)
-    finally:
-        db.dispose()
+    with opened(writes=True) as db, db.write() as uow:
+        created = create_org(uow, slug, name=name)
     emit(
         {"id": created.org.id, "slug": created.org.slug, "admin_token": created.admin_token},
         output,
@@ -65,16 +47,15 @@ def orgs_create(
 
 @orgs_app.command("list")
 def orgs_list(output: Output = Format.table) -> None:
-    db = _db()
-    with db.read() as uow:
+    """List the orgs in the database."""
+    with opened() as db, db.read() as uow:
         rows = [{"id": o.id, "slug": o.slug, "name": o.name, "created_at": iso(o.created_at)} for o in uow.orgs.list()]
-    db.dispose()
     emit(rows, output, ["id", "slug", "name", "created_at"])
 
 
 @keys_app.command("create")
 def keys_create(
-    org: Annotated[str, typer.Option(help="org slug")],
+    org: Org = DEFAULT_ORG,
     role: Annotated[str, typer.Option(help="viewer, editor or admin")] = "editor",
     scope: Annotated[str | None, typer.Option(help="scope path the role applies to (default: whole org)")] = None,
     name: Annotated[str, typer.Option(help="what the key is for")] = "",
@@ -84,19 +65,13 @@ def keys_create(
     output: Output = Format.table,
 ) -> None:
     """Issue a key; the token is printed once."""
-    db = _db(writes=True)
-    try:
-        with db.write() as uow:
-            actor = _system(uow, org)
-            principal_id = (
-                principal
-                or keys.create_principal(uow, actor, kind="service_account", display_name=name or f"{role} key").id
-            )
-            issued = keys.issue_key(uow, actor, principal_id=principal_id, role=role, scope=scope, name=name)
-    except DomainError as exc:
-        fail(exc.detail)
-    finally:
-        db.dispose()
+    with opened(writes=True) as db, db.write() as uow:
+        actor = _system(uow, org)
+        principal_id = (
+            principal
+            or keys.create_principal(uow, actor, kind="service_account", display_name=name or f"{role} key").id
+        )
+        issued = keys.issue_key(uow, actor, principal_id=principal_id, role=role, scope=scope, name=name)
     emit(
         {
             "id": issued.key.id,
@@ -112,48 +87,46 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(org: Annotated[str, typer.Option(help="org slug")], output: Output = Format.table) -> None:
-    db = _db()
-    with db.read() as uow:
-        actor = _system(uow, org)
+def keys_list(org: Org = DEFAULT_ORG, output: Output = Format.table) -> None:
+    """List the org's keys (never their secrets): role, the scope it is bound at (- = the whole org), state."""
+    with opened() as db, db.read() as uow:
         rows = [
             {
                 "id": k.id,
                 "prefix": k.prefix,
                 "name": k.name,
                 "role": k.role.value,
+                "scope": scope,
                 "revoked": k.revoked_at is not None,
                 "last_used_at": iso(k.last_used_at) if k.last_used_at else None,
             }
-            for k in uow.keys.list(actor.org_id)
+            for k, scope in keys.list_keys(uow, _system(uow, org))
         ]
-    db.dispose()
-    emit(rows, output, ["id", "prefix", "name", "role", "revoked", "last_used_at"])
+    emit(rows, output, ["id", "prefix", "name", "role", "scope", "revoked", "last_used_at"])
 
 
 @keys_app.command("revoke")
 def keys_revoke(
-    key_id: str,
-    org: Annotated[str, typer.Option(help="org slug")],
+    key_id: Annotated[str, typer.Argument(help="the key's id (see `policyhub keys list`)", show_default=False)],
+    org: Org = DEFAULT_ORG,
     force: Annotated[
         bool, typer.Option("--force", help="revoke it even if it is the org's last active admin key")
     ] = False,
 ) -> None:
-    """Revoke a key. The org's last active admin key is refused unless --force (e.g. a leaked key
-    to cut off at once); `keys create --role admin` issues a new one."""
-    db = _db(writes=True)
-    try:
-        with db.write() as uow:
-            keys.revoke_key(uow, _system(uow, org), key_id, allow_last_admin=force)
-    except keys.LastAdminKey as exc:
-        fail(
-            f"{exc.detail} (policyhub keys create --org {org} --role admin), "
-            "or pass --force to revoke it anyway"
-        )
-    except DomainError as exc:
-        fail(exc.detail)
-    finally:
-        db.dispose()
+    """Revoke a key at once.
+
+    The org's last active admin key is refused unless --force (e.g. a leaked key to cut off at once);
+    `keys create --role admin` issues a new one.
+    """
+    with opened(writes=True) as db:
+        try:
+            with db.write() as uow:
+                keys.revoke_key(uow, _system(uow, org), key_id, allow_last_admin=force)
+        except keys.LastAdminKey as exc:
+            fail(
+                f"{exc.detail} (policyhub keys create --org {org} --role admin), "
+                "or pass --force to revoke it anyway"
+            )
     typer.echo(f"revoked {key_id}")
 
 
@@ -171,9 +144,8 @@ def audit_verify(
     """Check every org's event chain (links, hashes, MACs under the audit key) and every policy version
     against the event that created it; exit 1 and name the first broken event if any."""
     points = _checkpoints(checkpoint) if checkpoint is not None else []
-    db = _db()
     reports = []
-    with db.read() as uow:
+    with opened() as db, db.read() as uow:
         targets = [o for o in uow.orgs.list() if org in (None, o.slug)]
         if org and not targets:
             fail(f"org {org!r} not found")
@@ -198,7 +170,6 @@ def audit_verify(
                     "note": r.note,
                 }
             )
-    db.dispose()
     emit(reports, output, ["org", "ok", "events", "versions", "broken_at_seq", "reason", "note"])
     if not all(r["ok"] for r in reports):
         raise typer.Exit(1)
@@ -211,16 +182,14 @@ def audit_checkpoint(
 ) -> None:
     """Print each org's chain head MACed under the audit key. Keep the output outside the database (and
     its backups): `audit verify --checkpoint FILE` then proves the log was not rewound or rewritten."""
-    db = _db()
-    if db.audit_keyring is None:
-        db.dispose()
-        fail("a checkpoint needs the audit key (POLICYHUB_AUDIT_KEY or POLICYHUB_AUDIT_KEY_FILE)", 2)
-    with db.read() as uow:
-        targets = [o for o in uow.orgs.list() if org in (None, o.slug)]
-        if org and not targets:
-            fail(f"org {org!r} not found")
-        points = [{"org": o.slug, **audit.checkpoint(uow, o.id)} for o in targets]
-    db.dispose()
+    with opened() as db:
+        if db.audit_keyring is None:
+            fail("a checkpoint needs the audit key (POLICYHUB_AUDIT_KEY or POLICYHUB_AUDIT_KEY_FILE)", 2)
+        with db.read() as uow:
+            targets = [o for o in uow.orgs.list() if org in (None, o.slug)]
+            if org and not targets:
+                fail(f"org {org!r} not found")
+            points = [{"org": o.slug, **audit.checkpoint(uow, o.id)} for o in targets]
     emit(points, output, ["org", "seq", "head", "key_id", "mac"])
 
 
