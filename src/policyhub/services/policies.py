@@ -15,6 +15,7 @@ ordinary write, under the lock, from the start.
 from __future__ import annotations
 
 import builtins
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -193,6 +194,7 @@ class PolicyService:
             name = body.setdefault("name", ref)
             if name != ref:
                 raise InvalidInput.field("name", f"must equal the name in the path ({ref!r}) when creating")
+            self._refuse_archived_echo(uow, actor, org, ref, body)
             type_name = _str(body.pop("type", None), "type", required=True)
             scope = _opt_str(body.pop("scope", None), "scope")
             _reject_server_owned(body, None)
@@ -218,6 +220,14 @@ class PolicyService:
         current = self._find(uow, org.id, ref, include_archived=False)
         if current is not None and not covers(actor, current.scope_path):
             raise NotFound(f"policy {ref!r} not found")
+        if current is None and _looks_like_uuid(ref):
+            self._refuse_archived(uow, actor, org, ref, "be replaced")
+        if current is not None and ref != current.id and isinstance(body.get("name"), str) and body["name"] != ref:
+            raise InvalidInput.field(
+                "name",
+                f"differs from the policy named in the path ({ref!r}); PUT never renames: to rename it, PATCH "
+                f"/v1/orgs/{org.slug}/policies/{ref} with the merge patch {{\"name\": {_json(body['name'])}}}",
+            )
         preconditions.check(
             etag(current) if current else None,
             if_match=pre.if_match,
@@ -260,9 +270,9 @@ class PolicyService:
     ) -> _Change:
         if not isinstance(patch, dict):
             raise InvalidInput.field("body", "a merge patch must be a JSON object")
-        current = self._current_for_write(uow, actor, org, ref, pre)
+        current = self._current_for_write(uow, actor, org, ref, pre, "be patched")
         stored = to_document(current)
-        document = merge_patch(stored, patch)
+        document = _removals_as_null(stored, merge_patch(stored, patch))
         check_document_size(document, self.patch_budget)
         return self._change(uow, actor, org, current, document, comment=comment, stored=stored)
 
@@ -289,17 +299,18 @@ class PolicyService:
     def _json_patched(
         self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, ops: Any, pre: Preconditions, comment: str
     ) -> _Change:
-        current = self._current_for_write(uow, actor, org, ref, pre)
+        current = self._current_for_write(uow, actor, org, ref, pre, "be patched")
         stored = to_document(current)
         document = json_patch(stored, ops, self.patch_budget)
         if not isinstance(document, dict):
             raise InvalidInput.field("body", "the patched document must remain a JSON object")
+        document = _removals_as_null(stored, document)
         return self._change(uow, actor, org, current, document, comment=comment, stored=stored)
 
     def archive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
         """Archive (soft-delete) a live policy; its history stays readable."""
         audit.lock_org(uow, org.id)
-        current = self._current_for_write(uow, actor, org, ref, pre)
+        current = self._current_for_write(uow, actor, org, ref, pre, "be archived again")
         at = now()
         updated = replace(
             current,
@@ -371,7 +382,7 @@ class PolicyService:
         naming it), and the policy's reference index follows it, as after any write.
         """
         audit.lock_org(uow, org.id)
-        current = self._current_for_write(uow, actor, org, ref, pre)
+        current = self._current_for_write(uow, actor, org, ref, pre, "be rolled back")
         old = uow.policies.version(org.id, current.id, number)
         if old is None:
             raise NotFound(f"policy {ref!r} has no version {number}")
@@ -412,14 +423,42 @@ class PolicyService:
         return self._result(current, updated, created=False, new_version=True, events=[EventType.ROLLBACK])
 
     # -- the write path --------------------------------------------------------------------------
-    def _current_for_write(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> Policy:
+    def _current_for_write(
+        self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions, verb: str = "be changed"
+    ) -> Policy:
         """The live policy ``ref`` that the actor may write and the preconditions allow writing."""
         current = self._find(uow, org.id, ref, include_archived=False)
+        if current is None:
+            self._refuse_archived(uow, actor, org, ref, verb)
         if current is None or not covers(actor, current.scope_path):
             raise NotFound(f"policy {ref!r} not found")
         require_role(actor, Role.EDITOR, current.scope_path)
         preconditions.check(etag(current), if_match=pre.if_match, require_if_match=org.require_if_match)
         return current
+
+    def _refuse_archived(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, verb: str) -> None:
+        """409 when ``ref`` is an archived policy the actor can see: a write to it must say so, and how to
+        restore it, rather than claim it does not exist (GET shows it). Returns when there is none."""
+        archived = self._find(uow, org.id, ref, include_archived=True)
+        if archived is None or not archived.archived or not covers(actor, archived.scope_path):
+            return
+        require_role(actor, Role.EDITOR, archived.scope_path)
+        raise Conflict(
+            f"policy {archived.name!r} is archived, so it cannot {verb}; restore it first with "
+            f"POST /v1/orgs/{org.slug}/policies/{ref}/unarchive"
+        )
+
+    def _refuse_archived_echo(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, body: dict[str, Any]) -> None:
+        """An upsert that would create ``ref`` while echoing the ``id`` of an archived policy (a document read
+        with GET and sent back) means to write that policy: 409 saying it is archived, not a new policy.
+
+        Without that ``id``, a PUT to the name of an archived policy creates a new one: archiving frees the
+        name (``POST`` may reuse it too), so a client that deleted a policy can create it again."""
+        echoed = body.get("id")
+        if isinstance(echoed, str) and _looks_like_uuid(echoed):
+            found = uow.policies.get(org.id, echoed)
+            if found is not None and found.archived and found.name == ref:
+                self._refuse_archived(uow, actor, org, echoed, "be replaced")
 
     def _create(
         self,
@@ -722,6 +761,15 @@ def _reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None
         raise InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors), errors)
 
 
+def _removals_as_null(stored: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    """A patched document in which each server-owned member the patch removed (merge patch ``null``, JSON
+    Patch ``remove``) reads as set to null, so that removing one is refused exactly as setting it to null
+    is (``{"scope": null}`` is a 400 naming ``scope``, not silently ignored), and allowed where it was null.
+    """
+    removed = [key for key in SERVER_OWNED if key in stored and key not in document]
+    return {**document, **dict.fromkeys(removed)} if removed else document
+
+
 def _content_changed(current: Policy, new: NormalizedSpec, new_hash: str) -> bool:
     """Whether the content hash changes, hashing the current content only when cheaper tests cannot tell.
 
@@ -789,6 +837,11 @@ def _str(value: Any, field_name: str, *, required: bool = False) -> str:
     if not isinstance(value, str):
         raise InvalidInput.field(field_name, "must be a string")
     return value
+
+
+def _json(value: Any) -> str:
+    """A value as JSON text, for a message that shows a body to send."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _opt_str(value: Any, field_name: str) -> str | None:
