@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import re2
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from policyhub.sandbox.regex import PatternBudget, PatternError, compile_pattern, escape, pattern_problem
 
@@ -44,3 +47,22 @@ def test_escape_matches_exactly_the_text() -> None:
     text = "a.b*c[d]{e}(f)|g^h$i\\j k\t\n\x00é/-~&#"
     assert compile_pattern(escape(text)).fullmatch(text) is True
     assert compile_pattern(escape(text)).fullmatch(text + "x") is False
+
+
+PATTERN_CHARS = st.sampled_from([*"ab.|*+?()[]^$-", "é", "\\d", "\\w", "{1,2}", "(?i)"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(PATTERN_CHARS, max_size=10).map("".join), st.text(st.sampled_from([*"abAB1 \n", "é", "€"]), max_size=8))
+def test_bool_answers_agree_with_google_re2(pattern: str, text: str) -> None:
+    """The bool answers call RE2's Match directly; they must say what google-re2's own API says."""
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        reference = re2.compile(pattern, options)
+    except re2.error:
+        assume(False)
+    compiled = compile_pattern(pattern)
+    assert compiled.search(text) is (reference.search(text) is not None)
+    assert compiled.match(text) is (reference.match(text) is not None)
+    assert compiled.fullmatch(text) is (reference.fullmatch(text) is not None)

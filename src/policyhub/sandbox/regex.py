@@ -10,8 +10,11 @@ with the reason.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import re2
+
+_ANCHOR: Any = re2._Anchor  # RE2::Anchor: UNANCHORED, ANCHOR_START, ANCHOR_BOTH
 
 #: Longest pattern a tenant may write.
 MAX_PATTERN_CHARS = 4096
@@ -33,22 +36,31 @@ class SubjectTooLong(ValueError):
 
 
 class SafePattern:
-    """A compiled tenant pattern with ``re``-like ``search``/``match``/``fullmatch`` that answer bools."""
+    """A compiled tenant pattern with ``re``-like ``search``/``match``/``fullmatch`` that answer bools.
 
-    __slots__ = ("_regex", "pattern")
+    The bool answers call RE2's ``Match`` directly: google-re2's ``search`` also maps every byte offset
+    back to a character offset, in Python (3.4 -> 0.8 us for a short identity, on every decision).
+    """
+
+    __slots__ = ("_match", "_regex", "pattern")
 
     def __init__(self, pattern: str, regex: re2._Regexp) -> None:
         self.pattern = pattern
         self._regex = regex
+        self._match = regex._regexp.Match  # google-re2's binding of RE2::Match (version pinned in the lock)
+
+    def _answers(self, anchor: Any, text: str) -> bool:
+        data = _bounded(text).encode()
+        return bool(self._match(anchor, data, 0, len(data))[0][0] >= 0)
 
     def search(self, text: str) -> bool:
-        return self._regex.search(_bounded(text)) is not None
+        return self._answers(_ANCHOR.UNANCHORED, text)
 
     def match(self, text: str) -> bool:
-        return self._regex.match(_bounded(text)) is not None
+        return self._answers(_ANCHOR.ANCHOR_START, text)
 
     def fullmatch(self, text: str) -> bool:
-        return self._regex.fullmatch(_bounded(text)) is not None
+        return self._answers(_ANCHOR.ANCHOR_BOTH, text)
 
     def search_groups(self, text: str) -> tuple[str | None, ...] | None:
         """The groups of the first match in ``text`` (None for a group that took no part), or None; only
