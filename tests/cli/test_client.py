@@ -60,6 +60,14 @@ def test_put_unchanged_keeps_version_and_get_by_id(cli: Cli, policy_file: Policy
     first = _put(cli, policy_file, "same", {"x": 1})
     again = _put(cli, policy_file, "same", {"x": 1})
     assert (again["version"], again["revision"]) == (1, first["revision"])
+    # The server says whether a write changed anything (PolicyHub-Changed); the CLI repeats it (issue 16).
+    table = cli.ok("policies", "put", "-f", policy_file({"name": "same", "type": "document", "spec": {"x": 1}}))
+    assert table.stdout.startswith("policy 'same' unchanged (version 1, revision 1)\n")
+    assert "updated" not in table.stdout
+    quiet = cli.run("policies", "patch", "same", "--merge", '{"spec": {"x": 1}}', "-o", "json")
+    assert quiet.exit_code == 0 and quiet.stderr.startswith("policy 'same' unchanged")
+    changed = cli.ok("policies", "put", "-f", policy_file({"name": "same", "type": "document", "spec": {"x": 2}}))
+    assert changed.stdout.startswith("updated policy 'same' (version 2, revision 2)")
     by_id = cli.json("policies", "get", first["id"])
     assert by_id["name"] == "same"
 
@@ -72,6 +80,17 @@ def test_put_dry_run_writes_nothing(cli: Cli, policy_file: PolicyFile) -> None:
     missing = cli.run("policies", "get", "dry")
     assert missing.exit_code == 1
     assert "404 Not found" in missing.stderr
+
+
+def test_get_json_has_the_etag_for_the_next_write(cli: Cli, policy_file: PolicyFile) -> None:
+    written = _put(cli, policy_file, "tagged", {"a": 1})
+    doc = cli.json("policies", "get", "tagged")
+    assert doc["etag"] == _etag(cli, "tagged") and doc["etag"].startswith('"')
+    assert written["etag"] == doc["etag"]  # writes with -o json carry it too
+    moved = cli.json("policies", "patch", "tagged", "--merge", '{"spec": {"a": 2}}', "--if-match", doc["etag"])
+    assert moved["etag"] != doc["etag"] and moved["etag"] == cli.json("policies", "get", "tagged")["etag"]
+    stale = cli.run("policies", "patch", "tagged", "--merge", '{"spec": {"a": 3}}', "--if-match", doc["etag"])
+    assert stale.exit_code == 1 and "412" in stale.stderr
 
 
 def test_get_round_trips_into_put(cli: Cli, policy_file: PolicyFile) -> None:
@@ -136,7 +155,7 @@ def test_patch_merge_and_json_patch(cli: Cli, policy_file: PolicyFile, tmp_path:
     cli.ok("policies", "patch", "patched", "--json-patch", f"@{ops}")
     doc = cli.json("policies", "get", "patched")
     assert (doc["version"], doc["spec"]) == (3, {"max": 9, "keep": True})
-    assert cli.json("policies", "history", "patched")[1]["comment"] == "bump"
+    assert cli.json("policies", "history", "patched")["versions"][1]["comment"] == "bump"
 
 
 def test_failed_patch_test_op_is_409_and_changes_nothing(cli: Cli, policy_file: PolicyFile) -> None:
@@ -189,11 +208,13 @@ def test_history_diff_and_rollback(cli: Cli, policy_file: PolicyFile) -> None:
 
     rolled = cli.ok("policies", "rollback", "hist", "--to", "1")
     assert "rolled back policy 'hist' to version 1 (version 3" in rolled.stdout
-    versions = cli.json("policies", "history", "hist")
+    versions = cli.json("policies", "history", "hist")["versions"]
     assert [(v["version"], v["spec"]["max"]) for v in versions] == [(1, 3), (2, 5), (3, 3)]
     assert versions[2]["comment"] == "rollback to version 1"
 
     with_events = cli.json("policies", "history", "hist", "--events")
+    assert set(with_events) == {"versions", "events"}  # the same shape as without --events, plus events
+    assert with_events["versions"] == versions
     assert [e["type"] for e in with_events["events"]] == ["creation", "new_version", "rollback"]
     assert "rollback" in cli.ok("policies", "history", "hist", "--events").stdout
 

@@ -29,11 +29,13 @@ class CliError(Exception):
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful response: status, parsed JSON body and ETag header."""
+    """A successful response: status, parsed JSON body, ETag header, and whether a write changed anything
+    (the ``PolicyHub-Changed`` header of policy writes; None where the server does not say)."""
 
     status: int
     body: Any
     etag: str | None
+    changed: bool | None = None
 
     @property
     def mapping(self) -> dict[str, Any]:
@@ -107,7 +109,24 @@ class ApiClient:
 
     def policies(self, *parts: str) -> str:
         """The path of the org's policy collection, or of something below it."""
-        return "/".join([f"/v1/orgs/{segment(self.org)}/policies", *(segment(p) for p in parts)])
+        return self.org_path("policies", *parts)
+
+    def org_path(self, *parts: str) -> str:
+        """``/v1/orgs/{org}`` and then ``parts``, each one percent-encoded path segment."""
+        return "/".join([f"/v1/orgs/{segment(self.org)}", *(segment(p) for p in parts)])
+
+    def listing(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Every item of a listing, whether the server answers one array or pages of ``items``."""
+        first = self.call("GET", path, params=params).body
+        if isinstance(first, list):
+            return first
+        if not isinstance(first, dict) or not isinstance(first.get("items"), list):
+            raise CliError(f"unexpected answer from the server (not a listing): {str(first)[:80]}")
+        items = list(first["items"])
+        if first.get("next_page_token"):
+            for page in self.pages(path, {**(params or {}), "page_token": first["next_page_token"]}):
+                items += page.get("items", [])
+        return items
 
     def call(
         self,
@@ -129,7 +148,13 @@ class ApiClient:
         response = self._send(method, path, query, content, headers)
         if response.is_error:
             raise CliError(self._hint(response, problem_message(response)), API_ERROR)
-        return Reply(response.status_code, self._json(response), response.headers.get("etag"))
+        changed = response.headers.get("policyhub-changed")
+        return Reply(
+            response.status_code,
+            self._json(response),
+            response.headers.get("etag"),
+            None if changed is None else changed.strip().lower() == "true",
+        )
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every page of a listing, from ``params["page_token"]`` on, following ``next_page_token``."""

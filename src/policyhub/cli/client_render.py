@@ -68,10 +68,16 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.rstrip("\n").splitlines())
 
 
-def write_summary(done: str, status: int, policy: dict[str, Any], note: str = "") -> str:
-    """``created policy 'x' (version 1)`` / ``updated policy 'x' (version 2, revision 3)``."""
+def write_summary(done: str, status: int, policy: dict[str, Any], note: str = "", changed: bool | None = None) -> str:
+    """``created policy 'x' (version 1)`` / ``updated policy 'x' (version 2, revision 3)`` / ``policy 'x'
+    unchanged (version 2, revision 3)`` when the server says the write changed nothing."""
     if status == 201:
         return f"created policy {policy.get('name')!r} (version {policy.get('version')})"
+    if changed is False:
+        return (
+            f"policy {policy.get('name')!r} unchanged "
+            f"(version {policy.get('version')}, revision {policy.get('revision')})"
+        )
     return (
         f"{done} policy {policy.get('name')!r}{note} "
         f"(version {policy.get('version')}, revision {policy.get('revision')})"

@@ -8,14 +8,25 @@ refuses (the problem's status, title and detail are printed), 2 for usage and co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from policyhub.cli.client_http import USAGE_ERROR, ApiClient, CliError, Reply
+from policyhub.cli.client_http import USAGE_ERROR, CliError, Reply
 from policyhub.cli.client_input import json_or_file, load_mapping
+from policyhub.cli.client_options import (
+    DEFAULT_ORG,
+    DEFAULT_URL,
+    AllPages,
+    Limit,
+    Org,
+    Output,
+    PageToken,
+    Token,
+    Url,
+    connect,
+    if_match_value,
+)
 from policyhub.cli.client_render import (
     ARCHIVED_COLUMNS,
     EVENT_COLUMNS,
@@ -28,7 +39,7 @@ from policyhub.cli.client_render import (
     version_row,
     write_summary,
 )
-from policyhub.cli.output import Format, emit, fail
+from policyhub.cli.output import Format, emit
 
 policies_app = typer.Typer(
     help="Policies on a running server (POLICYHUB_URL, POLICYHUB_ORG, POLICYHUB_TOKEN).",
@@ -39,18 +50,6 @@ policies_app = typer.Typer(
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
-Url = Annotated[str, typer.Option("--url", envvar="POLICYHUB_URL", help="server base URL")]
-Org = Annotated[str, typer.Option("--org", envvar="POLICYHUB_ORG", help="org slug or id")]
-Token = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        envvar="POLICYHUB_TOKEN",
-        show_default=False,
-        help="API key (prefer the POLICYHUB_TOKEN variable: options show up in process lists)",
-    ),
-]
-Output = Annotated[Format, typer.Option("-o", "--output", help="table or json")]
 Ref = Annotated[str, typer.Argument(help="policy id or name", show_default=False)]
 IfMatch = Annotated[
     str | None,
@@ -59,40 +58,16 @@ IfMatch = Annotated[
 DryRun = Annotated[bool, typer.Option("--dry-run", help="validate and show what would change; write nothing")]
 Comment = Annotated[str, typer.Option("--comment", help="comment recorded on the new version")]
 
-DEFAULT_URL = "http://127.0.0.1:8181"
-DEFAULT_ORG = "default"
-
-
-@contextmanager
-def _api(url: str, org: str, token: str | None) -> Iterator[ApiClient]:
-    """A client for the command's duration; any :class:`CliError` becomes ``error: ...`` and an exit code."""
-    client: ApiClient | None = None
-    try:
-        client = ApiClient(url, org, token)
-        yield client
-    except CliError as exc:
-        fail(exc.message, exc.code)
-    finally:
-        if client is not None:
-            client.close()
-
-
-def _etag(value: str | None) -> str | None:
-    """An entity tag for If-Match; bare values (quotes eaten by the shell) are quoted again."""
-    if value is None:
-        return None
-    value = value.strip()
-    return value if value == "*" or '"' in value else f'"{value}"'
-
-
 def _report_write(reply: Reply, output: Format, done: str, note: str = "", show: bool = True) -> None:
     """Say what a write did (stderr with ``-o json``), then show the policy or the dry run's diff."""
     body = reply.mapping
     dry = bool(body.get("dry_run"))
-    summary = dry_run_summary(reply.status, body) if dry else write_summary(done, reply.status, body, note)
+    summary = (
+        dry_run_summary(reply.status, body) if dry else write_summary(done, reply.status, body, note, reply.changed)
+    )
     if output == Format.json:
         typer.echo(summary.splitlines()[0], err=True)
-        emit(body, Format.json)
+        emit({**body, "etag": reply.etag}, Format.json)
         return
     typer.echo(summary)
     if show and not dry:
@@ -105,9 +80,9 @@ def list_policies(
     scope: Annotated[str | None, typer.Option(help="scope path; includes its descendants")] = None,
     selector: Annotated[str | None, typer.Option(help="labels, e.g. env=prod,tier!=web,!legacy")] = None,
     archived: Annotated[bool, typer.Option("--archived", help="archived policies only")] = False,
-    limit: Annotated[int | None, typer.Option(min=1, help="page size")] = None,
-    all_pages: Annotated[bool, typer.Option("--all", help="follow next_page_token to the end")] = False,
-    page_token: Annotated[str | None, typer.Option(help="continue a previous listing")] = None,
+    limit: Limit = None,
+    all_pages: AllPages = False,
+    page_token: PageToken = None,
     url: Url = DEFAULT_URL,
     org: Org = DEFAULT_ORG,
     token: Token = None,
@@ -122,7 +97,7 @@ def list_policies(
         "limit": limit,
         "page_token": page_token,
     }
-    with _api(url, org, token) as api:
+    with connect(url, org, token) as api:
         pages = api.pages(api.policies(), params)
         page = next(pages)
         items = list(page.get("items", []))
@@ -142,12 +117,12 @@ def list_policies(
 def get_policy(
     ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table
 ) -> None:
-    """Show one policy: its fields, ETag and spec."""
-    with _api(url, org, token) as api:
+    """Show one policy: its fields, ETag and spec (-o json: the server's JSON plus "etag", for --if-match)."""
+    with connect(url, org, token) as api:
         policy = api.call("GET", api.policies(ref))
         body = policy.mapping
     if output == Format.json:
-        emit(body, output)
+        emit({**body, "etag": policy.etag}, output)
     else:
         typer.echo(describe(body, policy.etag))
 
@@ -163,13 +138,20 @@ def put_policy(
     token: Token = None,
     output: Output = Format.table,
 ) -> None:
-    """Create or fully replace a policy from a file (omitted optional fields reset to defaults)."""
-    with _api(url, org, token) as api:
+    """Create or fully replace a policy from a file (omitted optional fields reset to defaults).
+
+    The output of `get -o json` can be edited and put back: its "etag" is not a policy field and is
+    not sent (pass it as --if-match to make the write conditional).
+    """
+    with connect(url, org, token) as api:
         doc = load_mapping(file)
+        doc.pop("etag", None)
         ref = name or doc.get("name")
         if not isinstance(ref, str) or not ref:
             raise CliError("the file has no 'name' (a string); add one or pass --name", USAGE_ERROR)
-        reply = api.call("PUT", api.policies(ref), params={"dry_run": dry_run}, body=doc, if_match=_etag(if_match))
+        reply = api.call(
+            "PUT", api.policies(ref), params={"dry_run": dry_run}, body=doc, if_match=if_match_value(if_match)
+        )
         _report_write(reply, output, "updated")
 
 
@@ -187,7 +169,7 @@ def patch_policy(
     output: Output = Format.table,
 ) -> None:
     """Change part of a policy with a merge patch or a JSON Patch (a failed 'test' op changes nothing)."""
-    with _api(url, org, token) as api:
+    with connect(url, org, token) as api:
         if (merge is None) == (json_patch is None):
             raise CliError("give exactly one of --merge or --json-patch", USAGE_ERROR)
         if merge is not None:
@@ -200,7 +182,7 @@ def patch_policy(
             params={"dry_run": dry_run, "comment": comment or None},
             body=body,
             content_type=media,
-            if_match=_etag(if_match),
+            if_match=if_match_value(if_match),
         )
         _report_write(reply, output, "patched")
 
@@ -214,12 +196,15 @@ def history(
     token: Token = None,
     output: Output = Format.table,
 ) -> None:
-    """A policy's versions, oldest first (and, with --events, its audit events)."""
-    with _api(url, org, token) as api:
-        versions = api.call("GET", api.policies(ref, "versions")).array
-        found = [e for p in api.pages(api.policies(ref, "events"), {}) for e in p["items"]] if events else []
+    """A policy's versions, oldest first (and, with --events, its audit events).
+
+    -o json: always an object, {"versions": [...]}, with "events": [...] as well when --events is given.
+    """
+    with connect(url, org, token) as api:
+        versions = api.listing(api.policies(ref, "versions"))
+        found = api.listing(api.policies(ref, "events")) if events else []
     if output == Format.json:
-        emit({"versions": versions, "events": found} if events else versions, output)
+        emit({"versions": versions, "events": found} if events else {"versions": versions}, output)
         return
     emit([version_row(v) for v in versions], output, VERSION_COLUMNS)
     if events:
@@ -238,7 +223,7 @@ def diff(
     output: Output = Format.table,
 ) -> None:
     """The unified diff of two versions' specs (-o json: the full answer, with a JSON Patch)."""
-    with _api(url, org, token) as api:
+    with connect(url, org, token) as api:
         params = {"from": from_version, "to": to_version}
         body = api.call("GET", api.policies(ref, "diff"), params=params).mapping
     if output == Format.json:
@@ -262,13 +247,13 @@ def rollback(
     output: Output = Format.table,
 ) -> None:
     """Make an old version's content current again, as a new version."""
-    with _api(url, org, token) as api:
+    with connect(url, org, token) as api:
         reply = api.call(
             "POST",
             api.policies(ref, "rollback"),
             params={"dry_run": dry_run},
             body={"version": to, "comment": comment},
-            if_match=_etag(if_match),
+            if_match=if_match_value(if_match),
         )
         _report_write(reply, output, "rolled back", note=f" to version {to}")
 
@@ -284,8 +269,8 @@ def delete(
     output: Output = Format.table,
 ) -> None:
     """Archive a policy (its history is kept; 'unarchive' restores it)."""
-    with _api(url, org, token) as api:
-        reply = api.call("DELETE", api.policies(ref), params={"dry_run": dry_run}, if_match=_etag(if_match))
+    with connect(url, org, token) as api:
+        reply = api.call("DELETE", api.policies(ref), params={"dry_run": dry_run}, if_match=if_match_value(if_match))
         _report_write(reply, output, "archived", show=False)
 
 
@@ -300,6 +285,8 @@ def unarchive(
     output: Output = Format.table,
 ) -> None:
     """Restore an archived policy (its name must be free among live policies)."""
-    with _api(url, org, token) as api:
-        reply = api.call("POST", api.policies(ref, "unarchive"), params={"dry_run": dry_run}, if_match=_etag(if_match))
+    with connect(url, org, token) as api:
+        reply = api.call(
+            "POST", api.policies(ref, "unarchive"), params={"dry_run": dry_run}, if_match=if_match_value(if_match)
+        )
         _report_write(reply, output, "restored")
