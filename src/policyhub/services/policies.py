@@ -130,9 +130,12 @@ class PolicyService:
             flt = replace(flt, scope_paths_visible=(actor.scope_path,))
         return uow.policies.list(actor.org_id, flt, limit)
 
-    def versions(self, uow: UnitOfWork, actor: Actor, ref: str) -> tuple[Policy, builtins.list[Version]]:
+    def versions(
+        self, uow: UnitOfWork, actor: Actor, ref: str, *, after: int = 0, limit: int | None = None
+    ) -> tuple[Policy, builtins.list[Version]]:
+        """A policy's versions, oldest first (a page: those after version ``after``, at most ``limit``)."""
         policy = self.get(uow, actor, ref)
-        return policy, uow.policies.versions(actor.org_id, policy.id)
+        return policy, uow.policies.versions(actor.org_id, policy.id, after=after, limit=limit)
 
     def version(self, uow: UnitOfWork, actor: Actor, ref: str, number: int) -> tuple[Policy, Version]:
         policy = self.get(uow, actor, ref)
@@ -226,7 +229,7 @@ class PolicyService:
             raise InvalidInput.field(
                 "name",
                 f"differs from the policy named in the path ({ref!r}); PUT never renames: to rename it, PATCH "
-                f"/v1/orgs/{org.slug}/policies/{ref} with the merge patch {{\"name\": {_json(body['name'])}}}",
+                f'/v1/orgs/{org.slug}/policies/{ref} with the merge patch {{"name": {_json(body["name"])}}}',
             )
         preconditions.check(
             etag(current) if current else None,

@@ -289,10 +289,49 @@ async def unarchive_policy(
     return write_response(result, dry_run=dry_run)
 
 
-@router.get("/{ref}/versions", response_model=list[schemas.VersionOut], summary="All versions, oldest first")
-async def list_versions(c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str) -> Response:
-    _, versions = await c.db.read_async(lambda uow: c.policies.versions(uow, actor, ref))
-    return FastJSON([version_out(v) for v in versions])
+_NEXT_PAGE_HEADERS = {
+    "Next-Page-Token": {
+        "description": "present when more versions follow: pass it as `page_token` for the next page",
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'the next page\'s path and query, `</v1/...>; rel="next"` (RFC 8288)',
+        "schema": {"type": "string"},
+    },
+}
+
+
+@router.get(
+    "/{ref}/versions",
+    response_model=list[schemas.VersionOut],
+    summary="A policy's versions, oldest first (keyset pages)",
+    description="The body is a JSON array of at most `limit` versions (default 50, at most 500). When more "
+    "follow, the `Next-Page-Token` header holds the token to pass as `page_token` (as `next_page_token` "
+    'does in the other lists) and `Link` the next page\'s URL (`rel="next"`); the last page has neither.',
+    responses={200: {"headers": _NEXT_PAGE_HEADERS}},
+)
+async def list_versions(
+    request: Request,
+    c: ContainerDep,
+    actor: CurrentActor,
+    org: OrgDep,
+    ref: str,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    page_token: str | None = None,
+) -> Response:
+    size = min(limit or c.settings.default_page_size, c.settings.max_page_size)
+    after = decode_token(page_token, int) if page_token else 0
+    if isinstance(after, bool) or after < 0:
+        raise InvalidInput.field("page_token", "malformed page token")
+    _, versions = await c.db.read_async(lambda uow: c.policies.versions(uow, actor, ref, after=after, limit=size + 1))
+    headers = {}
+    if len(versions) > size:
+        versions = versions[:size]
+        token = encode_token(versions[-1].version)
+        headers["Next-Page-Token"] = token
+        nxt = request.url.include_query_params(limit=size, page_token=token)
+        headers["Link"] = f'<{nxt.path}?{nxt.query}>; rel="next"'  # relative: never the request's Host
+    return FastJSON([version_out(v) for v in versions], headers=headers)
 
 
 @router.get("/{ref}/versions/{number}", response_model=schemas.VersionOut, summary="One version")

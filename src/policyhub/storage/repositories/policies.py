@@ -212,13 +212,20 @@ class PolicyRepository:
     def insert_version(self, org_id: str, v: Version) -> None:
         _INSERT_VERSION.execute(self.conn, version_columns(org_id, v))
 
-    def versions(self, org_id: str, policy_id: str) -> builtins.list[Version]:
+    def versions(
+        self, org_id: str, policy_id: str, *, after: int = 0, limit: int | None = None
+    ) -> builtins.list[Version]:
+        """A policy's versions, oldest first: those numbered above ``after``, at most ``limit`` of them."""
         stmt = (
             select(policy_versions, principals.c.display_name)
             .outerjoin(principals, principals.c.id == policy_versions.c.created_by)
             .where(policy_versions.c.org_id == org_id, policy_versions.c.policy_id == policy_id)
             .order_by(policy_versions.c.version)
         )
+        if after > 0:
+            stmt = stmt.where(policy_versions.c.version > min(after, MAX_VERSION))
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [_version(r) for r in self.conn.execute(stmt)]
 
     def version(self, org_id: str, policy_id: str, number: int) -> Version | None:
