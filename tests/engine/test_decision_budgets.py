@@ -8,6 +8,7 @@ issue's measurement), because every rule's resolutions echoed the input's trail 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -177,3 +178,20 @@ def test_a_batch_shares_one_answer_budget(org: OrgClient) -> None:
     answers = r.json()["decisions"]
     assert len(answers) == 50 and all(a["decision"] == "deny" for a in answers)
     assert "over 262144 bytes" in answers[-1]["results"][0]["details"]["_truncated"]
+
+
+def test_a_long_kosli_evaluation_does_not_hold_the_event_loop(org: OrgClient, budget_client: TestClient) -> None:
+    """Evaluated on a worker thread: the loop keeps answering other requests while it runs to its deadline."""
+    kosli_policy(org, "many-rules-loop", 1000)
+    artifacts = [{"name": f"a{n}", "fingerprint": f"{n:064x}", "trails": trails(20, 10)} for n in range(400)]
+    heavy = threading.Thread(target=decide, args=(org, "environment", {"artifacts": artifacts}))
+    heavy.start()
+    time.sleep(0.15)  # the heavy decision is parsed and evaluating
+    waits = []
+    while heavy.is_alive() and len(waits) < 20:
+        started = time.monotonic()
+        assert budget_client.get("/healthz").status_code == 200
+        waits.append(time.monotonic() - started)
+    heavy.join()
+    assert waits, "the heavy decision ended before the loop could be probed"
+    assert max(waits) < DEADLINE_S / 2, waits  # on the loop, a probe waited for the whole evaluation

@@ -17,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from policyhub.domain.redaction import Fields, kept, verbatim
 from policyhub.engine.points import DecisionPoint
 
+#: Texts longer than this are scanned on a worker thread, not the event loop.
+OFF_LOOP_CHARS = 16_384
+
 
 class AiContentInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -34,6 +37,10 @@ class AiContentInput(BaseModel):
 
 
 class AiContentPoint(DecisionPoint):
+    def off_loop(self, parsed: BaseModel) -> bool:
+        """Scanning a long text (up to 1 MB) with every detector takes milliseconds or more."""
+        return len(getattr(parsed, "content", "")) > OFF_LOOP_CHARS
+
     def log_input(self, data: Any) -> Any:
         """The input with its content masked (the log must not keep secrets or personal data in clear)."""
         if not isinstance(data, dict) or not isinstance(data.get("content"), str):
