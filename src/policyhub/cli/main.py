@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyhub.cli.commands import admin, server
+from policyhub.cli.commands import admin, client, decisions, org_config, scopes, server
 
 app = typer.Typer(help="PolicyHub: versioned, audited policies.", add_completion=False, no_args_is_help=True)
 app.registered_commands += server.app.registered_commands
@@ -12,12 +12,12 @@ app.add_typer(admin.orgs_app, name="orgs")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.audit_app, name="audit")
 
-try:
-    from policyhub.cli.commands import client
-except ImportError:  # pragma: no cover - client commands are optional during development
-    client = None  # type: ignore[assignment]
-if client is not None:
-    app.add_typer(client.policies_app, name="policies")
+app.add_typer(client.policies_app, name="policies")
+app.add_typer(scopes.scopes_app, name="scopes")
+app.add_typer(decisions.decisions_app, name="decisions")
+app.add_typer(decisions.events_app, name="events")
+app.add_typer(org_config.schemas_app, name="schemas")
+app.add_typer(org_config.settings_app, name="settings")
 
 if __name__ == "__main__":
     app()
