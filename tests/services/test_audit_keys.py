@@ -4,6 +4,7 @@ required (and shared) on PostgreSQL, checked against the log at start-up, rotate
 from __future__ import annotations
 
 import json
+import socket
 import stat
 import threading
 import uuid
@@ -101,6 +102,9 @@ def test_a_server_with_another_key_than_the_log_refuses_to_start(no_key: pytest.
     _write_org(db_url, audit_key=OLD)
     no_key.setenv("POLICYHUB_DATABASE_URL", db_url)
     no_key.setenv("POLICYHUB_AUDIT_KEY", NEW)
+    with socket.socket() as s:  # serve refuses a taken port first: not the default one, which `make run` may hold
+        s.bind(("127.0.0.1", 0))
+        no_key.setenv("POLICYHUB_PORT", str(s.getsockname()[1]))
     get_settings.cache_clear()
 
     def served(*args: Any, **kwargs: Any) -> None:

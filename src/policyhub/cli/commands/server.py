@@ -43,22 +43,29 @@ def serve(
     from policyhub.domain.audit_keys import AuditKeyError
     from policyhub.logging import configure
     from policyhub.services import audit
-    from policyhub.services.audit_keys import keyring_from_settings
+    from policyhub.services.audit_keys import MISSING_FOR_SERVER, keyring_from_settings
     from policyhub.services.orgs import bootstrap
-    from policyhub.storage.db import Database
+    from policyhub.storage.db import Database, sqlite_path
 
     for name, value in (("POLICYHUB_HOST", host), ("POLICYHUB_PORT", port), ("POLICYHUB_WORKERS", workers)):
         if value is not None:  # the workers build their app from the environment's settings
             os.environ[name] = str(value)
     get_settings.cache_clear()
     settings = load_settings()
+    try:  # what the settings lack comes first; nothing is created before the port is known to be free
+        keyring = keyring_from_settings(settings, required=False, create=False)
+        if keyring is None and sqlite_path(settings.database_url) is None:
+            raise AuditKeyError(MISSING_FOR_SERVER)
+    except AuditKeyError as exc:
+        fail(str(exc), 2)
     problem = port_problem(settings.host, settings.port)
     if problem:
         fail(problem, 2)
-    try:
-        keyring = keyring_from_settings(settings, required=True)
-    except AuditKeyError as exc:
-        fail(str(exc), 2)
+    if keyring is None:  # a SQLite file's key file, generated next to it on first start
+        try:
+            keyring = keyring_from_settings(settings, required=True)
+        except AuditKeyError as exc:
+            fail(str(exc), 2)
     _upgrade(settings.database_url)  # before logging is configured: Alembic's INFO lines are noise here
     typer.echo(f"Database {describe(settings.database_url)} is up to date.")
     configure(settings.log_level, settings.log_json)
