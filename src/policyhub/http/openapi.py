@@ -11,8 +11,13 @@ from pydantic import BaseModel
 _MODELS: dict[str, type[BaseModel]] = {}
 
 
-def body_schema(content: dict[str, Any], required: bool = True) -> dict[str, Any]:
-    """``openapi_extra`` for a route whose body we read ourselves: media type -> model (or raw schema)."""
+def body_schema(
+    content: dict[str, Any], required: bool = True, examples: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """``openapi_extra`` for a route whose body we read ourselves: media type -> model (or raw schema).
+
+    ``examples``: named example bodies (``{"name": {"summary": ..., "value": ...}}``) for every media type.
+    """
     described: dict[str, Any] = {}
     for media, model in content.items():
         if isinstance(model, type) and issubclass(model, BaseModel):
@@ -21,6 +26,8 @@ def body_schema(content: dict[str, Any], required: bool = True) -> dict[str, Any
             described[media] = {"schema": {"type": "array", "items": {"$ref": register_model(model[0])}}}
         else:
             described[media] = {"schema": model}
+        if examples:
+            described[media]["examples"] = examples
     return {"requestBody": {"required": required, "content": described}}
 
 

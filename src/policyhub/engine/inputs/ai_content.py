@@ -21,8 +21,19 @@ from policyhub.engine.points import DecisionPoint
 OFF_LOOP_CHARS = 16_384
 
 
+#: An example input (in the OpenAPI document, and sent to the real endpoint by the tests).
+EXAMPLE: dict[str, Any] = {
+    "content": "Summarise this support ticket for ann@example.com",
+    "direction": "prompt",
+    "conversation_id": "conv-42",
+    "user": "ann@example.com",
+    "llm_type": "OPENAI",
+    "llm_model": "gpt-4o",
+}
+
+
 class AiContentInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     content: str = Field(max_length=1_000_000, description="the prompt or response text")
     direction: Literal["prompt", "response"] = "prompt"

@@ -20,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -84,7 +84,30 @@ class EnvironmentArtifact(_Strict):
     trails: list[EnvironmentTrail] = Field(default_factory=list, max_length=100, description="none: no provenance")
 
 
+#: An example input (in the OpenAPI document, and sent to the real endpoint by the tests). It names no
+#: ``environment``, so the policies at the requested scope are selected; naming one selects the policies
+#: attached to it (an environment created through the Kosli API, ``PUT /api/v2/environments/{org}``).
+EXAMPLE: dict[str, Any] = {
+    "artifacts": [
+        {
+            "name": "payments-api:1.4.2",
+            "fingerprint": "8f0c3bd7a4b9e4c15d2f6a1e9b3c7d5e2f4a6b8c0d1e3f5a7b9c2d4e6f8a0b1c",
+            "trails": [
+                {
+                    "flow": {"name": "payments-ci", "tags": {"team": "payments"}},
+                    "name": "main-1234",
+                    "compliant": True,
+                    "attestations": [{"name": "unit-tests", "type": "junit", "compliant": True}],
+                }
+            ],
+        }
+    ]
+}
+
+
 class EnvironmentInput(_Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})  # merged with _Strict's
+
     environment: str | None = Field(
         default=None, min_length=1, max_length=256, description="select the policies attached to this environment"
     )

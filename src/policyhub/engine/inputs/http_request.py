@@ -25,8 +25,19 @@ from policyhub.engine.points import DecisionPoint
 Phase = Literal["request", "response", "error"]
 
 
+#: An example input (in the OpenAPI document, and sent to the real endpoint by the tests).
+EXAMPLE: dict[str, Any] = {
+    "method": "POST",
+    "path": "/payments",
+    "headers": {"user-agent": "curl/8.5.0", "content-type": "application/json"},
+    "query": {"dry": "false"},
+    "client_ip": "10.0.0.7",
+    "user": "ann@example.com",
+}
+
+
 class HttpRequestInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     method: str = Field(default="GET", max_length=16)
     path: str = Field(default="/", max_length=8192)

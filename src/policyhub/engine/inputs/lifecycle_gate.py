@@ -31,13 +31,19 @@ def _labels(value: Any) -> Any:
     return value
 
 
+_LabelList = Annotated[list[ApplicationLabel], Field(max_length=1000)]
+
+
 class ApplicationVersion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: Key = Field(description="the application key")
     version: str | None = Field(default=None, min_length=1, max_length=255)
     project: Key | None = Field(default=None, description="the key of the project the application belongs to")
-    labels: Annotated[list[ApplicationLabel], BeforeValidator(_labels)] = Field(default_factory=list, max_length=1000)
+    labels: Annotated[
+        list[ApplicationLabel],
+        BeforeValidator(_labels, json_schema_input_type=_LabelList | dict[str, str]),
+    ] = Field(default_factory=list, max_length=1000, description='[{"key": "env", "value": "prod"}] or {"env": "prod"}')
 
     _label_pairs: frozenset[tuple[str, str]] = PrivateAttr(default=frozenset())
 
@@ -50,8 +56,17 @@ class ApplicationVersion(BaseModel):
         return self._label_pairs
 
 
+#: An example input (in the OpenAPI document, and sent to the real endpoint by the tests).
+EXAMPLE: dict[str, Any] = {
+    "stage": "production",
+    "gate": "entry",
+    "application": {"key": "payments-api", "version": "1.4.2", "project": "payments", "labels": {"tier": "1"}},
+    "evidence": {"tests": {"passed": 412, "failed": 0}, "scan": {"critical": 0}},
+}
+
+
 class LifecycleGateInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
 
     stage: Key = Field(description="the lifecycle stage key, e.g. qa or production")
     gate: Literal["entry", "exit", "release"]

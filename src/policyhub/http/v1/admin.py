@@ -56,7 +56,7 @@ def patch_settings(request: Request, c: ContainerDep, actor: CurrentActor, org: 
     status_code=201,
     response_model=schemas.PrincipalOut,
     summary="Create a principal",
-    openapi_extra=body_schema({"application/json": schemas.PrincipalIn}),
+    openapi_extra=body_schema({"application/json": schemas.PrincipalIn}, examples=schemas.PRINCIPAL_EXAMPLES),
 )
 def create_principal(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)
@@ -78,7 +78,9 @@ def list_principals(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Respon
     status_code=201,
     response_model=schemas.KeyCreated,
     summary="Issue an API key (admin)",
-    openapi_extra=body_schema({"application/json": schemas.KeyIn}),
+    description="A key belongs to a principal: create one first (`POST .../principals`) and send its `id` as "
+    "`principal_id`. The secret (`token`) is in this response only.",
+    openapi_extra=body_schema({"application/json": schemas.KeyIn}, examples=schemas.KEY_EXAMPLES),
 )
 def create_key(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)
@@ -134,7 +136,12 @@ def get_document_schema(c: ContainerDep, actor: CurrentActor, org: OrgDep, name:
 @router.put(
     "/document-schemas/{name}",
     summary="Create or replace a document schema (admin)",
-    openapi_extra=body_schema({"application/json": {"type": "object"}}),
+    description='The body is the JSON Schema (2020-12) itself, not wrapped in `{"schema": ...}` (refused: it '
+    'would check nothing). Document policies name it in `spec["$schema"]`.',
+    openapi_extra=body_schema(
+        {"application/json": {"type": "object", "description": "a JSON Schema"}},
+        examples=schemas.DOCUMENT_SCHEMA_EXAMPLES,
+    ),
 )
 def put_document_schema(
     request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, name: str, body: JsonBody

@@ -15,12 +15,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from policyhub.engine.engine import DecisionRequest
+from policyhub.engine.points import default_points
 from policyhub.errors import DomainError
 from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep, caller, header, json_body, parse_model
 from policyhub.http.json_body import parse_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.problems import problem_body, status_of
 from policyhub.http.routing import HotRoute
+from policyhub.http.v1 import decision_docs
 from policyhub.http.v1.policies import check_json_media, require_json
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token
 from policyhub.http.v1.schemas import Strict
@@ -50,6 +52,12 @@ class BatchIn(Strict):
 
 
 _FIELDS = frozenset(DecisionIn.model_fields)
+
+#: The bodies as the OpenAPI document shows them: ``input`` per point (documentation only, see decision_docs).
+_DOCUMENTED, _DOCUMENTED_BATCH = decision_docs.build(
+    {name: (f.annotation, f) for name, f in DecisionIn.model_fields.items() if name not in ("point", "input")}
+)
+_EXAMPLES = decision_docs.example_requests(default_points())
 
 
 def decision_request(body: object) -> DecisionRequest:
@@ -142,7 +150,11 @@ class LogPage(BaseModel):
     "/decisions",
     response_model=DecisionOut,
     summary="Evaluate the policies that apply and decide: allow, warn or deny",
-    openapi_extra=body_schema({"application/json": DecisionIn}),
+    description="`input` depends on `point`: the request body is one of the shapes below, one per decision "
+    "point (each point's input model is a named schema: `HttpRequestInput`, `EnvironmentInput`, "
+    "`LifecycleGateInput`, `AiContentInput`). `GET /v1/policy-types` says which point evaluates each type. "
+    "A `scope` must exist (`POST .../scopes`); omitted, only org-level policies apply.",
+    openapi_extra=body_schema({"application/json": _DOCUMENTED}, examples=_EXAMPLES),
 )
 async def decide(request: Request, org: str) -> Response:
     c, actor = await caller(request.scope, org)
@@ -155,7 +167,15 @@ async def decide(request: Request, org: str) -> Response:
     "/decisions/batch",
     response_model=BatchOut,
     summary="Many decisions in one call (gateways, CI)",
-    openapi_extra=body_schema({"application/json": BatchIn}),
+    openapi_extra=body_schema(
+        {"application/json": _DOCUMENTED_BATCH},
+        examples={
+            "batch": {
+                "summary": "one request per point",
+                "value": {"requests": [e["value"] for e in _EXAMPLES.values()]},
+            }
+        },
+    ),
 )
 async def decide_batch(request: Request, org: str) -> Response:
     c, actor = await caller(request.scope, org)
@@ -178,7 +198,7 @@ async def decide_batch(request: Request, org: str) -> Response:
     summary="The decision log, newest first",
     description="A page holds at most `limit` decisions and at most POLICYHUB_DECISION_LOG_PAGE_BYTES of them "
     "(4 MiB), so it may hold fewer: follow `next_page_token` until it is null. Inputs and results larger than "
-    "the log keeps are cut, each cut part replaced by `{\"_truncated\": true, \"bytes\": N, \"sha256\": ...}`.",
+    'the log keeps are cut, each cut part replaced by `{"_truncated": true, "bytes": N, "sha256": ...}`.',
 )
 def decision_log(
     c: ContainerDep,

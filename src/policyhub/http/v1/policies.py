@@ -80,7 +80,7 @@ def _media(content_type: str | None) -> str:
     status_code=201,
     response_model=schemas.PolicyOut,
     summary="Create a policy",
-    openapi_extra=body_schema({"application/json": schemas.PolicyCreate}),
+    openapi_extra=body_schema({"application/json": schemas.PolicyCreate}, examples=schemas.POLICY_EXAMPLES),
     responses={409: {"description": "a live policy with this name exists"}},
 )
 async def create_policy(
@@ -377,7 +377,7 @@ def diff_versions(
     "/{ref}/rollback",
     response_model=schemas.PolicyOut,
     summary="Restore an old version as a new version",
-    openapi_extra=body_schema({"application/json": schemas.RollbackIn}),
+    openapi_extra=body_schema({"application/json": schemas.RollbackIn}, examples=schemas.ROLLBACK_EXAMPLES),
 )
 async def rollback_policy(
     request: Request,

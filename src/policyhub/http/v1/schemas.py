@@ -102,8 +102,8 @@ class DiffOut(BaseModel):
 
 
 class RollbackIn(Strict):
-    version: int = Field(ge=1)
-    comment: str = ""
+    version: int = Field(ge=1, description="the version whose content becomes current again")
+    comment: str = Field(default="", description='comment for the new version (default: "rollback to version N")')
 
 
 class EventOut(BaseModel):
@@ -158,7 +158,7 @@ class PrincipalOut(BaseModel):
 
 
 class KeyIn(Strict):
-    principal_id: str
+    principal_id: str = Field(description="who the key is for: the id of a principal (POST .../principals creates one)")
     role: Literal["viewer", "editor", "admin"]
     scope: str | None = None
     name: str = ""
@@ -200,6 +200,10 @@ class PolicyTypeOut(BaseModel):
     description: str
     immutable_fields: list[str]
     source_media_type: str | None
+    decision_point: str | None = Field(
+        description="the decision point whose requests evaluate policies of this type (POST .../decisions with "
+        "this `point`); null: stored and versioned only, never evaluated"
+    )
     spec_schema: dict[str, Any]
 
 
@@ -212,3 +216,58 @@ class AuditReport(BaseModel):
     #: Events 1..N carry no MAC: written before the audit key was configured (null: every event is keyed).
     unkeyed_through: int | None
     note: str
+
+
+# -- OpenAPI examples of the bodies a newcomer would otherwise guess (each is sent to the real app by
+# tests/http/v1/test_openapi_examples.py, in this order: principal, key, scopes, schema, policy, rollback).
+def _example(summary: str, value: Any) -> dict[str, Any]:
+    return {"summary": summary, "value": value}
+
+
+PRINCIPAL_EXAMPLES = {
+    "service_account": _example(
+        "a CI job's identity (keys are issued to a principal)", {"kind": "service_account", "display_name": "ci-bot"}
+    ),
+    "user": _example("a person", {"kind": "user", "display_name": "Ann Lee", "email": "ann@example.com"}),
+}
+KEY_EXAMPLES = {
+    "editor_at_scope": _example(
+        "an editor key for everything under payments; principal_id is the id POST .../principals answered",
+        {"principal_id": "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "role": "editor", "scope": "payments", "name": "ci"},
+    ),
+}
+SCOPE_EXAMPLES = {
+    "top_level": _example("a scope at the top of the org's tree", {"kind": "workspace", "key": "payments"}),
+    "nested": _example(
+        "a scope inside another: parent is the parent's path (its path becomes payments/api)",
+        {"kind": "application", "key": "api", "name": "Payments API", "parent": "payments"},
+    ),
+}
+DOCUMENT_SCHEMA_EXAMPLES = {
+    "replica_limits": _example(
+        'the JSON Schema itself is the body (not {"schema": ...}); document policies name it in spec["$schema"]',
+        {
+            "type": "object",
+            "properties": {"$schema": {"type": "string"}, "max": {"type": "integer", "minimum": 1, "maximum": 50}},
+            "required": ["max"],
+            "additionalProperties": False,
+        },
+    ),
+}
+POLICY_EXAMPLES = {
+    "document_at_scope": _example(
+        "a document policy at a scope, checked against the org's document schema replica-limits",
+        {
+            "name": "max-replicas",
+            "type": "document",
+            "scope": "payments",
+            "spec": {"$schema": "replica-limits", "max": 3},
+            "comment": "first limits",
+        },
+    ),
+}
+ROLLBACK_EXAMPLES = {
+    "to_version_1": _example(
+        "make version 1's content current again (as a new version)", {"version": 1, "comment": "back to v1"}
+    ),
+}

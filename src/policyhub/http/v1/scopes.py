@@ -21,7 +21,8 @@ router = APIRouter(prefix="/v1/orgs/{org}/scopes", tags=["scopes"])
     status_code=201,
     response_model=schemas.ScopeOut,
     summary="Create a scope",
-    openapi_extra=body_schema({"application/json": schemas.ScopeIn}),
+    description="Scopes form a tree: `parent` is the path of the scope to create it under (omitted: the top).",
+    openapi_extra=body_schema({"application/json": schemas.ScopeIn}, examples=schemas.SCOPE_EXAMPLES),
 )
 def create_scope(request: Request, c: ContainerDep, actor: CurrentActor, org: OrgDep, body: JsonBody) -> Response:
     require_json(request)

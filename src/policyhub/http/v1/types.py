@@ -22,6 +22,7 @@ def _type_out(t: PolicyType) -> dict[str, Any]:
         "description": t.description,
         "immutable_fields": list(t.immutable_fields),
         "source_media_type": t.source_media_type,
+        "decision_point": t.decision_point,
         "spec_schema": t.json_schema(),
     }
 
