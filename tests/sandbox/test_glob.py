@@ -37,6 +37,13 @@ def test_same_matches_as_fnmatch(glob: str, text: str) -> None:
     assert glob_matcher(glob)(text) == expected
 
 
+@settings(max_examples=2000, deadline=None)
+@given(st.text(st.sampled_from([*"ab*@."]), max_size=10), st.text(st.sampled_from([*"ab@.c"]), max_size=10))
+def test_star_only_globs_match_by_string_search_as_fnmatch_does(glob: str, text: str) -> None:
+    """Globs whose only wildcard is ``*`` skip RE2 (string search): the same answers, dense in stars."""
+    assert glob_matcher(glob)(text) == fnmatch.fnmatchcase(text, glob), glob
+
+
 @pytest.mark.parametrize(
     ("glob", "text", "matches"),
     [
