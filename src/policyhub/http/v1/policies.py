@@ -177,6 +177,10 @@ async def _get(c: Container, actor: Actor, ref: str, if_none_match: str | None) 
     "/{ref}",
     response_model=schemas.PolicyOut,
     summary="Replace a policy, or create it (upsert)",
+    description="By name, the body's `name` (if any) must be that name: PUT never renames (PATCH does). A policy "
+    "that is archived cannot be written (409: `POST .../unarchive` restores it); a PUT to the name of an "
+    "archived policy creates a new policy, since archiving frees the name, unless the body repeats the "
+    "archived policy's `id` (409).",
     openapi_extra=body_schema({"application/json": schemas.PolicyReplace}),
     responses={201: {"description": "created", "model": schemas.PolicyOut}, 412: {"description": "stale"}},
 )

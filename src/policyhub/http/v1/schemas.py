@@ -29,7 +29,11 @@ class PolicyCreate(Strict):
 class PolicyReplace(Strict):
     """Full replacement: omitted optional fields reset to their defaults."""
 
-    name: str | None = None
+    name: str | None = Field(
+        default=None,
+        description="omitted: kept. PUT to a policy by name never renames (another name is a 400): PATCH "
+        '{"name": "new"} renames; PUT by id replaces the name too',
+    )
     type: str | None = Field(default=None, description="required when the PUT creates the policy")
     scope: str | None = None
     description: str = ""
@@ -43,7 +47,9 @@ class PolicyReplace(Strict):
 
 
 class MergePatch(BaseModel):
-    """An RFC 7396 merge patch of the policy document (null removes a member)."""
+    """An RFC 7396 merge patch of the policy document (null removes a member). Server-owned members (`id`,
+    `type`, `scope`, `version`, ...) may be repeated unchanged but neither changed nor removed (400 naming
+    the member and what to do instead); `{"name": "new"}` renames the policy."""
 
     model_config = ConfigDict(extra="allow")
 
