@@ -106,6 +106,8 @@ def get_settings(
     with connect(url, org, token) as api:
         found = api.call("GET", api.org_path()).mapping
     emit(found if output == Format.json else _settings_rows(found), output, ["setting", "value"])
+    if output != Format.json and not found.get("settings"):
+        typer.echo("(no setting changed: each has its default; see `policyhub settings set --help`)", err=True)
 
 
 @settings_app.command("set")
@@ -118,8 +120,10 @@ def set_settings(
     token: Token = None,
     output: Output = Format.table,
 ) -> None:
-    """Change org settings (admin); others keep their values. require_if_match=true makes every policy write
-    carry If-Match (428 without it)."""
+    """Change org settings (admin); the others keep their values.
+
+    require_if_match=true makes every policy write carry If-Match (428 without it).
+    """
     with connect(url, org, token) as api:
         changes = dict(_assignment(a) for a in assignments)
         found = api.call("PATCH", api.org_path("settings"), body=changes).mapping
