@@ -140,6 +140,8 @@ def _relative_path(evaluation: Evaluation, scope_id: str | None) -> str:
 class ApinizerPolicy(CompiledPolicy):
     """What every evaluable Apinizer policy shares: placement, ``active``, ``policyCondition``."""
 
+    details_bounded = True  # a few scalars: the limit, its period, whether an override applied
+
     def __init__(self, policy: Policy, spec: PolicySpec) -> None:
         super().__init__(policy)
         self.org_id = policy.org_id

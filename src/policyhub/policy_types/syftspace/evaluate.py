@@ -94,6 +94,7 @@ def _user(evaluation: Evaluation) -> str:
 
 class _SyftSpacePolicy(CompiledPolicy):
     stage: ClassVar[int]
+    details_bounded = True  # a few scalars: the limit, scope, remaining count, or the user (<= 320 chars)
 
     def __init__(self, policy: Policy) -> None:
         super().__init__(policy)
