@@ -152,6 +152,16 @@ def test_a_doubling_patch_stops_at_the_operation_that_crosses_the_budget() -> No
     assert doc == {"spec": {"k": "v" * 1000}}
 
 
+def test_copies_have_a_smaller_budget_than_values_the_body_carries() -> None:
+    doc = {"spec": {"k": "v" * 1000}}
+    ops = [{"op": "copy", "from": "/spec", "path": f"/spec/c{i}"} for i in range(30)]
+    with pytest.raises(PayloadTooLarge) as caught:
+        json_patch(doc, ops, PatchBudget(max_bytes=1 << 30, max_copied_bytes=8 * 1024))
+    assert [e.field for e in caught.value.errors] == ["body.3"]  # 1 + 2 + 4 KB copied; the 4th adds 8 KB more
+    big = "x" * 20_000  # an added value as large is fine: the body carries it
+    assert json_patch({}, [{"op": "add", "path": "/b", "value": big}], PatchBudget(max_copied_bytes=8 * 1024))
+
+
 def test_the_number_of_operations_is_capped() -> None:
     ops = [{"op": "test", "path": "/a", "value": 1}] * 11
     with pytest.raises(InvalidInput) as caught:

@@ -3,8 +3,9 @@
 A patch is tenant content that can amplify: twenty JSON Patch ``copy`` operations of a document into
 itself double it twenty times. So a patch runs under a :class:`PatchBudget`: at most
 ``max_operations`` operations, the values it adds, replaces or copies at most ``max_bytes`` in all
-(measured as compact JSON, each value once, before it is copied), and the patched document at most
-``max_bytes`` (the request body limit: the largest document a PUT could have sent). Operations are
+(measured as compact JSON, each value once, before it is copied), of which ``copy`` operations (the only
+ones that amplify) at most ``max_copied_bytes`` (1 MiB), and the patched document at most ``max_bytes``
+(the request body limit: the largest document a PUT could have sent). Operations are
 applied one at a time, so a doubling patch stops at the operation that would cross the budget, having
 built at most ``max_bytes`` more than the stored document.
 """
@@ -28,6 +29,10 @@ class PatchBudget:
 
     max_operations: int = 1000
     max_bytes: int = 10 * 1024 * 1024
+    #: What ``copy`` operations may add in all: the only operation whose value the body does not carry, so
+    #: the only one that amplifies. Kept well below ``max_bytes``: each copy is a deep copy made while
+    #: the shared writer thread waits (a PUT can still send a document up to ``max_bytes``).
+    max_copied_bytes: int = 1024 * 1024
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -70,12 +75,20 @@ def json_patch(document: dict[str, Any], operations: Any, budget: PatchBudget | 
             raise InvalidInput.field(f"body.{index}", "each operation needs string members 'op' and 'path'")
     try:
         result = copy.deepcopy(document)  # applied on a copy: a failing operation leaves the document as it was
-        added = 0
+        added = copied = 0
         for index, op in enumerate(operations):
             if op["op"] == "test":
                 _test(result, op, index)
                 continue
-            added += _added_bytes(result, op)
+            size = _added_bytes(result, op)
+            added += size
+            if op["op"] == "copy":
+                copied += size
+                if copied > budget.max_copied_bytes:
+                    raise _too_large(
+                        f"body.{index}",
+                        f"the copy operations up to this one copy more than {budget.max_copied_bytes} bytes",
+                    )
             if added > budget.max_bytes:
                 raise _too_large(
                     f"body.{index}",
