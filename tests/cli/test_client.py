@@ -219,6 +219,14 @@ def test_history_diff_and_rollback(cli: Cli, policy_file: PolicyFile) -> None:
     assert "rollback" in cli.ok("policies", "history", "hist", "--events").stdout
 
 
+def test_history_follows_the_versions_pages(cli: Cli, policy_file: PolicyFile) -> None:
+    """The versions list answers pages of 50 (the next page's token in a header): history shows them all."""
+    for n in range(55):
+        _put(cli, policy_file, "long", {"n": n})
+    versions = cli.json("policies", "history", "long")["versions"]
+    assert [v["version"] for v in versions] == list(range(1, 56))
+
+
 def test_rollback_to_missing_version_is_404(cli: Cli, policy_file: PolicyFile) -> None:
     _put(cli, policy_file, "rb", {"a": 1})
     result = cli.run("policies", "rollback", "rb", "--to", "7")

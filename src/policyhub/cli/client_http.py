@@ -36,6 +36,8 @@ class Reply:
     body: Any
     etag: str | None
     changed: bool | None = None
+    #: The ``Next-Page-Token`` header of a listing answered as a plain array (the versions list).
+    next_page: str | None = None
 
     @property
     def mapping(self) -> dict[str, Any]:
@@ -116,10 +118,16 @@ class ApiClient:
         return "/".join([f"/v1/orgs/{segment(self.org)}", *(segment(p) for p in parts)])
 
     def listing(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """Every item of a listing, whether the server answers one array or pages of ``items``."""
-        first = self.call("GET", path, params=params).body
+        """Every item of a listing, whether the server answers arrays (the next page's token in the
+        ``Next-Page-Token`` header) or pages of ``items``."""
+        reply = self.call("GET", path, params=params)
+        first = reply.body
         if isinstance(first, list):
-            return first
+            items = list(first)
+            while reply.next_page:
+                reply = self.call("GET", path, params={**(params or {}), "page_token": reply.next_page})
+                items += reply.body if isinstance(reply.body, list) else []
+            return items
         if not isinstance(first, dict) or not isinstance(first.get("items"), list):
             raise CliError(f"unexpected answer from the server (not a listing): {str(first)[:80]}")
         items = list(first["items"])
@@ -154,6 +162,7 @@ class ApiClient:
             self._json(response),
             response.headers.get("etag"),
             None if changed is None else changed.strip().lower() == "true",
+            response.headers.get("next-page-token"),
         )
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
