@@ -175,6 +175,16 @@ class ApiClient:
             if not token:
                 return
 
+    def page_items(self, path: str, params: dict[str, Any], all_pages: bool) -> tuple[list[Any], str | None]:
+        """The first page's items (every page's with ``all_pages``) and the token of what is left."""
+        pages = self.pages(path, params)
+        page = next(pages)
+        items = list(page.get("items", []))
+        if all_pages:
+            for page in pages:
+                items += page.get("items", [])
+        return items, page.get("next_page_token")
+
     def _send(
         self, method: str, path: str, query: dict[str, Any], content: bytes | None, headers: dict[str, str]
     ) -> httpx.Response:

@@ -15,20 +15,9 @@ import typer
 
 from policyhub.cli.client_http import USAGE_ERROR, ApiClient, CliError
 from policyhub.cli.client_input import json_or_file, load_mapping
-from policyhub.cli.client_options import (
-    DEFAULT_ORG,
-    DEFAULT_URL,
-    AllPages,
-    Limit,
-    Org,
-    Output,
-    PageToken,
-    Token,
-    Url,
-    connect,
-)
+from policyhub.cli.client_options import AllPages, Limit, PageToken, client_command
 from policyhub.cli.client_render import EVENT_COLUMNS, event_row
-from policyhub.cli.output import Format, emit
+from policyhub.cli.output import Format, emit, emit_page, show
 
 decisions_app = typer.Typer(
     help="Ask for decisions and read the decision log on a running server.", add_completion=False, no_args_is_help=True
@@ -39,8 +28,10 @@ RESULT_COLUMNS = ["name", "type", "version", "effect", "status", "reasons"]
 LOG_COLUMNS = ["at", "id", "point", "scope", "decision", "source"]
 
 
-@decisions_app.command("ask")
+@client_command(decisions_app, "ask")
 def ask(
+    api: ApiClient,
+    output: Format,
     point: Annotated[
         str, typer.Option(help="enforcement point: http_request, environment, lifecycle_gate or ai_content")
     ],
@@ -53,33 +44,26 @@ def ask(
         list[str] | None, typer.Option("--policy", help="evaluate only this policy (repeat for several)")
     ] = None,
     explain: Annotated[bool, typer.Option("--explain", help="also list the policies that did not apply")] = False,
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """Ask whether something may happen: the policies that apply decide allow, warn or deny.
 
     The input's fields depend on the point (http_request: method, path, headers, client_ip, user, ...).
     """
-    with connect(url, org, token) as api:
-        if (file is None) == (input_json is None):
-            raise CliError("give the input with exactly one of -f FILE or --input JSON", USAGE_ERROR)
-        data = load_mapping(file) if file is not None else json_or_file(input_json or "", "--input")
-        if not isinstance(data, dict):
-            raise CliError("the input must be a JSON/YAML object", USAGE_ERROR)
-        body: dict[str, Any] = {"point": point, "scope": scope, "input": data, "explain": explain}
-        if policy:
-            body["policies"] = policy
-        answer = api.call("POST", api.org_path("decisions"), body=body).mapping
-    if output == Format.json:
-        emit(answer, output)
-        return
-    _show_decision(answer)
+    if (file is None) == (input_json is None):
+        raise CliError("give the input with exactly one of -f FILE or --input JSON", USAGE_ERROR)
+    data = load_mapping(file) if file is not None else json_or_file(input_json or "", "--input")
+    if not isinstance(data, dict):
+        raise CliError("the input must be a JSON/YAML object", USAGE_ERROR)
+    body: dict[str, Any] = {"point": point, "scope": scope, "input": data, "explain": explain}
+    if policy:
+        body["policies"] = policy
+    show(api.call("POST", api.org_path("decisions"), body=body).mapping, output, _show_decision)
 
 
-@decisions_app.command("list")
+@client_command(decisions_app, "list")
 def list_decisions(
+    api: ApiClient,
+    output: Format,
     policy: Annotated[str | None, typer.Option(help="only decisions this policy (id or name) took part in")] = None,
     decision: Annotated[str | None, typer.Option(help="allow, warn or deny")] = None,
     point: Annotated[str | None, typer.Option(help="only this enforcement point")] = None,
@@ -88,10 +72,6 @@ def list_decisions(
     limit: Limit = None,
     all_pages: AllPages = False,
     page_token: PageToken = None,
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """The decision log, newest first (every warn and deny; plain allows as sampled by the server)."""
     params = {
@@ -103,34 +83,24 @@ def list_decisions(
         "limit": limit,
         "page_token": page_token,
     }
-    with connect(url, org, token) as api:
-        items, next_token = _collect(api, api.org_path("decisions"), params, all_pages)
-    if output == Format.json:
-        emit({"items": items, "next_page_token": next_token}, output)
-        return
-    emit(items, output, LOG_COLUMNS)
-    _more(next_token, "decisions")
+    items, next_token = api.page_items(api.org_path("decisions"), params, all_pages)
+    emit_page(items, next_token, output, LOG_COLUMNS, "decisions")
 
 
-@decisions_app.command("get")
+@client_command(decisions_app, "get")
 def get_decision(
+    api: ApiClient,
+    output: Format,
     decision_id: Annotated[str, typer.Argument(help="the decision's id (see `decisions list`)", show_default=False)],
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """One logged decision: when, where, the input as the log keeps it, each policy's verdict."""
-    with connect(url, org, token) as api:
-        logged = api.call("GET", api.org_path("decisions", decision_id)).mapping
-    if output == Format.json:
-        emit(logged, output)
-        return
-    _show_decision(logged)
+    show(api.call("GET", api.org_path("decisions", decision_id)).mapping, output, _show_decision)
 
 
-@events_app.command("list")
+@client_command(events_app, "list")
 def list_events(
+    api: ApiClient,
+    output: Format,
     type_: Annotated[
         list[str] | None, typer.Option("--type", help="only these event types (repeat, or comma-separate)")
     ] = None,
@@ -140,10 +110,6 @@ def list_events(
     limit: Limit = None,
     all_pages: AllPages = False,
     page_token: PageToken = None,
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """The org's audit events, oldest first (one page, or every page with --all)."""
     params = {
@@ -154,31 +120,9 @@ def list_events(
         "limit": limit,
         "page_token": page_token,
     }
-    with connect(url, org, token) as api:
-        items, next_token = _collect(api, api.org_path("events"), params, all_pages)
-    if output == Format.json:
-        emit({"items": items, "next_page_token": next_token}, output)
-        return
-    emit([event_row(e) for e in items], output, ["seq", "at", "type", "object_kind", *EVENT_COLUMNS[3:]])
-    _more(next_token, "events")
-
-
-def _collect(
-    api: ApiClient, path: str, params: dict[str, Any], all_pages: bool
-) -> tuple[list[dict[str, Any]], str | None]:
-    """The first page's items (every page's with ``all_pages``) and the token of what is left."""
-    pages = api.pages(path, params)
-    page = next(pages)
-    items = list(page.get("items", []))
-    if all_pages:
-        for page in pages:
-            items += page.get("items", [])
-    return items, page.get("next_page_token")
-
-
-def _more(next_token: str | None, what: str) -> None:
-    if next_token:
-        typer.echo(f"(more {what}: use --all, or --page-token {next_token})", err=True)
+    items, next_token = api.page_items(api.org_path("events"), params, all_pages)
+    columns = ["seq", "at", "type", "object_kind", *EVENT_COLUMNS[3:]]
+    emit_page(items, next_token, output, columns, "events", event_row)
 
 
 def _show_decision(answer: dict[str, Any]) -> None:

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from policyhub.cli.client_http import USAGE_ERROR, CliError
+from policyhub.cli.client_http import USAGE_ERROR, ApiClient, CliError
 from policyhub.cli.client_input import load_mapping
-from policyhub.cli.client_options import DEFAULT_ORG, DEFAULT_URL, Org, Output, Token, Url, connect
-from policyhub.cli.output import Format, emit
+from policyhub.cli.client_options import client_command
+from policyhub.cli.output import Format, emit, show
 
 schemas_app = typer.Typer(
     help="JSON Schemas that document policies name in spec.$schema (on a running server).",
@@ -39,44 +39,35 @@ def _schema_row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@schemas_app.command("list")
-def list_schemas(
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table
-) -> None:
+@client_command(schemas_app, "list")
+def list_schemas(api: ApiClient, output: Format) -> None:
     """List the org's document schemas."""
-    with connect(url, org, token) as api:
-        found = api.call("GET", api.org_path("document-schemas")).array
+    found = api.call("GET", api.org_path("document-schemas")).array
     emit(
         found if output == Format.json else [_schema_row(s) for s in found], output, ["name", "title", "type", "bytes"]
     )
 
 
-@schemas_app.command("get")
-def get_schema(
-    name: Name, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table
-) -> None:
+@client_command(schemas_app, "get")
+def get_schema(api: ApiClient, output: Format, name: Name) -> None:
     """Show one document schema (as YAML; -o json: {"name", "schema"})."""
-    with connect(url, org, token) as api:
-        found = api.call("GET", api.org_path("document-schemas", name)).mapping
-    if output == Format.json:
-        emit(found, output)
-        return
+    show(api.call("GET", api.org_path("document-schemas", name)).mapping, output, _show_schema)
+
+
+def _show_schema(found: dict[str, Any]) -> None:
     typer.echo(yaml.safe_dump(found.get("schema"), sort_keys=False, allow_unicode=True).rstrip("\n"))
 
 
-@schemas_app.command("put")
+@client_command(schemas_app, "put")
 def put_schema(
+    api: ApiClient,
+    output: Format,
     name: Name,
     file: Annotated[str, typer.Option("-f", "--file", help="the JSON Schema, JSON or YAML ('-' for stdin)")],
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """Create or replace a document schema (admin). The file holds the schema itself."""
-    with connect(url, org, token) as api:
-        schema = load_mapping(file)
-        reply = api.call("PUT", api.org_path("document-schemas", name), body=schema)
+    schema = load_mapping(file)
+    reply = api.call("PUT", api.org_path("document-schemas", name), body=schema)
     done = "created" if reply.status == 201 else "replaced"
     if output == Format.json:
         typer.echo(f"{done} document schema {name!r}", err=True)
@@ -85,11 +76,10 @@ def put_schema(
     typer.echo(f"{done} document schema {name!r}")
 
 
-@schemas_app.command("delete")
-def delete_schema(name: Name, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None) -> None:
+@client_command(schemas_app, "delete")
+def delete_schema(api: ApiClient, name: Name) -> None:
     """Delete a document schema that no policy uses (admin)."""
-    with connect(url, org, token) as api:
-        api.call("DELETE", api.org_path("document-schemas", name))
+    api.call("DELETE", api.org_path("document-schemas", name))
     typer.echo(f"deleted document schema {name!r}")
 
 
@@ -98,35 +88,29 @@ def _settings_rows(org: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"setting": k, "value": json.dumps(v)} for k, v in sorted(settings.items())]
 
 
-@settings_app.command("get")
-def get_settings(
-    url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table
-) -> None:
+@client_command(settings_app, "get")
+def get_settings(api: ApiClient, output: Format) -> None:
     """Show the org's settings (-o json: the org, with its "settings")."""
-    with connect(url, org, token) as api:
-        found = api.call("GET", api.org_path()).mapping
+    found = api.call("GET", api.org_path()).mapping
     emit(found if output == Format.json else _settings_rows(found), output, ["setting", "value"])
     if output != Format.json and not found.get("settings"):
         typer.echo("(no setting changed: each has its default; see `policyhub settings set --help`)", err=True)
 
 
-@settings_app.command("set")
+@client_command(settings_app, "set")
 def set_settings(
+    api: ApiClient,
+    output: Format,
     assignments: Annotated[
         list[str], typer.Argument(help="NAME=VALUE, the value as JSON (e.g. require_if_match=true)", show_default=False)
     ],
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """Change org settings (admin); the others keep their values.
 
     require_if_match=true makes every policy write carry If-Match (428 without it).
     """
-    with connect(url, org, token) as api:
-        changes = dict(_assignment(a) for a in assignments)
-        found = api.call("PATCH", api.org_path("settings"), body=changes).mapping
+    changes = dict(_assignment(a) for a in assignments)
+    found = api.call("PATCH", api.org_path("settings"), body=changes).mapping
     if output == Format.json:
         emit(found, output)
         return

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from policyhub.cli.client_http import USAGE_ERROR, CliError
+from policyhub.cli.client_http import USAGE_ERROR, ApiClient, CliError
 from policyhub.cli.client_input import json_or_file
-from policyhub.cli.client_options import DEFAULT_ORG, DEFAULT_URL, Org, Output, Token, Url, connect
-from policyhub.cli.output import Format, emit
+from policyhub.cli.client_options import client_command
+from policyhub.cli.output import Format, emit, show
 
 scopes_app = typer.Typer(
     help="The org's scope tree on a running server (a policy at a scope applies below it).",
@@ -39,33 +39,29 @@ def _row(scope: dict[str, Any]) -> dict[str, Any]:
     return {**scope, "attributes": json.dumps(attributes, ensure_ascii=False) if attributes else None}
 
 
-@scopes_app.command("list")
+@client_command(scopes_app, "list")
 def list_scopes(
+    api: ApiClient,
+    output: Format,
     under: Annotated[str | None, typer.Option(help="only this scope and its descendants (path or id)")] = None,
     kind: Annotated[str | None, typer.Option(help="only scopes of this kind")] = None,
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """List the org's scopes, each with its path."""
-    with connect(url, org, token) as api:
-        found = api.call("GET", api.org_path("scopes"), params={"under": under, "kind": kind}).array
+    found = api.call("GET", api.org_path("scopes"), params={"under": under, "kind": kind}).array
     emit(found if output == Format.json else [_row(s) for s in found], output, SCOPE_COLUMNS)
 
 
-@scopes_app.command("get")
-def get_scope(
-    ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None, output: Output = Format.table
-) -> None:
+@client_command(scopes_app, "get")
+def get_scope(api: ApiClient, output: Format, ref: Ref) -> None:
     """Show one scope."""
-    with connect(url, org, token) as api:
-        found = api.call("GET", api.org_path("scopes", *_parts(ref))).mapping
+    found = api.call("GET", api.org_path("scopes", *_parts(ref))).mapping
     emit(found if output == Format.json else _row(found), output, SCOPE_COLUMNS)
 
 
-@scopes_app.command("create")
+@client_command(scopes_app, "create")
 def create_scope(
+    api: ApiClient,
+    output: Format,
     key: Annotated[str, typer.Argument(help="the scope's key: its last path segment (e.g. api)", show_default=False)],
     kind: Annotated[str, typer.Option(help="workspace, project, repo, application, environment, endpoint, ...")],
     parent: Annotated[
@@ -73,29 +69,24 @@ def create_scope(
     ] = None,
     name: Annotated[str | None, typer.Option(help="display name (default: the key)")] = None,
     attributes: Annotated[str | None, typer.Option(help="attributes: a JSON object, or @FILE")] = None,
-    url: Url = DEFAULT_URL,
-    org: Org = DEFAULT_ORG,
-    token: Token = None,
-    output: Output = Format.table,
 ) -> None:
     """Create a scope (under --parent to nest it: `scopes create api --kind repo --parent payments`)."""
-    with connect(url, org, token) as api:
-        body: dict[str, Any] = {"kind": kind, "key": key, "name": name, "parent": parent}
-        if attributes is not None:
-            value = json_or_file(attributes, "--attributes")
-            if not isinstance(value, dict):
-                raise CliError("--attributes must be a JSON object", USAGE_ERROR)
-            body["attributes"] = value
-        created = api.call("POST", api.org_path("scopes"), body=body).mapping
-    if output == Format.json:
-        emit(created, output)
-        return
-    typer.echo(f"created scope {created.get('path')!r} ({created.get('kind')}, id {created.get('id')})")
+    body: dict[str, Any] = {"kind": kind, "key": key, "name": name, "parent": parent}
+    if attributes is not None:
+        value = json_or_file(attributes, "--attributes")
+        if not isinstance(value, dict):
+            raise CliError("--attributes must be a JSON object", USAGE_ERROR)
+        body["attributes"] = value
+    created = api.call("POST", api.org_path("scopes"), body=body).mapping
+    show(created, output, _say_created)
 
 
-@scopes_app.command("delete")
-def delete_scope(ref: Ref, url: Url = DEFAULT_URL, org: Org = DEFAULT_ORG, token: Token = None) -> None:
+def _say_created(scope: dict[str, Any]) -> None:
+    typer.echo(f"created scope {scope.get('path')!r} ({scope.get('kind')}, id {scope.get('id')})")
+
+
+@client_command(scopes_app, "delete")
+def delete_scope(api: ApiClient, ref: Ref) -> None:
     """Delete an empty scope (no child scopes, policies or keys bound at it)."""
-    with connect(url, org, token) as api:
-        api.call("DELETE", api.org_path("scopes", *_parts(ref)))
+    api.call("DELETE", api.org_path("scopes", *_parts(ref)))
     typer.echo(f"deleted scope {ref.strip('/')!r}")
