@@ -193,5 +193,7 @@ def test_a_long_kosli_evaluation_does_not_hold_the_event_loop(org: OrgClient, bu
         assert budget_client.get("/healthz").status_code == 200
         waits.append(time.monotonic() - started)
     heavy.join()
-    assert waits, "the heavy decision ended before the loop could be probed"
-    assert max(waits) < DEADLINE_S / 2, waits  # on the loop, a probe waited for the whole evaluation
+    # On the loop, each probe waits for the whole evaluation, so at most one or two fit in it; off the
+    # loop, most answer in milliseconds (a few may wait out a GIL switch on a loaded machine).
+    assert len(waits) >= 3, waits
+    assert sorted(waits)[len(waits) // 2] < DEADLINE_S / 5, waits
