@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
@@ -20,6 +21,7 @@ from policyhub.http.json_body import parse_json
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.services import keys
 from policyhub.services.actor_cache import ActorCache
+from policyhub.services.commands import CommandRunner
 from policyhub.services.decisions import DecisionService
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
@@ -40,6 +42,11 @@ class Container:
     resources: ResourceService
     actors: ActorCache
     decisions: DecisionService
+
+    @cached_property
+    def commands(self) -> CommandRunner:
+        """Runs every policy write (``services.commands``)."""
+        return CommandRunner(self.db, self.policies)
 
 
 async def get_container(request: Request) -> Container:

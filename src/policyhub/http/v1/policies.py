@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import jsonpatch
@@ -41,11 +40,22 @@ from policyhub.http.v1.render import (
     version_out,
     write_response,
 )
-from policyhub.services import idempotency
-from policyhub.services.policies import Preconditions, PreparedWrite, WriteResult
+from policyhub.services.commands import (
+    ArchivePolicy,
+    Command,
+    CreatePolicy,
+    Idempotency,
+    JsonPatchPolicy,
+    MergePatchPolicy,
+    ReplacePolicy,
+    RollbackPolicy,
+    UnarchivePolicy,
+    WriteOptions,
+)
+from policyhub.services.policies import Preconditions, WriteResult
 from policyhub.storage.repositories.idempotency import StoredResponse
 from policyhub.storage.repositories.policies import PolicyFilter
-from policyhub.storage.unit_of_work import Preparation
+from policyhub.storage.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1/orgs/{org}/policies", tags=["policies"])
 
@@ -105,19 +115,15 @@ async def create_policy(
         raise InvalidInput.field("comment", "must be a string")
     base = str(request.url.path)
 
-    def produce(uow: Any) -> StoredResponse:
-        result = c.policies.create(uow, actor, org, doc, type_name=type_name, scope=scope, comment=comment)
+    def respond(uow: UnitOfWork, result: WriteResult) -> StoredResponse:
         return stored_response(write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}"))
 
-    if idempotency_key is None or dry_run:
-        return replay(await c.db.transact_async(produce, rollback=dry_run, key=org.id))
-    fingerprint = sha256_hex(canonical_json(["POST", base, body]))
-    return replay(
-        await c.db.transact_async(
-            lambda uow: idempotency.run_once(uow, actor, idempotency_key, fingerprint, lambda: produce(uow)),
-            key=org.id,
-        )
-    )
+    once = None
+    if idempotency_key is not None:
+        once = Idempotency(idempotency_key, sha256_hex(canonical_json(["POST", base, body])))
+    command = CreatePolicy(doc, type_name, scope, comment)
+    options = WriteOptions(dry_run=dry_run, idempotency=once)
+    return replay(await c.commands.execute(actor, org, command, options, respond=respond))
 
 
 @router.get("", response_model=schemas.PolicyList, summary="List policies")
@@ -148,7 +154,7 @@ async def list_policies(
         enabled=enabled,
         archived={"false": False, "true": True, "all": None}[archived],
         name_prefix=name_prefix,
-        after=after,  # type: ignore[arg-type]
+        after=after,
     )
     items = await c.db.read_async(lambda uow: c.policies.list(uow, actor, flt, size + 1))
     more = len(items) > size
@@ -203,12 +209,7 @@ async def _put(
 ) -> Response:
     require_json(request)
     doc = require_json_object(body)
-    result = await c.db.transact_async(
-        lambda uow: c.policies.put(uow, actor, org, ref, doc, pre),
-        rollback=dry_run,
-        key=org.id,
-        prepare=Preparation((org.id, ref), lambda uow: c.policies.prepare_put(uow, actor, org, ref, doc, pre)),
-    )
+    result = await _execute(c, actor, org, ReplacePolicy(ref, doc), dry_run, pre)
     base = str(request.url.path).rsplit("/", 1)[0]
     return write_response(result, dry_run=dry_run, location=f"{base}/{result.policy.id}")
 
@@ -251,21 +252,20 @@ async def _patch(
     comment: str,
 ) -> Response:
     mt = media_type(request)
-    write: Callable[..., WriteResult]
-    prepare: Callable[..., PreparedWrite | None]
+    command: Command
     if mt in (MERGE_PATCH, "application/json"):
-        write, prepare = c.policies.merge_patch, c.policies.prepare_merge_patch
+        command = MergePatchPolicy(ref, body, comment)
     elif mt == JSON_PATCH:
-        write, prepare = c.policies.json_patch, c.policies.prepare_json_patch
+        command = JsonPatchPolicy(ref, body, comment)
     else:
         raise UnsupportedMediaType(f"PATCH takes {MERGE_PATCH} or {JSON_PATCH}, not {mt or 'missing'!r}")
-    result = await c.db.transact_async(
-        lambda uow: write(uow, actor, org, ref, body, pre, comment),
-        rollback=dry_run,
-        key=org.id,
-        prepare=Preparation((org.id, ref), lambda uow: prepare(uow, actor, org, ref, body, pre, comment)),
-    )
-    return write_response(result, dry_run=dry_run)
+    return write_response(await _execute(c, actor, org, command, dry_run, pre), dry_run=dry_run)
+
+
+async def _execute(
+    c: Container, actor: Actor, org: Org, command: Command, dry_run: bool, pre: Preconditions
+) -> WriteResult:
+    return await c.commands.execute(actor, org, command, WriteOptions(dry_run=dry_run, preconditions=pre))
 
 
 @router.delete("/{ref}", response_model=schemas.PolicyOut, summary="Archive a policy (history is kept)")
@@ -276,20 +276,14 @@ async def archive_policy(
 
 
 async def _archive(c: Container, actor: Actor, org: Org, ref: str, dry_run: bool, pre: Preconditions) -> Response:
-    result = await c.db.transact_async(
-        lambda uow: c.policies.archive(uow, actor, org, ref, pre), rollback=dry_run, key=org.id
-    )
-    return write_response(result, dry_run=dry_run)
+    return write_response(await _execute(c, actor, org, ArchivePolicy(ref), dry_run, pre), dry_run=dry_run)
 
 
 @router.post("/{ref}/unarchive", response_model=schemas.PolicyOut, summary="Restore an archived policy")
 async def unarchive_policy(
     c: ContainerDep, actor: CurrentActor, org: OrgDep, ref: str, dry_run: DryRun = False, if_match: IfMatch = None
 ) -> Response:
-    pre = Preconditions(if_match=if_match)
-    result = await c.db.transact_async(
-        lambda uow: c.policies.unarchive(uow, actor, org, ref, pre), rollback=dry_run, key=org.id
-    )
+    result = await _execute(c, actor, org, UnarchivePolicy(ref), dry_run, Preconditions(if_match=if_match))
     return write_response(result, dry_run=dry_run)
 
 
@@ -395,12 +389,8 @@ async def rollback_policy(
 ) -> Response:
     require_json(request)
     payload = parse_model(schemas.RollbackIn, require_json_object(body))
-    pre = Preconditions(if_match=if_match)
-    result = await c.db.transact_async(
-        lambda uow: c.policies.rollback(uow, actor, org, ref, payload.version, pre, payload.comment),
-        rollback=dry_run,
-        key=org.id,
-    )
+    command = RollbackPolicy(ref, payload.version, payload.comment)
+    result = await _execute(c, actor, org, command, dry_run, Preconditions(if_match=if_match))
     return write_response(result, dry_run=dry_run)
 
 

@@ -1,4 +1,5 @@
-"""Add, update and delete a policy of an API proxy: each one unit of work over the core services.
+"""Add, update and delete a policy of an API proxy: each one unit of work over the core services, under
+the org's write lock from the start (``CommandRunner.in_org_sync``).
 
 The policy itself is written first (create / full replace / archive, with the service's validation,
 versioning, audit and permission checks); then every other policy of the affected lists whose order
@@ -20,7 +21,8 @@ from policyhub.http.compat.apinizer.schemas import OperationMetadata
 from policyhub.http.deps import Container
 from policyhub.policy_types.apinizer import APINIZER_PREFIX, split_apinizer_policy
 from policyhub.services.authz import require_role
-from policyhub.services.policies import Preconditions
+from policyhub.services.commands import ArchivePolicy, Command, CreatePolicy, MergePatchPolicy, ReplacePolicy
+from policyhub.services.policies import Preconditions, WriteResult
 from policyhub.storage.unit_of_work import UnitOfWork
 
 
@@ -44,8 +46,8 @@ class Call:
 
 
 def _open(r: Call, uow: UnitOfWork, t: Target) -> proxies.ProxyView:
-    """Lock the org first (the lists are read before writing), then read the proxy and check the role."""
-    r.c.policies.lock(uow, r.org)
+    """Read the proxy and check the role (under the org's lock, which the transaction took first: the lists
+    are read before writing)."""
     view = proxies.load(r.c, uow, r.actor, t.project, t.proxy)
     require_role(r.actor, Role.EDITOR, view.proxy.path)
     return view
@@ -77,9 +79,8 @@ def add(r: Call, uow: UnitOfWork, t: Target, meta: OperationMetadata, policy: di
     position = placed.index(None) + 1
     attrs = placement.attributes(t.policy, t.project, t.proxy, slot, position)
     with errors.policy_fields():
-        created = r.c.policies.create(
-            uow, r.actor, r.org, translate.core_body(core_name, spec, attrs), type_name=type_name, scope=view.proxy.path
-        )
+        body = translate.core_body(core_name, spec, attrs)
+        created = _run(r, uow, CreatePolicy(body, type_name, view.proxy.path))
     _renumber(r, uow, [created.policy if p is None else p for p in placed], skip=created.policy.id)
     return deploy.status(r.c, uow, r.actor, meta, view.proxy, envs)
 
@@ -102,9 +103,7 @@ def update(r: Call, uow: UnitOfWork, t: Target, meta: OperationMetadata, policy:
     position = next(i for i, p in enumerate(placed, start=1) if p.id == current.id)
     attrs = placement.attributes(placement.apinizer_name(current), t.project, t.proxy, slot, position)
     with errors.policy_fields():
-        r.c.policies.put(
-            uow, r.actor, r.org, current.id, translate.core_body(current.name, spec, attrs, current), r.pre
-        )
+        _run(r, uow, ReplacePolicy(current.id, translate.core_body(current.name, spec, attrs, current)), r.pre)
     _renumber(r, uow, placed, skip=current.id)
     if old_slot != slot:
         _renumber(r, uow, [p for p in placement.ordered(view.policies, old_slot) if p.id != current.id])
@@ -122,7 +121,7 @@ def delete(r: Call, uow: UnitOfWork, t: Target, meta: OperationMetadata) -> dict
     if current is None or placement.slot_of(current) != slot:
         raise errors.policy_missing(t.policy)
     envs = deploy.target_environments(r.c, uow, r.actor, meta)
-    r.c.policies.archive(uow, r.actor, r.org, current.id, r.pre)
+    _run(r, uow, ArchivePolicy(current.id), r.pre)
     _renumber(r, uow, [p for p in placement.ordered(view.policies, slot) if p.id != current.id])
     return deploy.status(r.c, uow, r.actor, meta, view.proxy, envs)
 
@@ -133,4 +132,9 @@ def _renumber(r: Call, uow: UnitOfWork, ordered: Sequence[Policy], skip: str | N
         if policy.id == skip or placement.order_of(policy) == position:
             continue
         patch = {"attributes": {"apinizer": {"order": position}}}
-        r.c.policies.merge_patch(uow, r.actor, r.org, policy.id, patch, Preconditions(if_match=etag(policy)))
+        _run(r, uow, MergePatchPolicy(policy.id, patch), Preconditions(if_match=etag(policy)))
+
+
+def _run(r: Call, uow: UnitOfWork, command: Command, pre: Preconditions | None = None) -> WriteResult:
+    """One command of the operation, in its transaction."""
+    return r.c.commands.run(uow, r.actor, r.org, command, pre or Preconditions())

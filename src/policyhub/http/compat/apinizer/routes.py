@@ -40,7 +40,7 @@ Work = Callable[[Call, UnitOfWork], dict[str, Any]]
 
 def _run(request: Request, c: ContainerDep, actor: CurrentActor, if_match: str | None, work: Work) -> Response:
     call = Call(c, actor, key_org(request, None), Preconditions(if_match=if_match))
-    return JSONResponse(c.db.transact(lambda uow: work(call, uow)))
+    return JSONResponse(c.commands.in_org_sync(call.actor, call.org, lambda w: work(call, w.uow)))
 
 
 def _envelope(request: Request, body: object) -> tuple[PolicyEnvelope, dict[str, Any]]:

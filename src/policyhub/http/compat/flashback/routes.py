@@ -23,6 +23,7 @@ from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody,
 from policyhub.http.deps import require_json_object as json_object
 from policyhub.http.openapi import body_schema
 from policyhub.services import keys
+from policyhub.services.commands import ArchivePolicy, CreatePolicy, MergePatchPolicy, OrgWrite, WriteOptions
 from policyhub.services.policies import PolicyService, Preconditions
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -46,16 +47,15 @@ def create_policy(request: Request, c: ContainerDep, actor: CurrentActor, body: 
     org = key_org(request, req.orgId)
     name = _check_name(req.name)
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        c.policies.lock(uow, org)
-        levels = Levels(c.scopes, uow, actor)
+    def work(w: OrgWrite) -> dict[str, Any]:
+        levels = Levels(c.scopes, w.uow, actor)
         target = levels.target(req.workspaceId, req.repoId)
-        core = _free_core_name(c.policies, uow, org, name, None)
+        core = _free_core_name(c.policies, w.uow, org, name, None)
         doc = translate.create_document(name, req.content, req.riskType, req.actionType, core)
-        result = c.policies.create(uow, actor, org, doc, type_name=TYPE_NAME, scope=target.path if target else None)
-        return {"success": True, "policy": _dtos(uow, org, levels, [result.policy])[0]}
+        result = w.run(CreatePolicy(doc, TYPE_NAME, target.path if target else None))
+        return {"success": True, "policy": _dtos(w.uow, org, levels, [result.policy])[0]}
 
-    return JSONResponse(c.db.transact(work))
+    return JSONResponse(c.commands.in_org_sync(actor, org, work))
 
 
 @router.get("", response_model=wire.FlashbackPolicyListEnvelope, summary="Get AI Policies")
@@ -113,18 +113,18 @@ def update_policy(
     if not scope_fields:
         _require_changes(changes)
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        c.policies.lock(uow, org)
+    def work(w: OrgWrite) -> dict[str, Any]:
+        uow = w.uow
         levels = Levels(c.scopes, uow, actor)
         current = _find(c, uow, actor, policyId)
         _check_scope_unchanged(scope_fields, current, org, levels)
         _require_changes(changes)
         core = _free_core_name(c.policies, uow, org, changes["name"], current) if "name" in changes else current.name
         patch = translate.update_patch(changes, core if core != current.name else None)
-        result = c.policies.merge_patch(uow, actor, org, current.id, patch, Preconditions(if_match=if_match))
+        result = w.run(MergePatchPolicy(current.id, patch), Preconditions(if_match=if_match))
         return {"success": True, "policy": _dtos(uow, org, levels, [result.policy])[0]}
 
-    return JSONResponse(c.db.transact(work))
+    return JSONResponse(c.commands.in_org_sync(actor, org, work))
 
 
 @router.delete("/{policyId}", response_model=wire.FlashbackActionResponse, summary="Delete AI Policy (soft delete)")
@@ -139,11 +139,11 @@ def delete_policy(
     """Archive the policy: it is no longer enforced or listed; its history stays in the core."""
     org = key_org(request, orgId)
 
-    def work(uow: UnitOfWork) -> None:
-        current = _find(c, uow, actor, policyId)
-        c.policies.archive(uow, actor, org, current.id, Preconditions(if_match=if_match))
-
-    c.db.transact(work)
+    options = WriteOptions(
+        preconditions=Preconditions(if_match=if_match),
+        guard=lambda uow: ArchivePolicy(_find(c, uow, actor, policyId).id),
+    )
+    c.commands.execute_sync(actor, org, ArchivePolicy(policyId), options)
     return JSONResponse({"success": True, "message": "Policy deleted successfully"})
 
 

@@ -18,6 +18,7 @@ from policyhub.http.compat.jfrog.translate import TYPE_NAME, parse_policy, polic
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, key_org
 from policyhub.http.openapi import body_schema
 from policyhub.policy_types.jfrog import RULE_KIND
+from policyhub.services.commands import ArchivePolicy, CreatePolicy, OrgWrite, ReplacePolicy, WriteOptions
 from policyhub.services.policies import Preconditions
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -60,16 +61,15 @@ def create_policy(
 ) -> Response:
     org = key_org(request, None)
 
-    def work(uow: UnitOfWork) -> tuple[Policy, dict[str, Any]]:
+    def work(w: OrgWrite) -> tuple[Policy, dict[str, Any]]:
         lookups.may_write(actor)
         wire = parse_policy(body, None)
-        c.policies.lock(uow, org)
-        lookups.ensure_unique_name(c, uow, actor, wire.name, None)
+        lookups.ensure_unique_name(c, w.uow, actor, wire.name, None)
         with rule_references_as_conflicts():
-            result = c.policies.create(uow, actor, org, policy_document(wire, None), type_name=TYPE_NAME, scope=None)
-        return result.policy, _render(uow, actor, result.policy)
+            result = w.run(CreatePolicy(policy_document(wire, None), TYPE_NAME))
+        return result.policy, _render(w.uow, actor, result.policy)
 
-    policy, out = c.db.transact(work)
+    policy, out = c.commands.in_org_sync(actor, org, work)
     headers = {**_headers(policy), "Location": f"{request.url.path.rstrip('/')}/{policy.id}"}
     return json_response(out, 201, headers)
 
@@ -164,18 +164,18 @@ def put_policy(
 ) -> Response:
     org = key_org(request, None)
 
-    def work(uow: UnitOfWork) -> tuple[Policy, dict[str, Any]]:
-        c.policies.lock(uow, org)
+    def work(w: OrgWrite) -> tuple[Policy, dict[str, Any]]:
+        uow = w.uow
         current = lookups.load_policy(c, uow, actor, policy_id)
         lookups.may_write(actor, current.scope_path)
         wire = parse_policy(body, current.id)
         lookups.ensure_unique_name(c, uow, actor, wire.name, current.id)
         document = policy_document(wire, current)
         with rule_references_as_conflicts():
-            result = c.policies.put(uow, actor, org, current.id, document, Preconditions(if_match=if_match))
+            result = w.run(ReplacePolicy(current.id, document), Preconditions(if_match=if_match))
         return result.policy, _render(uow, actor, result.policy)
 
-    policy, out = c.db.transact(work)
+    policy, out = c.commands.in_org_sync(actor, org, work)
     return json_response(out, headers=_headers(policy))
 
 
@@ -191,9 +191,9 @@ def delete_policy(
 ) -> Response:
     org = key_org(request, None)
 
-    def work(uow: UnitOfWork) -> None:
-        current = lookups.load_policy(c, uow, actor, policy_id)
-        c.policies.archive(uow, actor, org, current.id, Preconditions(if_match=if_match))
-
-    c.db.transact(work)
+    options = WriteOptions(
+        preconditions=Preconditions(if_match=if_match),
+        guard=lambda uow: ArchivePolicy(lookups.load_policy(c, uow, actor, policy_id).id),
+    )
+    c.commands.execute_sync(actor, org, ArchivePolicy(policy_id), options)
     return Response(status_code=204)

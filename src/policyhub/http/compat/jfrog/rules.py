@@ -21,6 +21,7 @@ from policyhub.http.compat.jfrog.translate import check_body_id, rule_out
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, key_org, require_json_object
 from policyhub.http.openapi import body_schema
 from policyhub.policy_types.jfrog import RULE_KIND, validate_rule
+from policyhub.services.commands import OrgWrite
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -57,14 +58,13 @@ def create_rule(request: Request, c: ContainerDep, actor: CurrentActor, _json: J
     doc = require_json_object(body)
     check_body_id(doc, None)
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
+    def work(w: OrgWrite) -> dict[str, Any]:
         lookups.may_write(actor)
-        c.policies.lock(uow, org)
-        data, template = _validated(c, uow, actor, doc)
-        rule = c.resources.create(uow, actor, RULE_KIND, data["name"], data)
-        return _render(uow, actor, rule, template)
+        data, template = _validated(c, w.uow, actor, doc)
+        rule = c.resources.create(w.uow, actor, RULE_KIND, data["name"], data)
+        return _render(w.uow, actor, rule, template)
 
-    out = c.db.transact(work)
+    out = c.commands.in_org_sync(actor, org, work)
     return json_response(out, 201, {"Location": f"{request.url.path.rstrip('/')}/{out['id']}"})
 
 
@@ -135,15 +135,15 @@ def put_rule(
     doc = require_json_object(body)
     check_body_id(doc, rule_id)
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
+    def work(w: OrgWrite) -> dict[str, Any]:
         lookups.may_write(actor)
-        c.policies.lock(uow, org)
+        uow = w.uow
         current = lookups.get_rule(c, uow, actor, rule_id)
         data, template = _validated(c, uow, actor, doc)
         rule = c.resources.update(uow, actor, RULE_KIND, current.id, data, key=data["name"])
         return _render(uow, actor, rule, template)
 
-    return json_response(c.db.transact(work))
+    return json_response(c.commands.in_org_sync(actor, org, work))
 
 
 @router.delete(

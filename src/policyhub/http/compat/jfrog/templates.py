@@ -21,6 +21,7 @@ from policyhub.http.compat.jfrog.translate import TEMPLATE_KIND, check_body_id, 
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, key_org, require_json_object
 from policyhub.http.openapi import body_schema
 from policyhub.policy_types.jfrog import check_rule_parameters, validate_template
+from policyhub.services.commands import OrgWrite
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -127,15 +128,15 @@ def put_template(
     lookups.may_write(actor)
     data = validate_template(doc, tenant=actor.org_id)  # the Rego parse (bounded) holds no transaction
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
+    def work(w: OrgWrite) -> dict[str, Any]:
         lookups.may_write(actor)
-        c.policies.lock(uow, org)
+        uow = w.uow
         current = lookups.get_template(c, uow, actor, template_id)
         _check_rules_still_fit(lookups.rules_using(c, uow, actor, current.id), data.get("parameters", []))
         template = c.resources.update(uow, actor, TEMPLATE_KIND, current.id, data, key=data["name"])
         return _render(uow, actor, template)
 
-    return json_response(c.db.transact(work))
+    return json_response(c.commands.in_org_sync(actor, org, work))
 
 
 @router.delete(
@@ -148,9 +149,9 @@ def put_template(
 def delete_template(request: Request, c: ContainerDep, actor: CurrentActor, template_id: TemplateId) -> Response:
     org = key_org(request, None)
 
-    def work(uow: UnitOfWork) -> None:
+    def work(w: OrgWrite) -> None:
         lookups.may_write(actor)
-        c.policies.lock(uow, org)
+        uow = w.uow
         current = lookups.get_template(c, uow, actor, template_id)
         users = lookups.rules_using(c, uow, actor, current.id)
         if users:
@@ -158,5 +159,5 @@ def delete_template(request: Request, c: ContainerDep, actor: CurrentActor, temp
             raise Conflict(f"{STILL_USED}: {names}")
         c.resources.delete(uow, actor, TEMPLATE_KIND, current.id)
 
-    c.db.transact(work)
+    c.commands.in_org_sync(actor, org, work)
     return Response(status_code=204)

@@ -25,8 +25,8 @@ from policyhub.http.compat.kosli.translate import ENV_KIND
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, parse_model
 from policyhub.http.openapi import body_schema
 from policyhub.policy_types.kosli.attachments import POLICY_IDS
+from policyhub.services.commands import OrgWrite
 from policyhub.storage.repositories.resources import Resource
-from policyhub.storage.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/api/v2/environments", tags=["kosli"], responses=schemas.ERROR_RESPONSES)
 
@@ -48,8 +48,8 @@ Env = schemas.KosliEnvironmentResponse
 def put_environment(c: ContainerDep, actor: CurrentActor, org: KosliOrg, body: JsonObject) -> Response:
     req = parse_model(schemas.KosliEnvironmentPutInput, body)
 
-    def work(uow: UnitOfWork) -> tuple[dict[str, Any], bool]:
-        c.policies.lock(uow, org)
+    def work(w: OrgWrite) -> tuple[dict[str, Any], bool]:
+        uow = w.uow
         reads = Reads(c, uow, actor, org.slug)
         ids = reads.policy_ids(req.policies, "policies") if req.policies is not None else None
         existing = reads.environment_or_none(req.name)
@@ -61,7 +61,7 @@ def put_environment(c: ContainerDep, actor: CurrentActor, org: KosliOrg, body: J
             saved = c.resources.update(uow, actor, ENV_KIND, existing.id, data)
         return _out(reads, saved), existing is None
 
-    out, created = c.db.transact(work)
+    out, created = c.commands.in_org_sync(actor, org, work)
     return JSONResponse(out, status_code=201 if created else 200)
 
 
@@ -189,14 +189,13 @@ def update_environment(
 ) -> Response:
     """Change one environment's data in one transaction (no change, no event) and return it."""
 
-    def work(uow: UnitOfWork) -> dict[str, Any]:
-        c.policies.lock(uow, org)
-        reads = Reads(c, uow, actor, org.slug)
+    def work(w: OrgWrite) -> dict[str, Any]:
+        reads = Reads(c, w.uow, actor, org.slug)
         env = reads.environment(env_name)
-        saved = c.resources.update(uow, actor, ENV_KIND, env.id, change(reads, env))
+        saved = c.resources.update(w.uow, actor, ENV_KIND, env.id, change(reads, env))
         return _out(reads, saved)
 
-    return JSONResponse(c.db.transact(work))
+    return JSONResponse(c.commands.in_org_sync(actor, org, work))
 
 
 def _out(reads: Reads, env: Resource) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from policyhub.http.compat.kosli.lookups import Reads
 from policyhub.http.compat.kosli.translate import FILE_FIELD, TYPE_NAME, file_errors, put_document
 from policyhub.http.deps import ContainerDep, CurrentActor, parse_model
 from policyhub.http.openapi import body_schema, register_model
+from policyhub.services.commands import OrgWrite, ReplacePolicy
 from policyhub.services.policies import Preconditions
-from policyhub.storage.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/api/v2/policies", tags=["kosli"], responses=schemas.ERROR_RESPONSES)
 
@@ -79,9 +79,8 @@ def put_policy(
     source = form.policy_yaml
     pre = Preconditions(if_match=if_match)
 
-    def work(uow: UnitOfWork) -> tuple[dict[str, Any], bool, str]:
-        c.policies.lock(uow, org)
-        reads = Reads(c, uow, actor, org.slug)
+    def work(w: OrgWrite) -> tuple[dict[str, Any], bool, str]:
+        reads = Reads(c, w.uow, actor, org.slug)
         current = reads.live_policy_or_none(payload.name)
         if current is not None and current.type != TYPE_NAME:
             raise InvalidInput.field(
@@ -91,12 +90,12 @@ def put_policy(
             raise InvalidInput.field(FILE_FIELD, "required when creating a policy")
         document = put_document(payload, source, current)
         try:
-            result = c.policies.put(uow, actor, org, payload.name, document, pre)
+            result = w.run(ReplacePolicy(payload.name, document), pre)
         except InvalidInput as exc:
             raise file_errors(exc, source) from None
         return reads.response(result.policy).model_dump(mode="json"), result.created, result.etag
 
-    body, created, tag = c.db.transact(work)
+    body, created, tag = c.commands.in_org_sync(actor, org, work)
     return JSONResponse(body, status_code=201 if created else 200, headers={"ETag": tag})
 
 

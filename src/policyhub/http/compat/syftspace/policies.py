@@ -7,7 +7,7 @@ archives the core policy (its versions and events stay readable through ``/v1``)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -36,6 +36,7 @@ from policyhub.http.compat.syftspace.translate import (
 from policyhub.http.deps import Container, ContainerDep, CurrentActor
 from policyhub.http.openapi import body_schema
 from policyhub.policy_types.syftspace import SyftSpaceType, require_syftspace_type, syftspace_types
+from policyhub.services.commands import ArchivePolicy, Command, CreatePolicy, JsonPatchPolicy, WriteOptions
 from policyhub.services.policies import Preconditions
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -63,19 +64,19 @@ def create_policy(c: ContainerDep, actor: CurrentActor, org: TenantOrg, body: Bo
     if req.wallet_id is not None:  # Syft Space's answer for a type that is not wallet-bound
         raise InvalidInput(f"wallet_id is not applicable for {req.policy_type} policies.")
     endpoint_id = str(req.endpoint_id)
+    doc = {
+        "name": core_name(endpoint_id, req.name),
+        "spec": req.configuration,
+        "attributes": {VENDOR_KEY: vendor_attributes(None, req.name)},
+    }
 
-    def work(uow: UnitOfWork) -> Policy:
-        c.policies.lock(uow, org)
+    def guard(uow: UnitOfWork) -> Command:
         endpoint = find_endpoint(c, uow, actor, endpoint_id)
-        doc = {
-            "name": core_name(endpoint.id, req.name),
-            "spec": req.configuration,
-            "attributes": {VENDOR_KEY: vendor_attributes(None, req.name)},
-        }
-        with vendor_errors(req.policy_type, req.name, endpoint.id):
-            return c.policies.create(uow, actor, org, doc, type_name=plugin.name, scope=endpoint.path).policy
+        return CreatePolicy(doc, plugin.name, endpoint.path)
 
-    return _policy_json(c.db.transact(work), status_code=201)
+    options = WriteOptions(guard=guard, errors=lambda: vendor_errors(req.policy_type, req.name, endpoint_id))
+    result = c.commands.execute_sync(actor, org, CreatePolicy(doc, plugin.name), options)
+    return _policy_json(result.policy, status_code=201)
 
 
 @router.get("/", response_model=list[s.SyftSpacePolicyListItem], responses=s.ERROR_RESPONSES, summary="List policies")
@@ -127,16 +128,21 @@ def update_policy(
     fixed = {key: raw.pop(key) for key in IMMUTABLE if key in raw} if isinstance(raw, dict) else {}
     req = parse_wire(s.SyftSpaceUpdatePolicyRequest, raw)
 
-    def work(uow: UnitOfWork) -> Policy:
-        c.policies.lock(uow, org)
-        current = load(c, uow, actor, pid)
-        check_immutable(current, fixed)
-        ops = update_operations(current, name=req.name, configuration=req.configuration)
-        # Even an empty update goes through the service, so its permission check applies.
-        with vendor_errors(vendor_type(current), req.name or "", current.scope_id):
-            return c.policies.json_patch(uow, actor, org, current.id, ops, Preconditions(if_match=if_match)).policy
+    loaded: list[Policy] = []
 
-    return _policy_json(c.db.transact(work))
+    def guard(uow: UnitOfWork) -> Command:
+        current = load(c, uow, actor, pid)
+        loaded.append(current)
+        check_immutable(current, fixed)
+        # Even an empty update goes through the service, so its permission check applies.
+        return JsonPatchPolicy(current.id, update_operations(current, name=req.name, configuration=req.configuration))
+
+    def errors() -> AbstractContextManager[None]:
+        current = loaded[-1]
+        return vendor_errors(vendor_type(current), req.name or "", current.scope_id)
+
+    options = WriteOptions(preconditions=Preconditions(if_match=if_match), guard=guard, errors=errors)
+    return _policy_json(c.commands.execute_sync(actor, org, JsonPatchPolicy(pid, []), options).policy)
 
 
 @router.delete(
@@ -147,12 +153,11 @@ def delete_policy(
 ) -> Response:
     pid = parse_uuid(policy_id, "path", "policy_id")
 
-    def work(uow: UnitOfWork) -> Policy:
-        c.policies.lock(uow, org)
-        current = load(c, uow, actor, pid)
-        return c.policies.archive(uow, actor, org, current.id, Preconditions(if_match=if_match)).policy
-
-    c.db.transact(work)
+    options = WriteOptions(
+        preconditions=Preconditions(if_match=if_match),
+        guard=lambda uow: ArchivePolicy(load(c, uow, actor, pid).id),
+    )
+    c.commands.execute_sync(actor, org, ArchivePolicy(pid), options)
     return JSONResponse({"message": f"Successfully deleted policy '{pid}'"})
 
 
