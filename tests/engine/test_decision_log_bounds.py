@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from policyhub.app import build_container
 from policyhub.domain.bounded_json import TRUNCATED
-from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from policyhub.storage.repositories.decisions import LoggedDecision
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.threshold_type import registry_with_threshold
+from tests.own_app import own_client, own_container
 
 CAP = 16 * 1024
 PAGE_BYTES = 4 * 1024 * 1024
@@ -33,15 +32,13 @@ PAGE_BYTES = 4 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def log_container(database_url: str) -> Iterator[Container]:
-    c = build_container(make_settings(database_url), registry=registry_with_threshold())
-    yield c
-    c.decisions.log.close()
-    c.db.dispose()
+    with own_container(make_settings(database_url), registry_with_threshold()) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
 def log_client(log_container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=log_container), raise_server_exceptions=False) as client:
+    with own_client(log_container) as client:
         yield client
 
 
@@ -205,9 +202,7 @@ def test_credentials_in_http_request_inputs_are_not_logged(org: OrgClient, log_c
         assert leaked == [], f"logged in clear: {leaked}"
     kept = one.json()["input"]
     assert kept["method"] == "POST" and kept["user"] == "ann@example.com" and kept["client_ip"] == "203.0.113.9"
-    assert kept["path"] == (
-        "/v1/reset/[REDACTED]/confirm?access_token=[REDACTED]&key=[REDACTED]&sig=[REDACTED]"
-    )
+    assert kept["path"] == ("/v1/reset/[REDACTED]/confirm?access_token=[REDACTED]&key=[REDACTED]&sig=[REDACTED]")
     assert kept["headers"]["User-Agent"] == "curl/8.5.0"
     assert kept["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
     assert kept["headers"]["X-Forwarded-For"] == "203.0.113.9"

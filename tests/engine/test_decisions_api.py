@@ -14,19 +14,18 @@ from policyhub.http.deps import Container
 from policyhub.services.decision_log import LogPolicy
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.threshold_type import registry_with_threshold
+from tests.own_app import own_client, own_container
 
 
 @pytest.fixture(scope="module")
 def engine_container(database_url: str) -> Iterator[Container]:
-    c = build_container(make_settings(database_url), registry=registry_with_threshold())
-    yield c
-    c.decisions.log.close()
-    c.db.dispose()
+    with own_container(make_settings(database_url), registry_with_threshold()) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
 def engine_client(engine_container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=engine_container), raise_server_exceptions=False) as client:
+    with own_client(engine_container) as client:
         yield client
 
 

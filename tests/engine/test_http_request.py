@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from policyhub.app import build_container
-from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from tests.compat.apinizer.helpers import SCRIPT, THROTTLING, Apinizer, setup_org
 from tests.conftest import OrgClient, make_settings, new_org
+from tests.own_app import own_client, own_container
 from tests.support.server import free_port
 
 
@@ -192,11 +191,9 @@ def _ok(response: Any) -> None:
 @pytest.fixture(scope="module")
 def down(database_url: str) -> Iterator[tuple[TestClient, Container]]:
     """The app with its counters in a Redis that is not there (a closed port)."""
-    container = build_container(make_settings(database_url, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
-    with TestClient(create_app(container=container), raise_server_exceptions=False) as client:
+    settings = make_settings(database_url, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with own_container(settings) as container, own_client(container) as client:
         yield client, container
-    container.decisions.log.close()
-    container.db.dispose()
 
 
 def test_an_unreachable_counter_store_denies_with_the_reason(down: tuple[TestClient, Container]) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from policyhub.app import build_container
-from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.judge_server import FakeChatServer, fake_chat_server
+from tests.own_app import own_client, own_container
 
 RULE = "Do not discuss competitor pricing"
 
@@ -30,15 +29,13 @@ def chat() -> Iterator[FakeChatServer]:
 
 @pytest.fixture(scope="module")
 def judged_container(database_url: str, chat: FakeChatServer) -> Iterator[Container]:
-    c = build_container(make_settings(database_url, judge_url=chat.url, judge_model="m", judge_timeout_s=0.3))
-    yield c
-    c.decisions.log.close()
-    c.db.dispose()
+    with own_container(make_settings(database_url, judge_url=chat.url, judge_model="m", judge_timeout_s=0.3)) as c:
+        yield c
 
 
 @pytest.fixture(scope="module")
 def judged_client(judged_container: Container) -> Iterator[TestClient]:
-    with TestClient(create_app(container=judged_container), raise_server_exceptions=False) as client:
+    with own_client(judged_container) as client:
         yield client
 
 

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from policyhub.app import build_container
-from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.judge_server import FakeChatServer, fake_chat_server
+from tests.own_app import own_client, own_container
 
 RULES = ("Do not discuss competitor pricing", "Do not give legal advice", "Do not mention internal project names")
 SLOW_S = 1.0
@@ -41,11 +40,8 @@ def judged(database_url: str, chat: FakeChatServer) -> Iterator[tuple[TestClient
         judge_concurrency_per_org=3,
         threads=8,  # the request pool: a flood holding its threads would show at once
     )
-    c = build_container(settings)
-    with TestClient(create_app(container=c), raise_server_exceptions=False) as client:
+    with own_container(settings) as c, own_client(c) as client:
         yield client, c
-    c.decisions.log.close()
-    c.db.dispose()
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
-from policyhub.app import build_container
-from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from tests.compat.kosli.support import create, env
 from tests.conftest import OrgClient, make_settings, new_org
+from tests.own_app import own_client, own_container
 from tests.policy_types.kosli.evaluate_support import FP_A
 
 FORGED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"}
@@ -42,14 +40,12 @@ def test_a_forged_host_header_is_not_reflected(org: OrgClient) -> None:
 
 @pytest.fixture(scope="module")
 def public_container(database_url: str) -> Iterator[Container]:
-    c = build_container(make_settings(database_url, public_base_url="https://policies.example.com/hub/"))
-    yield c
-    c.decisions.log.close()
-    c.db.dispose()
+    with own_container(make_settings(database_url, public_base_url="https://policies.example.com/hub/")) as c:
+        yield c
 
 
 def test_the_configured_public_base_url_is_used(public_container: Container) -> None:
-    with TestClient(create_app(container=public_container), raise_server_exceptions=False) as client:
+    with own_client(public_container) as client:
         org = new_org(client, public_container)
         base = assert_url(org)
     assert base == "https://policies.example.com/hub"
