@@ -91,12 +91,15 @@ def update_operations(
     return ops
 
 
+def _policy_head(policy: Policy) -> dict[str, Any]:
+    """What every Syft Space view of a policy starts with: its id, its Syft Space name and type."""
+    return {"id": policy.id, "name": display_name(policy), "policy_type": vendor_type(policy)}
+
+
 def policy_response(policy: Policy) -> dict[str, Any]:
     """Syft Space's ``PolicyResponse``."""
     return {
-        "id": policy.id,
-        "name": display_name(policy),
-        "policy_type": vendor_type(policy),
+        **_policy_head(policy),
         "configuration": policy.spec,
         "endpoint_id": policy.scope_id,
         "created_at": iso(policy.created_at),
@@ -107,9 +110,7 @@ def policy_response(policy: Policy) -> dict[str, Any]:
 def list_item(policy: Policy) -> dict[str, Any]:
     """Syft Space's ``PolicyListItem``: no configuration, no ``updated_at``."""
     return {
-        "id": policy.id,
-        "name": display_name(policy),
-        "policy_type": vendor_type(policy),
+        **_policy_head(policy),
         "endpoint_id": policy.scope_id,
         "created_at": iso(policy.created_at),
     }
@@ -158,13 +159,7 @@ def _kept(value: Any, default: Any) -> Any:
 
 def attached_policy(policy: Policy) -> dict[str, Any]:
     """Syft Space's ``AttachedPolicy`` (in an endpoint's detail); no type served here takes a wallet."""
-    return {
-        "id": policy.id,
-        "name": display_name(policy),
-        "policy_type": vendor_type(policy),
-        "configuration": policy.spec,
-        "wallet_id": None,
-    }
+    return {**_policy_head(policy), "configuration": policy.spec, "wallet_id": None}
 
 
 def config_error(exc: InvalidInput, policy_type: str) -> DomainError:
