@@ -17,6 +17,7 @@ from typing import Any, TypeVar, overload
 
 from policyhub.domain.records import Actor, Org
 from policyhub.services import idempotency
+from policyhub.services.planning import PlanningUnitOfWork
 from policyhub.services.policies import PolicyService, Preconditions, PreparedWrite, WriteResult
 from policyhub.storage.db import Database
 from policyhub.storage.repositories.idempotency import StoredResponse
@@ -230,7 +231,7 @@ class CommandRunner:
         prepare = None
         plain = guard is None and options.errors is nullcontext and (once is None or options.dry_run)
         if isinstance(command, _PLANNABLE) and plain:
-            prepare = self._preparation(actor, org, command, pre, respond)
+            prepare = self.preparation(actor, org, command, pre, respond)
         return work, prepare
 
     def run(self, uow: UnitOfWork, actor: Actor, org: Org, command: Command, pre: Preconditions) -> WriteResult:
@@ -253,7 +254,7 @@ class CommandRunner:
                 return s.rollback(uow, actor, org, ref, number, pre, comment)
         raise TypeError(f"not a policy command: {command!r}")
 
-    def _preparation(
+    def preparation(
         self,
         actor: Actor,
         org: Org,
@@ -261,19 +262,26 @@ class CommandRunner:
         pre: Preconditions,
         respond: Callable[[UnitOfWork, WriteResult], Any] | None,
     ) -> Preparation:
-        """How ``command`` is planned on a read, outside the lock (the group-commit writer decides when)."""
+        """How ``command`` is planned on a read, outside the lock (the group-commit writer decides when).
+
+        The plan sees the read through a :class:`PlanningUnitOfWork`: one that read more than its own policy
+        is refused, whoever wrote the read (see ``services.planning``).
+        """
         s = self.policies
 
         def plan(uow: UnitOfWork) -> Work | None:
+            view = PlanningUnitOfWork(uow)
             planned: PreparedWrite | None
             match command:
                 case ReplacePolicy(ref, body):
-                    planned = s.prepare_put(uow, actor, org, ref, body, pre)
+                    planned = s.prepare_put(view, actor, org, ref, body, pre)
                 case MergePatchPolicy(ref, patch, comment):
-                    planned = s.prepare_merge_patch(uow, actor, org, ref, patch, pre, comment)
+                    planned = s.prepare_merge_patch(view, actor, org, ref, patch, pre, comment)
                 case JsonPatchPolicy(ref, ops, comment):
-                    planned = s.prepare_json_patch(uow, actor, org, ref, ops, pre, comment)
-            if planned is None or respond is None:
+                    planned = s.prepare_json_patch(view, actor, org, ref, ops, pre, comment)
+            if planned is None or not view.trusted():  # it read what its compare-and-set will not re-check
+                return None
+            if respond is None:
                 return planned
             write = planned
             return lambda wuow: respond(wuow, write(wuow))
