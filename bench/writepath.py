@@ -74,7 +74,7 @@ def instrument() -> None:
     _wrap(svc, "merge_patch", "  merge_patch(document, patch) (RFC 7396)")
     _wrap(svc.PolicyService, "_draft", "  _draft: PolicyFields validation + normalize")
     _wrap(svc, "content_hash", "  content_hash x2 (canonical JSON + sha256)")
-    _wrap(svc.PolicyService, "_store", "  _store: UPDATE policies (16 columns)")
+    _wrap(svc.PolicyService, "_persist", "  _persist: the change statement (row, version, events, chain)", static=True)
     _wrap(policies.PolicyRepository, "insert_version", "  INSERT policy_versions")
     _wrap(policies.PolicyRepository, "set_references", "  DELETE policy_references (set_references)")
     _wrap(audit, "record", "  audit.record: event hash, INSERT event, UPDATE org")

@@ -314,25 +314,7 @@ class PolicyService:
         """Archive (soft-delete) a live policy; its history stays readable."""
         audit.lock_org(uow, org.id)
         current = self._current_for_write(uow, actor, org, ref, pre, "be archived again")
-        at = now()
-        updated = replace(
-            current,
-            archived=True,
-            archived_at=at,
-            revision=current.revision + 1,
-            updated_at=at,
-            updated_by=actor.principal_id,
-        )
-        self._store(uow, current, updated)
-        audit.record(
-            uow,
-            actor,
-            object_kind="policy",
-            object_id=current.id,
-            type=EventType.ARCHIVING,
-            data={"name": current.name, "revision": updated.revision},
-        )
-        return self._result(current, updated, created=False, new_version=False, events=[EventType.ARCHIVING])
+        return self._set_archived(uow, actor, current, archived=True)
 
     def unarchive(self, uow: UnitOfWork, actor: Actor, org: Org, ref: str, pre: Preconditions) -> WriteResult:
         """Bring an archived policy back; its name must be free among live policies."""
@@ -349,25 +331,24 @@ class PolicyService:
                 f"a live policy named {current.name!r} exists; rename or archive it first",
                 [FieldError("name", "already exists")],
             )
+        return self._set_archived(uow, actor, current, archived=False)
+
+    def _set_archived(self, uow: UnitOfWork, actor: Actor, current: Policy, *, archived: bool) -> WriteResult:
+        """Archive or restore ``current`` (checked by the caller): one change with one event, no version."""
         at = now()
         updated = replace(
             current,
-            archived=False,
-            archived_at=None,
+            archived=archived,
+            archived_at=at if archived else None,
             revision=current.revision + 1,
             updated_at=at,
             updated_by=actor.principal_id,
         )
-        self._store(uow, current, updated)
-        audit.record(
-            uow,
-            actor,
-            object_kind="policy",
-            object_id=current.id,
-            type=EventType.UNARCHIVING,
-            data={"name": current.name, "revision": updated.revision},
+        kind = EventType.ARCHIVING if archived else EventType.UNARCHIVING
+        self._persist(
+            uow, actor, current, updated, None, [(kind, {"name": current.name, "revision": updated.revision})]
         )
-        return self._result(current, updated, created=False, new_version=False, events=[EventType.UNARCHIVING])
+        return self._result(current, updated, created=False, new_version=False, events=[kind])
 
     def rollback(
         self,
@@ -415,12 +396,7 @@ class PolicyService:
             created_by=actor.principal_id,
         )
         data = {"version": updated.version, "restored_version": number, "content_hash": old.content_hash}
-        drafted = audit.drafts(
-            uow, actor, object_kind="policy", object_id=current.id, entries=[(EventType.ROLLBACK, data)]
-        )
-        if not uow.changes.write(updated, current.revision, version, drafted):
-            raise Conflict("the policy changed while this write was in progress; retry")
-        audit.advance(uow, drafted)
+        self._persist(uow, actor, current, updated, version, [(EventType.ROLLBACK, data)])
         if plugin.references(current.spec) != references:
             uow.policies.set_references(org.id, current.id, references)
         return self._result(current, updated, created=False, new_version=True, events=[EventType.ROLLBACK])
@@ -503,31 +479,21 @@ class PolicyService:
             updated_by=actor.principal_id,
             archived=False,
         )
-        uow.policies.insert(policy)
         digest = content_hash(policy.spec, policy.source)
-        uow.policies.insert_version(
-            org.id,
-            Version(
-                policy_id=policy.id,
-                version=1,
-                spec=policy.spec,
-                source=policy.source,
-                content_hash=digest,
-                comment=comment,
-                created_at=at,
-                created_by=actor.principal_id,
-            ),
+        version = Version(
+            policy_id=policy.id,
+            version=1,
+            spec=policy.spec,
+            source=policy.source,
+            content_hash=digest,
+            comment=comment,
+            created_at=at,
+            created_by=actor.principal_id,
         )
+        data = {"name": policy.name, "type": type_name, "scope": scope_path, "version": 1, "content_hash": digest}
+        self._persist(uow, actor, None, policy, version, [(EventType.CREATION, data)])
         if draft.normalized.references:
             uow.policies.set_references(org.id, policy.id, draft.normalized.references)
-        audit.record(
-            uow,
-            actor,
-            object_kind="policy",
-            object_id=policy.id,
-            type=EventType.CREATION,
-            data={"name": policy.name, "type": type_name, "scope": scope_path, "version": 1, "content_hash": digest},
-        )
         return WriteResult(policy, created=True, changed=True, new_version=True, events=[EventType.CREATION])
 
     def _change(
@@ -630,12 +596,8 @@ class PolicyService:
                     },
                 )
             )
-        drafted = audit.drafts(uow, actor, object_kind="policy", object_id=current.id, entries=entries)
-        if not uow.changes.write(updated, current.revision, version, drafted):
-            if planned:
-                raise StalePlan(f"policy {current.id} moved past revision {current.revision}")
-            raise Conflict("the policy changed while this write was in progress; retry")
-        audit.advance(uow, drafted)
+        if not self._persist(uow, actor, current, updated, version, entries, check=not planned):
+            raise StalePlan(f"policy {current.id} moved past revision {current.revision}")
         if content_changed:
             previous_refs = change.plugin.references(current.spec)
             if previous_refs is None or previous_refs != draft.normalized.references:
@@ -688,9 +650,31 @@ class PolicyService:
             return NormalizedSpec(previous.spec, previous.source, normalized.references)
         return plugin.normalize(fields.spec, ctx)
 
-    def _store(self, uow: UnitOfWork, current: Policy, updated: Policy) -> None:
-        if not uow.policies.update(updated, expected_revision=current.revision):
-            raise Conflict("the policy changed while this write was in progress; retry")
+    @staticmethod
+    def _persist(
+        uow: UnitOfWork,
+        actor: Actor,
+        current: Policy | None,
+        updated: Policy,
+        version: Version | None,
+        entries: builtins.list[tuple[str, dict[str, Any]]],
+        *,
+        check: bool = True,
+    ) -> bool:
+        """The one way a policy change is stored, whatever the command: the row (inserted when ``current`` is
+        None, else compare-and-set on its revision), the new version if any, one audit event per entry and
+        the org's chain head, in one statement on PostgreSQL (``repositories/changes.py``).
+
+        False, with nothing written, when the policy moved since ``current`` was read and ``check`` is off
+        (a planned write: the caller starts again); with ``check``, that is a 409.
+        """
+        drafted = audit.drafts(uow, actor, object_kind="policy", object_id=updated.id, entries=entries)
+        if not uow.changes.write(updated, current.revision if current else None, version, drafted):
+            if check:
+                raise Conflict("the policy changed while this write was in progress; retry")
+            return False
+        audit.advance(uow, drafted)
+        return True
 
     @staticmethod
     def _result(

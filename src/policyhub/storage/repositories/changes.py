@@ -1,5 +1,6 @@
-"""A change of a policy written as a whole: the row (compare-and-set on ``revision``), its new version if
-any, its audit events and the org's chain head.
+"""A change of a policy written as a whole: the row (compare-and-set on ``revision``, or inserted when the
+change creates the policy), its new version if any, its audit events and the org's chain head. Every
+policy change is written here, whatever the command (create, replace, patch, archive, unarchive, rollback).
 
 On PostgreSQL it is one statement (data-modifying CTEs: the inserts and the chain update read the
 UPDATE's ``RETURNING``, so they write nothing when the compare-and-set fails): one round trip instead of
@@ -36,16 +37,25 @@ def _values(prefix: str, table: Any, keys: Sequence[str]) -> tuple[list[str], li
     return [f":{prefix}{c.name}" for c in columns], [bindparam(prefix + c.name, type_=c.type) for c in columns]
 
 
-def _statement(with_version: bool, event_count: int) -> Prepared:
-    """The one PostgreSQL statement for a change with (or without) a version and ``event_count`` events."""
-    sets, binds = _values("p_", policies, WRITE_KEYS)
-    where, where_binds = _values("b_", policies, ("id", "org_id", "revision"))
-    assignments = ", ".join(f"{key} = {value}" for key, value in zip(WRITE_KEYS, sets, strict=True))
-    parts = [
-        f"upd AS (UPDATE policies SET {assignments} WHERE id = {where[0]} AND org_id = {where[1]} "
-        f"AND revision = {where[2]} RETURNING id)"
-    ]
-    binds += where_binds
+#: The columns a change that creates its policy inserts.
+INSERT_KEYS = ("id", "org_id", "created_at", "created_by", *WRITE_KEYS)
+
+
+def _statement(creates: bool, with_version: bool, event_count: int) -> Prepared:
+    """The one PostgreSQL statement for a change that updates (or ``creates``) its policy, with (or without)
+    a version and ``event_count`` events. ``upd`` is the policy's row: nothing else is written without it."""
+    if creates:
+        values, binds = _values("p_", policies, INSERT_KEYS)
+        parts = [f"upd AS (INSERT INTO policies ({', '.join(INSERT_KEYS)}) VALUES ({', '.join(values)}) RETURNING id)"]
+    else:
+        sets, binds = _values("p_", policies, WRITE_KEYS)
+        where, where_binds = _values("b_", policies, ("id", "org_id", "revision"))
+        assignments = ", ".join(f"{key} = {value}" for key, value in zip(WRITE_KEYS, sets, strict=True))
+        parts = [
+            f"upd AS (UPDATE policies SET {assignments} WHERE id = {where[0]} AND org_id = {where[1]} "
+            f"AND revision = {where[2]} RETURNING id)"
+        ]
+        binds += where_binds
     if with_version:
         values, version_binds = _values("v_", policy_versions, VERSION_KEYS)
         parts.append(
@@ -68,29 +78,40 @@ def _statement(with_version: bool, event_count: int) -> Prepared:
     return Prepared(text(sql).bindparams(*binds).columns(written=BigInteger()))
 
 
-_STATEMENTS: dict[tuple[bool, int], Prepared] = {}
+_STATEMENTS: dict[tuple[bool, bool, int], Prepared] = {}
 
 
 class PolicyChangeRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def write(self, updated: Policy, expected_revision: int, version: Version | None, events: Sequence[Event]) -> bool:
+    def write(
+        self, updated: Policy, expected_revision: int | None, version: Version | None, events: Sequence[Event]
+    ) -> bool:
         """Write the change; False, with nothing written, when the row is no longer at ``expected_revision``.
 
-        ``events`` are the change's audit events in chain order (at least one): the org's chain head moves
-        to the last of them.
+        ``expected_revision`` None: the change creates the policy (its row is inserted). ``events`` are the
+        change's audit events in chain order (at least one): the org's chain head moves to the last of them.
         """
         if not events:
             raise ValueError("a change records at least one event")
         if self.conn.dialect.name != "postgresql":
             return self._one_by_one(updated, expected_revision, version, events)
-        key = (version is not None, len(events))
+        creates = expected_revision is None
+        key = (creates, version is not None, len(events))
         statement = _STATEMENTS.get(key)
         if statement is None:
             statement = _STATEMENTS[key] = _statement(*key)
         params: dict[str, object] = {"p_" + k: v for k, v in write_columns(updated).items()}
-        params.update(b_id=updated.id, b_org_id=updated.org_id, b_revision=expected_revision)
+        if creates:
+            params.update(
+                p_id=updated.id,
+                p_org_id=updated.org_id,
+                p_created_at=updated.created_at,
+                p_created_by=updated.created_by,
+            )
+        else:
+            params.update(b_id=updated.id, b_org_id=updated.org_id, b_revision=expected_revision)
         if version is not None:
             params.update({"v_" + k: v for k, v in version_columns(updated.org_id, version).items()})
         for i, event in enumerate(events):
@@ -100,9 +121,11 @@ class PolicyChangeRepository:
         return row is not None and int(row.written) == 1
 
     def _one_by_one(
-        self, updated: Policy, expected_revision: int, version: Version | None, events: Sequence[Event]
+        self, updated: Policy, expected_revision: int | None, version: Version | None, events: Sequence[Event]
     ) -> bool:
-        if not PolicyRepository(self.conn).update(updated, expected_revision):
+        if expected_revision is None:
+            PolicyRepository(self.conn).insert(updated)
+        elif not PolicyRepository(self.conn).update(updated, expected_revision):
             return False
         if version is not None:
             PolicyRepository(self.conn).insert_version(updated.org_id, version)
