@@ -30,7 +30,8 @@ test: $(DEV)
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests bench reliability
-	$(BIN)/mypy src
+	$(BIN)/lint-imports
+	$(BIN)/mypy --strict src
 
 bench: $(DEV)
 	$(BIN)/python -m bench.writes $(BENCH_ARGS)

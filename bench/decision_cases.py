@@ -17,8 +17,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from policyhub.app import build_container
-from policyhub.engine.compiled import Evaluation
 from policyhub.engine.engine import DecisionRequest
+from policyhub.evaluation.compiled import Evaluation
 from policyhub.http.app import create_app
 from policyhub.services.orgs import create_org
 from policyhub.settings import Settings

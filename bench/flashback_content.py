@@ -23,8 +23,8 @@ from typing import Any
 
 from bench.decision_cases import Case
 from policyhub.domain.records import Enforcement, Policy
-from policyhub.engine.compiled import Evaluation
-from policyhub.engine.inputs.ai_content import AI_CONTENT
+from policyhub.evaluation.compiled import Evaluation
+from policyhub.evaluation.inputs.ai_content import AI_CONTENT
 from policyhub.policy_types.flashback import FlashbackAiType
 
 CONTENT = "Do not share email addresses, credit card numbers or IBANs"

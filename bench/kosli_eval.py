@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from policyhub.domain.records import Enforcement, Policy
-from policyhub.engine.compiled import Evaluation
-from policyhub.engine.inputs.environment import ENVIRONMENT
-from policyhub.engine.snapshot import OrgSnapshot
+from policyhub.evaluation.compiled import Evaluation
+from policyhub.evaluation.inputs.environment import ENVIRONMENT
+from policyhub.evaluation.snapshot import OrgSnapshot
 from policyhub.policy_types.kosli import KosliEnvironmentType
 
 POLICY_YAML = """\

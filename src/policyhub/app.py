@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import cached_property
 
-from policyhub.engine.compiled import Judge
 from policyhub.engine.engine import DecisionEngine
-from policyhub.engine.limits import DecisionLimits
-from policyhub.engine.points import default_points
 from policyhub.engine.ratelimit import build_limiter
-from policyhub.http.deps import Container
-from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
+from policyhub.evaluation.compiled import Judge
+from policyhub.evaluation.limits import DecisionLimits
+from policyhub.policy_types.registry import PolicyTypeRegistry, default_points, default_registry
 from policyhub.sandbox import rego
 from policyhub.services.actor_cache import ActorCache
 from policyhub.services.audit_keys import MISSING_FOR_SERVER, keyring_from_settings
+from policyhub.services.commands import CommandRunner
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
 from policyhub.services.patching import PatchBudget
@@ -24,6 +25,25 @@ from policyhub.settings import Settings
 from policyhub.storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Container:
+    """The composition root's products, shared by every request (and by the CLI and tests)."""
+
+    settings: Settings
+    db: Database
+    registry: PolicyTypeRegistry
+    policies: PolicyService
+    scopes: ScopeService
+    resources: ResourceService
+    actors: ActorCache
+    decisions: DecisionService
+
+    @cached_property
+    def commands(self) -> CommandRunner:
+        """Runs every policy write (``services.commands``)."""
+        return CommandRunner(self.db, self.policies)
 
 
 def build_container(settings: Settings, registry: PolicyTypeRegistry | None = None) -> Container:

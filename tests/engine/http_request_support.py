@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from policyhub.domain.records import Enforcement, Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation, RateLimiter
-from policyhub.engine.inputs.http_request import HTTP_REQUEST
-from policyhub.engine.outcome import Outcome
 from policyhub.engine.ratelimit.memory import MemoryRateLimiter
-from policyhub.engine.snapshot import Entry, OrgSnapshot
+from policyhub.evaluation.compiled import CompiledPolicy, Evaluation, RateLimiter
+from policyhub.evaluation.inputs.http_request import HTTP_REQUEST
+from policyhub.evaluation.outcome import Outcome
+from policyhub.evaluation.snapshot import Entry, OrgSnapshot
 from policyhub.policy_types.registry import default_registry
 from tests.support.records import policy_record
 

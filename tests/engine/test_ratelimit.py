@@ -13,11 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policyhub.engine.compiled import RateLimiter
-from policyhub.engine.ratelimit import CounterStoreUnavailable, build_limiter, counter_key
+from policyhub.engine.ratelimit import CounterStoreUnavailable, build_limiter
 from policyhub.engine.ratelimit.memory import MemoryRateLimiter
 from policyhub.engine.ratelimit.redis import RedisRateLimiter
 from policyhub.engine.ratelimit.windows import bucket_ms
+from policyhub.evaluation.compiled import RateLimiter
+from policyhub.evaluation.counters import counter_key
 from tests.engine.http_request_support import T0, redis_url
 from tests.support.server import free_port
 

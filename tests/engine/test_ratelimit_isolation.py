@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from policyhub.app import build_container
-from policyhub.engine.ratelimit import counter_key
 from policyhub.engine.ratelimit.memory import MemoryRateLimiter
 from policyhub.engine.ratelimit.redis import RedisRateLimiter
+from policyhub.evaluation.counters import counter_key
 from policyhub.http.app import create_app
 from policyhub.http.deps import Container
 from tests.conftest import OrgClient, make_settings, new_org

@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation, Resources
-from policyhub.engine.outcome import Outcome, Severity
+from policyhub.evaluation.compiled import CompiledPolicy, Evaluation, Resources
+from policyhub.evaluation.outcome import Outcome, Severity
 from policyhub.policy_types.base import ModelPolicyType
 from policyhub.policy_types.registry import PolicyTypeRegistry, default_registry
 

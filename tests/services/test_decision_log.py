@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from policyhub.domain.bounded_json import TRUNCATED, is_marker, json_size
-from policyhub.engine.inputs.http_request import LOG_FIELDS
-from policyhub.engine.outcome import Decision, DecisionResult
+from policyhub.evaluation.inputs.http_request import LOG_FIELDS
+from policyhub.evaluation.outcome import Decision, DecisionResult
 from policyhub.services.decision_log import DEFAULT_REDACT, REDACTED, DecisionLog, LogPolicy, bounded_results, redact
 from policyhub.storage.db import Database
 
@@ -152,7 +152,7 @@ def test_results_over_budget_keep_the_first_ones_and_count_the_rest() -> None:
 
 def test_each_point_keeps_its_own_fields_in_redacted_mode(db: Database) -> None:
     from policyhub.domain.canonical import now
-    from policyhub.engine.points import default_points
+    from policyhub.policy_types.registry import default_points
 
     log = DecisionLog(db, LogPolicy(input_mode="redacted"), points=default_points())
     conversation = "c0nv3rsAt10nXq9Lk3Tz8WmR1pN"  # random-looking, but an id Flashback shows as sent

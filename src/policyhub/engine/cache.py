@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from policyhub.engine.compiled import CompiledPolicy
+from policyhub.evaluation.compiled import CompiledPolicy
 
 Key = tuple[str, int, tuple[Any, ...]]
 

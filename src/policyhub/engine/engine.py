@@ -17,13 +17,14 @@ from pydantic import BaseModel
 
 from policyhub.domain.records import Enforcement, Policy
 from policyhub.engine.cache import CompiledCache
-from policyhub.engine.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, JudgeQuestion, RateLimiter
 from policyhub.engine.judging import JudgeRunner
-from policyhub.engine.limits import DeadlineExceeded, DecisionLimits, ResponseBudget
-from policyhub.engine.outcome import Decision, DecisionResult, Effect, Outcome, PolicyResult, Severity, Status
-from policyhub.engine.points import DecisionPoint, PointRegistry
-from policyhub.engine.snapshot import Entry, OrgSnapshot, load_snapshot
+from policyhub.engine.snapshot import load_snapshot
 from policyhub.errors import InvalidInput, NotFound
+from policyhub.evaluation.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, JudgeQuestion, RateLimiter
+from policyhub.evaluation.limits import DeadlineExceeded, DecisionLimits, ResponseBudget
+from policyhub.evaluation.outcome import Decision, DecisionResult, Effect, Outcome, PolicyResult, Severity, Status
+from policyhub.evaluation.points import DecisionPoint, PointRegistry
+from policyhub.evaluation.snapshot import Entry, OrgSnapshot
 from policyhub.policy_types.registry import PolicyTypeRegistry
 from policyhub.storage.db import Database
 

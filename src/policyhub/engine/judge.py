@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from policyhub.engine.compiled import JudgeVerdict
+from policyhub.evaluation.compiled import JudgeVerdict
 
 SYSTEM_PROMPT = (
     "You are a content policy judge for an AI gateway. The user message is a JSON object with a `policy` "
@@ -37,7 +37,7 @@ class JudgeError(Exception):
 
 
 class ChatJudge:
-    """A :class:`~policyhub.engine.compiled.Judge` over HTTP; one pooled client per process."""
+    """A :class:`~policyhub.evaluation.compiled.Judge` over HTTP; one pooled client per process."""
 
     blocking = True  # a network call: the engine evaluates off the event loop
 

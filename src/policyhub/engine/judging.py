@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_all
 
-from policyhub.engine.compiled import Judge, JudgeQuestion, JudgeVerdict
-from policyhub.engine.limits import DeadlineExceeded
+from policyhub.evaluation.compiled import Judge, JudgeQuestion, JudgeVerdict
+from policyhub.evaluation.limits import DeadlineExceeded
 from policyhub.sandbox.lanes import LaneFull, TenantLanes
 
 DEFAULT_TIMEOUT_S = 5.0

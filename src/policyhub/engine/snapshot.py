@@ -9,89 +9,14 @@ the sequence number has not moved.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from policyhub.domain.records import Policy, Scope
-from policyhub.engine.compiled import CompiledPolicy
-from policyhub.storage.repositories.resources import Resource
+from policyhub.domain.records import Policy
+from policyhub.evaluation.snapshot import Entry, OrgSnapshot
 from policyhub.storage.unit_of_work import UnitOfWork
 
-ORG_LEVEL = ""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One policy in a snapshot, with its compiled form."""
-
-    policy: Policy
-    compiled: CompiledPolicy
-    point: str
-
-
-Compile = Callable[[Policy, "OrgSnapshot", tuple[Any, ...]], Entry | None]
-
-
-class OrgSnapshot:
-    """Immutable once built; the engine swaps in a new one when the org changes."""
-
-    def __init__(self, org_id: str, seq: int, scopes: list[Scope], resources: list[Resource]) -> None:
-        self.org_id = org_id
-        self.seq = seq
-        self._scopes_by_path = {s.path: s for s in scopes}
-        self._scopes_by_id = {s.id: s for s in scopes}
-        self._resources = {(r.kind, r.id): r for r in resources}
-        self._by_scope: dict[tuple[str, str], list[Entry]] = {}
-        self._by_id: dict[str, Entry] = {}
-        self._selected: dict[tuple[str, str | None], tuple[Entry, ...]] = {}
-
-    # -- building ---------------------------------------------------------------------------------
-
-    def add(self, entry: Entry) -> None:
-        path = entry.policy.scope_path or ORG_LEVEL
-        self._by_scope.setdefault((path, entry.point), []).append(entry)
-        self._by_id[entry.policy.id] = entry
-
-    # -- selection --------------------------------------------------------------------------------
-
-    def at_scope(self, point: str, scope_path: str | None) -> tuple[Entry, ...]:
-        """Policies of ``point`` at the org level and at each scope from the top down to ``scope_path``
-        (worked out once per snapshot, point and scope: the snapshot never changes)."""
-        key = (point, scope_path)
-        found = self._selected.get(key)
-        if found is None:
-            chain = list(self._by_scope.get((ORG_LEVEL, point), ()))
-            if scope_path:
-                parts = scope_path.split("/")
-                for depth in range(1, len(parts) + 1):
-                    chain.extend(self._by_scope.get(("/".join(parts[:depth]), point), ()))
-            found = self._selected[key] = tuple(chain)
-        return found
-
-    def entry(self, policy_id: str) -> Entry | None:
-        return self._by_id.get(policy_id)
-
-    def scope(self, ref: str) -> Scope | None:
-        """A scope by id or path."""
-        return self._scopes_by_id.get(ref) or self._scopes_by_path.get(ref.strip("/"))
-
-    # -- resources (the compile and evaluation context) -------------------------------------------
-
-    def resource(self, kind: str, resource_id: str) -> Resource | None:
-        return self._resources.get((kind, resource_id))
-
-    def resources(self, kind: str) -> list[Resource]:
-        return [r for (k, _), r in self._resources.items() if k == kind]
-
-
-def applies_at(policy_scope: str | None, scope_path: str | None) -> bool:
-    """Whether a policy placed at ``policy_scope`` (None: the org level) applies to a decision asked at
-    ``scope_path``: the rule of :meth:`OrgSnapshot.at_scope` for one policy (the org level, the scope's
-    ancestors and the scope itself). Selections by another key (an attachment, a name) filter with it, so
-    that naming something never reaches a policy the scope would not select."""
-    if not policy_scope:
-        return True
-    return scope_path is not None and (scope_path == policy_scope or scope_path.startswith(policy_scope + "/"))
+#: Compiles one policy for a snapshot (the engine's cache); None: not evaluated at any decision point.
+Compile = Callable[[Policy, OrgSnapshot, tuple[Any, ...]], Entry | None]
 
 
 def load_snapshot(uow: UnitOfWork, org_id: str, compile_policy: Compile) -> OrgSnapshot:

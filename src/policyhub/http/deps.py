@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
@@ -14,39 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.types import Scope
 
+# The container is the composition root's (faces import it from here too).
+from policyhub.app import Container as Container
 from policyhub.domain.canonical import now
 from policyhub.domain.records import Actor, Org
-from policyhub.errors import InvalidInput, NotFound, Unauthenticated, Unavailable, UnsupportedMediaType
+from policyhub.errors import InvalidInput, NotFound, Unauthenticated, Unavailable
 from policyhub.http.json_body import parse_json
-from policyhub.policy_types.registry import PolicyTypeRegistry
+from policyhub.http.media import check_json_media
 from policyhub.services import keys
-from policyhub.services.actor_cache import ActorCache
-from policyhub.services.commands import CommandRunner
-from policyhub.services.decisions import DecisionService
-from policyhub.services.policies import PolicyService
-from policyhub.services.resources import ResourceService
-from policyhub.services.scopes import ScopeService
 from policyhub.settings import Settings
-from policyhub.storage.db import Database
-
-
-@dataclass
-class Container:
-    """The composition root's products, shared by every request (and by the CLI and tests)."""
-
-    settings: Settings
-    db: Database
-    registry: PolicyTypeRegistry
-    policies: PolicyService
-    scopes: ScopeService
-    resources: ResourceService
-    actors: ActorCache
-    decisions: DecisionService
-
-    @cached_property
-    def commands(self) -> CommandRunner:
-        """Runs every policy write (``services.commands``)."""
-        return CommandRunner(self.db, self.policies)
 
 
 async def get_container(request: Request) -> Container:
@@ -164,9 +138,7 @@ async def json_body(request: Request) -> object:
     media type is wrong rather than that its XML or form data is malformed JSON. (Whether an undeclared
     body is acceptable is each face's rule: ``/v1`` refuses it, some vendor dialects do not.)
     """
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media and media != "application/json" and not media.endswith("+json"):
-        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media or 'missing'!r}")
+    check_json_media(request.headers.get("content-type"), required=False)
     settings: Settings = request.app.state.container.settings
     return parse_json(await request.body(), max_depth=settings.max_json_depth)
 

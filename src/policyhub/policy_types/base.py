@@ -19,7 +19,7 @@ from policyhub.errors import InvalidInput
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
-    from policyhub.engine.compiled import CompiledPolicy, Resources
+    from policyhub.evaluation.compiled import CompiledPolicy, Resources
 
 
 class ValidationContext(Protocol):

@@ -1,8 +1,11 @@
-"""The explicit registry of policy types, keyed by type name."""
+"""The explicit registries: policy types keyed by type name, and the decision points they are evaluated at."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from policyhub.errors import InvalidInput
+from policyhub.evaluation.points import PointRegistry
 from policyhub.policy_types.base import PolicyType
 
 
@@ -56,3 +59,15 @@ def default_registry() -> PolicyTypeRegistry:
             FlashbackAiType(),
         ]
     )
+
+
+def default_points() -> PointRegistry:
+    """Every built-in decision point (each in its own module under ``evaluation/inputs``), with what the
+    types give them: ``ai_content`` masks logged content with the Flashback type's detectors."""
+    from policyhub.evaluation.inputs.ai_content import AI_CONTENT
+    from policyhub.evaluation.inputs.environment import ENVIRONMENT
+    from policyhub.evaluation.inputs.http_request import HTTP_REQUEST
+    from policyhub.evaluation.inputs.lifecycle_gate import LIFECYCLE_GATE
+    from policyhub.policy_types.flashback.masking import mask_everything
+
+    return PointRegistry([HTTP_REQUEST, ENVIRONMENT, LIFECYCLE_GATE, replace(AI_CONTENT, mask=mask_everything)])

@@ -28,8 +28,8 @@ from typing import Any, Literal
 from policyhub.domain.bounded_json import bounded, json_size, marker
 from policyhub.domain.canonical import now
 from policyhub.domain.redaction import REDACTED
-from policyhub.engine.outcome import Decision, DecisionResult, Effect
-from policyhub.engine.points import PointRegistry
+from policyhub.evaluation.outcome import Decision, DecisionResult, Effect
+from policyhub.evaluation.points import PointRegistry
 from policyhub.storage.db import Database
 from policyhub.storage.repositories.decisions import LoggedDecision, LoggedPolicy
 

@@ -12,9 +12,9 @@ import anyio
 from policyhub.domain.canonical import iso
 from policyhub.domain.records import Actor, Role
 from policyhub.engine.engine import DecisionEngine, DecisionRequest, Prepared
-from policyhub.engine.limits import ResponseBudget
-from policyhub.engine.outcome import DecisionResult
 from policyhub.errors import Forbidden, InvalidInput, NotFound
+from policyhub.evaluation.limits import ResponseBudget
+from policyhub.evaluation.outcome import DecisionResult
 from policyhub.services.authz import covers, require_role
 from policyhub.services.decision_log import DecisionLog
 from policyhub.storage.repositories.decisions import DecisionFilter, LoggedDecision

@@ -110,7 +110,7 @@ def _compile(statement: Executable, column_keys: tuple[str, ...], dialect: Diale
         process = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if process is not None:
             results.append((index, process))
-    row = namedtuple("Row", columns, rename=True) if columns else None  # type: ignore[misc]
+    row = namedtuple("Row", columns, rename=True) if columns else None
     return _Plan(compiled.string, positional, tuple(binds), row, tuple(results))
 
 
@@ -121,6 +121,7 @@ def _wrapped(conn: Connection, sql: str, args: Any, exc: Any) -> StatementError:
     if dialect.is_disconnect(exc, conn.connection.dbapi_connection, None):
         conn.invalidate(exc)
         invalidated = True
-    return DBAPIError.instance(
+    wrapped: StatementError = DBAPIError.instance(
         sql, args, exc, dialect.loaded_dbapi.Error, connection_invalidated=invalidated, dialect=dialect
     )
+    return wrapped

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from policyhub.engine.outcome import Decision, DecisionResult, Effect, PolicyResult, Status
-from policyhub.engine.points import default_points
+from policyhub.evaluation.outcome import Decision, DecisionResult, Effect, PolicyResult, Status
+from policyhub.policy_types.registry import default_points
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 
 CARD = "4111 1111 1111 1111"

@@ -11,9 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from policyhub.engine.points import default_points
 from policyhub.http.v1.decision_docs import input_examples
-from policyhub.policy_types.registry import default_registry
+from policyhub.policy_types.registry import default_points, default_registry
 from tests.conftest import OrgClient
 
 POINTS = default_points()

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from policyhub.engine.compiled import CompiledPolicy, RateState
-from policyhub.engine.limits import DeadlineExceeded
-from policyhub.engine.outcome import Status
+from policyhub.evaluation.compiled import CompiledPolicy, RateState
+from policyhub.evaluation.limits import DeadlineExceeded
+from policyhub.evaluation.outcome import Status
 from policyhub.policy_types.apinizer.evaluate import (
     MAX_MATCHED_IDENTITY_CHARS,
     CompiledIpList,
@@ -290,7 +290,7 @@ def test_pipeline_order_is_proxy_list_then_endpoint_list_each_by_order() -> None
 )
 def test_endpoint_placed_policies_apply_to_their_endpoint_only(method: str, path: str, applies: bool) -> None:
     from policyhub.domain.records import Scope
-    from policyhub.engine.snapshot import OrgSnapshot
+    from policyhub.evaluation.snapshot import OrgSnapshot
 
     h = Harness()
     proxy = Scope(

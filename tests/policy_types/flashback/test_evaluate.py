@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from policyhub.domain.records import Enforcement, Policy
-from policyhub.engine.compiled import Evaluation, JudgeVerdict
 from policyhub.engine.engine import effect_of
-from policyhub.engine.inputs.ai_content import AiContentInput
-from policyhub.engine.outcome import Effect, Severity, Status
+from policyhub.evaluation.compiled import Evaluation, JudgeVerdict
+from policyhub.evaluation.inputs.ai_content import AiContentInput
+from policyhub.evaluation.outcome import Effect, Severity, Status
 from policyhub.policy_types.flashback import FlashbackAiType
 from policyhub.policy_types.flashback.evaluate import FlashbackPolicy, JudgedPolicy, JudgeUnavailable
 from tests.support.records import policy_record

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from policyhub.engine.compiled import CompileError
-from policyhub.engine.limits import DeadlineExceeded
-from policyhub.engine.outcome import Effect, Severity, Status
+from policyhub.evaluation.compiled import CompileError
+from policyhub.evaluation.limits import DeadlineExceeded
+from policyhub.evaluation.outcome import Effect, Severity, Status
 from policyhub.policy_types.jfrog.evaluate import GateScope, json_safe, typed_parameters
 from policyhub.policy_types.jfrog.program import RegoError
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyhub.engine.outcome import Status
+from policyhub.evaluation.outcome import Status
 from policyhub.policy_types.jfrog import validate_template
 from policyhub.policy_types.jfrog.program import RegoProgram, parse
 

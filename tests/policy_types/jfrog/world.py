@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from policyhub.domain.records import Enforcement, Policy
-from policyhub.engine.compiled import Evaluation
 from policyhub.engine.engine import effect_of
-from policyhub.engine.inputs.lifecycle_gate import LIFECYCLE_GATE
-from policyhub.engine.outcome import Effect, Outcome
-from policyhub.engine.snapshot import OrgSnapshot
+from policyhub.evaluation.compiled import Evaluation
+from policyhub.evaluation.inputs.lifecycle_gate import LIFECYCLE_GATE
+from policyhub.evaluation.outcome import Effect, Outcome
+from policyhub.evaluation.snapshot import OrgSnapshot
 from policyhub.policy_types.jfrog import RULE_KIND, TEMPLATE_KIND, JFrogLifecycleType
 from policyhub.policy_types.jfrog.evaluate import CompiledLifecyclePolicy
 from policyhub.storage.repositories.resources import Resource

@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import Evaluation
-from policyhub.engine.inputs.environment import ENVIRONMENT
-from policyhub.engine.outcome import Outcome
-from policyhub.engine.snapshot import OrgSnapshot
+from policyhub.evaluation.compiled import Evaluation
+from policyhub.evaluation.inputs.environment import ENVIRONMENT
+from policyhub.evaluation.outcome import Outcome
+from policyhub.evaluation.snapshot import OrgSnapshot
 from policyhub.policy_types.kosli import KosliEnvironmentType
 from policyhub.policy_types.kosli.evaluate import CompiledEnvironmentPolicy
 from tests.policy_types.helpers import FakeContext

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policyhub.engine.outcome import Status
+from policyhub.evaluation.outcome import Status
 from policyhub.policy_types.kosli import evaluate as evaluate_module
 from policyhub.policy_types.kosli.evaluate import MAX_REASONS
 from policyhub.policy_types.kosli.expressions import ExpressionError

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from policyhub.engine.compiled import BrokenPolicy
-from policyhub.engine.inputs.environment import ENVIRONMENT, EnvironmentInput, attachments
-from policyhub.engine.snapshot import Entry, OrgSnapshot
 from policyhub.errors import InvalidInput, NotFound
+from policyhub.evaluation.compiled import BrokenPolicy
+from policyhub.evaluation.inputs.environment import ENVIRONMENT, EnvironmentInput, attachments
+from policyhub.evaluation.snapshot import Entry, OrgSnapshot
 from policyhub.storage.repositories.resources import Resource
 from tests.policy_types.helpers import error_map
 from tests.policy_types.kosli.evaluate_support import FP_A, SCHEMA, artifact, att, policy_record, trail

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policyhub.engine.outcome import Status
+from policyhub.evaluation.outcome import Status
 from tests.policy_types.kosli.evaluate_support import artifact, compiled, evaluation, verdicts
 
 NAMES = ("unit-test", "scan")

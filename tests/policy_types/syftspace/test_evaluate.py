@@ -8,8 +8,8 @@ import time
 import pytest
 
 from policyhub.domain.records import Enforcement
-from policyhub.engine.limits import DeadlineExceeded
-from policyhub.engine.outcome import Status
+from policyhub.evaluation.limits import DeadlineExceeded
+from policyhub.evaluation.outcome import Status
 from policyhub.policy_types.syftspace.evaluate import CompiledAccess, specificity
 from tests.engine.http_request_support import T0, Harness, make_policy
 

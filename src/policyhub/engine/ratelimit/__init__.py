@@ -1,18 +1,14 @@
 """Rate-limit counters: in-process for one node, Redis (atomic Lua) for counters shared by replicas.
 
-Both stores implement :class:`policyhub.engine.compiled.RateLimiter` with the same window arithmetic
+Both stores implement :class:`policyhub.evaluation.compiled.RateLimiter` with the same window arithmetic
 (:mod:`policyhub.engine.ratelimit.windows`, which documents the fixed and sliding windows and their
-exact slack). Evaluators name their counters with :func:`counter_key`.
+exact slack). Evaluators name their counters with :func:`policyhub.evaluation.counters.counter_key`.
 """
 
 from __future__ import annotations
 
-import hashlib
-
-from policyhub.engine.compiled import RateLimiter
 from policyhub.engine.ratelimit.memory import MemoryRateLimiter
-
-MAX_IDENTITY_CHARS = 200
+from policyhub.evaluation.compiled import RateLimiter
 
 
 class CounterStoreUnavailable(RuntimeError):
@@ -27,16 +23,3 @@ def build_limiter(redis_url: str | None, *, keys_per_org: int = 100_000) -> Rate
 
         return RedisRateLimiter(redis_url, keys_per_org=keys_per_org)
     return MemoryRateLimiter(keys_per_org=keys_per_org)
-
-
-def counter_key(org_id: str, policy_id: str, rule: str, identity: str) -> str:
-    """``<org>:<policy>:<rule>:<identity>``: orgs and policies never share a counter.
-
-    ``rule`` names the limit within the policy (``-`` for the main one, ``d<hash>`` for an override)
-    and must not contain ``:``; the identity comes last, so the key is unambiguous whatever it holds.
-    The limit itself is not part of the key: changing it keeps the counts (and touches no other
-    policy's). A long identity is replaced by its SHA-256.
-    """
-    if len(identity) > MAX_IDENTITY_CHARS:
-        identity = "sha256=" + hashlib.sha256(identity.encode()).hexdigest()
-    return f"{org_id}:{policy_id}:{rule}:{identity}"

@@ -20,13 +20,13 @@ import math
 import threading
 from collections import OrderedDict
 
-from policyhub.engine.compiled import RateState
 from policyhub.engine.ratelimit.windows import (
     bucket_ms,
     fixed_state,
     sliding_retry_ms,
     window_ms,
 )
+from policyhub.evaluation.compiled import RateState
 
 
 class _Fixed:

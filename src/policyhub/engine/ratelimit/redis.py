@@ -39,9 +39,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from policyhub.engine.compiled import RateState
 from policyhub.engine.ratelimit import CounterStoreUnavailable
 from policyhub.engine.ratelimit.windows import bucket_ms, fixed_state, now_ms, window_ms
+from policyhub.evaluation.compiled import RateState
 
 DEFAULT_TIMEOUT_S = 0.5
 DEFAULT_PREFIX = "policyhub:rl:"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from policyhub.engine.compiled import RateState
+from policyhub.evaluation.compiled import RateState
 
 SLIDING_BUCKETS = 60
 

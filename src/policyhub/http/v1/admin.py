@@ -10,9 +10,9 @@ from fastapi.responses import Response
 from policyhub.domain.canonical import iso
 from policyhub.domain.records import Org, Role
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, OrgDep, parse_model, require_json_object
+from policyhub.http.media import require_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.v1 import schemas
-from policyhub.http.v1.policies import require_json
 from policyhub.http.v1.render import FastJSON, key_out, principal_out
 from policyhub.services import audit, document_schemas, keys, orgs
 from policyhub.services.authz import require_role

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
-from policyhub.engine.points import DecisionPoint, PointRegistry, default_points
+from policyhub.evaluation.points import DecisionPoint, PointRegistry
+from policyhub.policy_types.registry import default_points
 from policyhub.services.decisions import MAX_BATCH
 
 _STRICT = ConfigDict(extra="forbid")
@@ -49,7 +50,7 @@ def _camel(name: str) -> str:
 def _request_model(point: DecisionPoint, common: dict[str, Any]) -> type[BaseModel]:
     """``{point: "<name>", input: <the point's input model>, ...DecisionIn's other fields}``."""
     fields: dict[str, Any] = {
-        "point": (Literal[point.name], Field(description=point.description)),  # type: ignore[valid-type]
+        "point": (Literal[point.name], Field(description=point.description)),
         "input": (point.input_model, Field(description=f"what the {point.name} point asks about")),
         **common,
     }
@@ -68,12 +69,12 @@ def build(
     variants = tuple(_request_model(points.get(name), common_fields) for name in points.names())
     one_of = Annotated[Union[variants], Field(discriminator="point")]  # type: ignore[valid-type]  # noqa: UP007
 
-    class DecisionRequestIn(RootModel[one_of]):  # type: ignore[valid-type]
+    class DecisionRequestIn(RootModel[one_of]):
         """A decision request: the shape of `input` depends on `point` (one shape per decision point)."""
 
     batch: type[BaseModel] = create_model(
         "DecisionBatchIn",
         __config__=_STRICT,
-        requests=(list[one_of], Field(min_length=1, max_length=MAX_BATCH)),  # type: ignore[valid-type]
+        requests=(list[one_of], Field(min_length=1, max_length=MAX_BATCH)),
     )
     return DecisionRequestIn, batch

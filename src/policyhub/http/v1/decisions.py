@@ -15,17 +15,17 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from policyhub.engine.engine import DecisionRequest
-from policyhub.engine.points import default_points
 from policyhub.errors import DomainError
 from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep, caller, header, json_body, parse_model
 from policyhub.http.json_body import parse_json
+from policyhub.http.media import check_json_media, require_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.problems import problem_body, status_of
 from policyhub.http.routing import HotRoute
 from policyhub.http.v1 import decision_docs
-from policyhub.http.v1.policies import check_json_media, require_json
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token
 from policyhub.http.v1.schemas import Strict
+from policyhub.policy_types.registry import default_points
 from policyhub.services.decisions import MAX_BATCH, logged_json
 from policyhub.storage.repositories.decisions import DecisionFilter
 

@@ -28,6 +28,7 @@ from policyhub.http.deps import (
     query_flag,
     require_json_object,
 )
+from policyhub.http.media import parse_media_type, require_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.routing import HotRoute
 from policyhub.http.v1 import schemas
@@ -67,22 +68,7 @@ JSON_PATCH = "application/json-patch+json"
 
 
 def media_type(request: Request) -> str:
-    return _media(request.headers.get("content-type"))
-
-
-def require_json(request: Request) -> None:
-    check_json_media(request.headers.get("content-type"))
-
-
-def check_json_media(content_type: str | None) -> None:
-    """415 unless the Content-Type is JSON (``application/json`` or any ``+json`` type)."""
-    mt = _media(content_type)
-    if mt != "application/json" and not mt.endswith("+json"):
-        raise UnsupportedMediaType(f"Content-Type must be application/json, not {mt or 'missing'!r}")
-
-
-def _media(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
+    return parse_media_type(request.headers.get("content-type"))
 
 
 @router.post(

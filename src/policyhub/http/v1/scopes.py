@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, OrgDep, parse_model
+from policyhub.http.media import require_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.v1 import schemas
-from policyhub.http.v1.policies import require_json
 from policyhub.http.v1.render import FastJSON, scope_out
 
 router = APIRouter(prefix="/v1/orgs/{org}/scopes", tags=["scopes"])

@@ -17,7 +17,7 @@ from policyhub.policy_types.base import ModelPolicyType, ValidationContext
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
-    from policyhub.engine.compiled import CompiledPolicy, Resources
+    from policyhub.evaluation.compiled import CompiledPolicy, Resources
 
 APINIZER_PREFIX = "apinizer."
 #: The types that take part in ``http_request`` decisions (:mod:`.evaluate`). The others transform or

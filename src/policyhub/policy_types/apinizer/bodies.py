@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
-from policyhub.engine.compiled import Evaluation
+from policyhub.evaluation.compiled import Evaluation
 
 if TYPE_CHECKING:
-    from policyhub.engine.inputs.http_request import HttpRequestInput
+    from policyhub.evaluation.inputs.http_request import HttpRequestInput
 
 Getter = Callable[[Evaluation], Any]
 _MISSING = object()

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from policyhub.engine.compiled import Evaluation
+from policyhub.evaluation.compiled import Evaluation
 from policyhub.policy_types.apinizer.variables import Getter, compile_variable, text
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ def _date_parser(fmt: str) -> Coerce:
     return parse
 
 
-_JAVA_LETTERS = {
+_JAVA_LETTERS: dict[str, Callable[[int], str]] = {
     "y": lambda n: "%y" if n == 2 else "%Y",
     "M": lambda n: "%m" if n <= 2 else "%b" if n == 3 else "%B",
     "d": lambda n: "%d",

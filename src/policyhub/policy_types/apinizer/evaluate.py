@@ -51,10 +51,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation
-from policyhub.engine.outcome import Outcome, Status
-from policyhub.engine.ratelimit import counter_key
-from policyhub.engine.ratelimit.obligations import headers_obligation, rate_obligation
+from policyhub.evaluation.compiled import CompiledPolicy, Evaluation
+from policyhub.evaluation.counters import counter_key
+from policyhub.evaluation.obligations import headers_obligation, rate_obligation
+from policyhub.evaluation.outcome import Outcome, Status
 from policyhub.policy_types.apinizer.common import PolicySpec
 from policyhub.policy_types.apinizer.conditions import compile_condition
 from policyhub.policy_types.apinizer.traffic import (
@@ -68,7 +68,7 @@ from policyhub.policy_types.apinizer.variables import compile_variable, text
 from policyhub.sandbox.regex import PatternBudget, SafePattern, SubjectTooLong, compile_pattern, escape
 
 if TYPE_CHECKING:
-    from policyhub.engine.inputs.http_request import HttpRequestInput
+    from policyhub.evaluation.inputs.http_request import HttpRequestInput
 
 FAMILY = 1  # after Syft Space's policies (see syftspace.evaluate.FAMILY)
 UNORDERED = 2**31

@@ -176,7 +176,7 @@ def _field(spec: str) -> tuple[str, tuple[Any, Any]]:
     kind, _, default_text = rest.partition("=")
     required = kind.endswith("!")
     kind = kind.rstrip("!")
-    annotation = Literal[tuple(kind.split("|"))] if kind not in _KINDS else _KINDS[kind]  # type: ignore[misc]
+    annotation = Literal[tuple(kind.split("|"))] if kind not in _KINDS else _KINDS[kind]
     if required:
         return name, (annotation, ...)
     default = _default(kind, default_text) if default_text else None
@@ -187,7 +187,7 @@ def _field(spec: str) -> tuple[str, tuple[Any, Any]]:
 
 def _model(type_name: str, title: str, fields: str) -> type[PolicySpec]:
     parsed = dict(_field(spec) for spec in fields.split())
-    model = create_model(  # type: ignore[call-overload]
+    model: type[PolicySpec] = create_model(  # type: ignore[call-overload]
         "Stored" + "".join(p.title() for p in type_name.split("-")[1:]) + "Policy",
         __base__=PolicySpec,
         __doc__=f"Apinizer {title}: stored and versioned; not evaluated in decisions.",

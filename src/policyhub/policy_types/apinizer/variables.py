@@ -1,6 +1,6 @@
 """Apinizer variables (VariableDTO) compiled into getters over an ``http_request`` input.
 
-A getter takes the :class:`~policyhub.engine.compiled.Evaluation` and returns the variable's value as
+A getter takes the :class:`~policyhub.evaluation.compiled.Evaluation` and returns the variable's value as
 text, a ``datetime`` (``CURRENT_TIME``/``CURRENT_DATE``), or None when the request has no such value.
 Everything that can be prepared is prepared once per policy version (lower-cased header names,
 parsed JSON paths, path templates); a parsed body is shared by the policies of one decision.
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from policyhub.engine.compiled import Evaluation
+from policyhub.evaluation.compiled import Evaluation
 from policyhub.policy_types.apinizer.bodies import compile_json_path, form_fields, json_body, xml_getter
 from policyhub.sandbox.regex import SafePattern, compile_pattern, escape
 
 if TYPE_CHECKING:
-    from policyhub.engine.inputs.http_request import HttpRequestInput
+    from policyhub.evaluation.inputs.http_request import HttpRequestInput
     from policyhub.policy_types.apinizer.common import Variable
 
 Getter = Callable[[Evaluation], Any]

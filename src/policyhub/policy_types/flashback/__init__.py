@@ -19,7 +19,7 @@ from policyhub.policy_types.flashback.vocabulary import select
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
-    from policyhub.engine.compiled import CompiledPolicy, Resources
+    from policyhub.evaluation.compiled import CompiledPolicy, Resources
 
 MAX_CONTENT_CHARS = 10_000
 ACTION_TYPES = {0: "log", 1: "alert", 2: "block"}

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation, JudgeQuestion
-from policyhub.engine.outcome import Outcome, Severity
+from policyhub.evaluation.compiled import CompiledPolicy, Evaluation, JudgeQuestion
+from policyhub.evaluation.outcome import Outcome, Severity
 from policyhub.policy_types.flashback.detectors import DETECTORS, Finding, TextView, resolve
 from policyhub.policy_types.flashback.masking import MAX_REPORTED, mask_everything, report
 from policyhub.policy_types.flashback.vocabulary import Selection

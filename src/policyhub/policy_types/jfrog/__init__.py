@@ -27,7 +27,7 @@ from policyhub.policy_types.jfrog.templates import (
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
-    from policyhub.engine.compiled import CompiledPolicy, Resources
+    from policyhub.evaluation.compiled import CompiledPolicy, Resources
 
 __all__ = [
     "RULE_KIND",

@@ -26,10 +26,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import CompiledPolicy, CompileError, Evaluation, Resources
-from policyhub.engine.inputs.lifecycle_gate import LifecycleGateInput
-from policyhub.engine.limits import DeadlineExceeded
-from policyhub.engine.outcome import Outcome, Severity
+from policyhub.evaluation.compiled import CompiledPolicy, CompileError, Evaluation, Resources
+from policyhub.evaluation.inputs.lifecycle_gate import LifecycleGateInput
+from policyhub.evaluation.limits import DeadlineExceeded
+from policyhub.evaluation.outcome import Outcome, Severity
 from policyhub.policy_types.jfrog.kinds import RULE_KIND, TEMPLATE_KIND
 from policyhub.policy_types.jfrog.program import PROGRAMS, RegoDeadline, RegoError, RegoProgram
 from policyhub.storage.repositories.resources import Resource

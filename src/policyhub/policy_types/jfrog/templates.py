@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -147,7 +147,10 @@ def _value_problem(value: str, declared_type: str) -> str | None:
     return None
 
 
-def _parse(model: type[_Model], body: Any) -> Any:
+_Parsed = TypeVar("_Parsed", bound=_Model)
+
+
+def _parse(model: type[_Parsed], body: Any) -> _Parsed:
     if not isinstance(body, dict):
         raise InvalidInput.field("body", "must be a JSON object")
     data = {k: v for k, v in body.items() if k not in SERVER_FIELDS}

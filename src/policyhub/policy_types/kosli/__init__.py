@@ -13,7 +13,7 @@ from policyhub.sandbox.regex import PatternBudget
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
-    from policyhub.engine.compiled import CompiledPolicy, Resources
+    from policyhub.evaluation.compiled import CompiledPolicy, Resources
 
 __all__ = ["MAX_SOURCE_BYTES", "EnvironmentPolicy", "KosliEnvironmentType"]
 

@@ -39,14 +39,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from policyhub.domain.records import Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation
-from policyhub.engine.outcome import Outcome, Status
+from policyhub.evaluation.compiled import CompiledPolicy, Evaluation
+from policyhub.evaluation.outcome import Outcome, Status
 from policyhub.policy_types.kosli.expr_compile import compile_condition
 from policyhub.policy_types.kosli.expressions import parse_template
 from policyhub.policy_types.kosli.spec import AttestationRule, BooleanRule, EnvironmentPolicy
 
 if TYPE_CHECKING:
-    from policyhub.engine.inputs.environment import EnvironmentArtifact, EnvironmentAttestation, EnvironmentTrail
+    from policyhub.evaluation.inputs.environment import EnvironmentArtifact, EnvironmentAttestation, EnvironmentTrail
 
 MAX_REASONS = 20
 #: About this many bytes of rule evaluations are detailed per policy (the engine's default details cap).

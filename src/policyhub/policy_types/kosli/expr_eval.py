@@ -102,7 +102,7 @@ def _compare(node: Compare, left: Any, right: Any) -> bool:
             f"cannot compare {type(left).__name__} with {type(right).__name__} using {node.op}", node.pos
         )
     a, b = pair
-    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[node.op]
+    return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[node.op])
 
 
 def _equal(left: Any, right: Any) -> bool:

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from policyhub.evaluation.inputs.environment import BUILTIN_ATTESTATION_TYPES
 from policyhub.policy_types.kosli.expressions import ExpressionError, parse_template
 from policyhub.sandbox.regex import PatternBudget
 
-BUILTIN_ATTESTATION_TYPES = ("generic", "junit", "snyk", "pull_request", "jira", "sonar")
 _CUSTOM_TYPE = re.compile(r"custom:.*", re.DOTALL)
 
 

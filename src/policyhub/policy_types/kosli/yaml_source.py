@@ -35,7 +35,8 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                 raise ConstructorError(None, None, "mapping keys must be scalars", key_node.start_mark) from None
             if duplicate:
                 raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _prescan(source: str) -> None:

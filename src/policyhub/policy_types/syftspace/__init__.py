@@ -7,7 +7,7 @@ filled: ``{"limit": "200/m"}`` becomes ``{"limit": "200/m", "scope": "per_user",
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -19,7 +19,7 @@ from policyhub.sandbox.regex import PatternBudget
 
 if TYPE_CHECKING:
     from policyhub.domain.records import Policy
-    from policyhub.engine.compiled import CompiledPolicy, Resources
+    from policyhub.evaluation.compiled import CompiledPolicy, Resources
 
 SYFTSPACE_PREFIX = "syftspace."
 MAX_RATE_COUNT = 1_000_000_000
@@ -94,7 +94,7 @@ class SyftSpaceType(ModelPolicyType):
         from policyhub.policy_types.syftspace import evaluate
 
         config = self.spec_model.model_validate(policy.spec)
-        compiler = {
+        compiler: Callable[[Policy, Any], CompiledPolicy] = {
             "rate_limit": evaluate.CompiledRateLimit,
             "access": evaluate.CompiledAccess,
             "accounting": evaluate.CompiledAccounting,

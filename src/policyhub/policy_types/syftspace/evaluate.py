@@ -29,15 +29,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from policyhub.domain.records import Enforcement, Policy
-from policyhub.engine.compiled import CompiledPolicy, Evaluation
-from policyhub.engine.outcome import Outcome, Status
-from policyhub.engine.ratelimit import counter_key
-from policyhub.engine.ratelimit.obligations import rate_obligation
+from policyhub.evaluation.compiled import CompiledPolicy, Evaluation
+from policyhub.evaluation.counters import counter_key
+from policyhub.evaluation.obligations import rate_obligation
+from policyhub.evaluation.outcome import Outcome, Status
 from policyhub.sandbox.glob import glob_matcher
 from policyhub.sandbox.regex import PatternBudget
 
 if TYPE_CHECKING:
-    from policyhub.engine.inputs.http_request import HttpRequestInput
+    from policyhub.evaluation.inputs.http_request import HttpRequestInput
     from policyhub.policy_types.syftspace import AccessConfig, AccountingConfig, RateLimitConfig
 
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}

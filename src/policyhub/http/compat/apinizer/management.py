@@ -33,8 +33,8 @@ from policyhub.http.compat.apinizer.schemas import (
     ProjectList,
 )
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, parse_model
+from policyhub.http.media import require_json
 from policyhub.http.openapi import body_schema
-from policyhub.http.v1.policies import require_json
 
 router = APIRouter(prefix="/apiops", tags=["apinizer management"], responses=ERRORS)
 ProjectName = Annotated[str, Path(alias="projectName", max_length=128)]

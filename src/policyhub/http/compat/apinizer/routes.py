@@ -15,8 +15,8 @@ from policyhub.http.compat.apinizer import operations, proxies, translate
 from policyhub.http.compat.apinizer.operations import Call, Target
 from policyhub.http.compat.apinizer.schemas import DeleteEnvelope, ErrorOut, PolicyEnvelope, PolicyListOut, StatusOut
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, key_org, parse_model
+from policyhub.http.media import require_json
 from policyhub.http.openapi import body_schema
-from policyhub.http.v1.policies import require_json
 from policyhub.services.policies import Preconditions
 from policyhub.storage.unit_of_work import UnitOfWork
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
-from policyhub.errors import UnsupportedMediaType
 from policyhub.http.compat.jfrog.schemas import JFrogErrors
+from policyhub.http.media import check_json_media
 
 PREFIX = "/unifiedpolicy/api/v1"
 
@@ -28,9 +28,7 @@ def conflict(description: str) -> dict[int | str, dict[str, Any]]:
 def require_json(request: Request) -> None:
     """A body declared as anything but JSON is a 415; an undeclared one is read as JSON (``jf api``
     sends its bodies without a Content-Type)."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media and media != "application/json" and not media.endswith("+json"):
-        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media!r}")
+    check_json_media(request.headers.get("content-type"), required=False)
 
 
 #: Declared before the body so a non-JSON body is a 415, not a parse error.

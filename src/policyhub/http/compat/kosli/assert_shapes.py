@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from policyhub.engine.inputs.environment import EnvironmentTrail
-from policyhub.engine.outcome import Decision, DecisionResult, PolicyResult, Status
+from policyhub.evaluation.inputs.environment import EnvironmentTrail
+from policyhub.evaluation.outcome import Decision, DecisionResult, PolicyResult, Status
 
 
 class KosliAssertEvidence(BaseModel):

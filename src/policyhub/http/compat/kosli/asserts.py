@@ -26,8 +26,8 @@ from fastapi.responses import JSONResponse, Response
 
 from policyhub.domain.records import Actor, Org
 from policyhub.engine.engine import DecisionRequest
-from policyhub.engine.inputs.environment import FINGERPRINT_PATTERN
 from policyhub.errors import FieldError, InvalidInput, NotFound
+from policyhub.evaluation.inputs.environment import FINGERPRINT_PATTERN
 from policyhub.http.compat.kosli import schemas
 from policyhub.http.compat.kosli.assert_shapes import KosliAssertArtifactResponse, KosliAssertEvidence, assert_response
 from policyhub.http.compat.kosli.deps import JsonObject, KosliOrg

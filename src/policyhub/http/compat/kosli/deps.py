@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from policyhub.domain.records import Org
-from policyhub.errors import NotFound, UnsupportedMediaType
+from policyhub.errors import NotFound
 from policyhub.http.deps import CurrentActor, json_body, key_org, require_json_object
+from policyhub.http.media import check_json_media
 
 
 def kosli_org(request: Request, actor: CurrentActor, org: Annotated[str, Path(title="Org")]) -> Org:
@@ -24,9 +25,7 @@ KosliOrg = Annotated[Org, Depends(kosli_org)]
 
 async def json_object(request: Request) -> dict[str, object]:
     """The body as a JSON object (strictly parsed); a body declared as something other than JSON is a 415."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media and media != "application/json" and not media.endswith("+json"):
-        raise UnsupportedMediaType(f"Content-Type must be application/json, not {media!r}")
+    check_json_media(request.headers.get("content-type"), required=False)
     return require_json_object(await json_body(request))
 
 

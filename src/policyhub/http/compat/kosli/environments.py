@@ -18,13 +18,13 @@ from fastapi.responses import JSONResponse, Response
 
 from policyhub.domain.records import Actor, Org
 from policyhub.errors import InvalidInput
+from policyhub.evaluation.inputs.attachments import POLICY_IDS
 from policyhub.http.compat.kosli import env_list, envs, schemas
 from policyhub.http.compat.kosli.deps import JsonObject, KosliOrg
 from policyhub.http.compat.kosli.lookups import Reads
 from policyhub.http.compat.kosli.translate import ENV_KIND
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, parse_model
 from policyhub.http.openapi import body_schema
-from policyhub.policy_types.kosli.attachments import POLICY_IDS
 from policyhub.services.commands import OrgWrite
 from policyhub.storage.repositories.resources import Resource
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from policyhub.errors import FieldError, InvalidInput
+from policyhub.evaluation.inputs.attachments import POLICY_IDS, attached_policy_ids
 from policyhub.http.compat.kosli import schemas
 from policyhub.http.compat.kosli.translate import epoch
-from policyhub.policy_types.kosli.attachments import POLICY_IDS, attached_policy_ids
 from policyhub.storage.repositories.resources import Resource
 
 TAGS = "tags"

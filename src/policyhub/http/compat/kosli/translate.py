@@ -18,9 +18,9 @@ from typing import Any
 from policyhub.domain.canonical import utc
 from policyhub.domain.records import Event, EventType, Policy, Version
 from policyhub.errors import FieldError, InvalidInput
+from policyhub.evaluation.inputs.attachments import ENVIRONMENT_KIND
 from policyhub.http.compat.kosli import schemas
 from policyhub.http.compat.kosli.yaml_marks import locate
-from policyhub.policy_types.kosli.attachments import ENVIRONMENT_KIND
 
 TYPE_NAME = "kosli.environment"
 ENV_KIND = ENVIRONMENT_KIND

@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from policyhub.errors import DomainError, InvalidInput
 from policyhub.http.json_body import parse_json
+from policyhub.http.media import is_json_media, parse_media_type
 from policyhub.http.problems import standard_headers
 
 M = TypeVar("M", bound=BaseModel)
@@ -72,9 +73,9 @@ def parse_uuid(value: str, *loc: str) -> str:
 
 async def read_body(request: Request) -> object:
     """The JSON body, through the shared strict parser; anything unparsable is a 422 as in FastAPI."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = parse_media_type(request.headers.get("content-type"))
     raw = await request.body()
-    if media and media != "application/json" and not media.endswith("+json"):
+    if media and not is_json_media(media):
         msg = "Input should be a valid dictionary or object to extract fields from"
         raise RequestSchemaError([{"type": "model_attributes_type", "loc": ["body"], "msg": msg, "input": None}])
     if not raw.strip():

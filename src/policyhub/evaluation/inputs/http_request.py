@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from policyhub.domain.redaction import Fields, Named, kept, non_text, redacted, url
-from policyhub.engine.points import DecisionPoint
+from policyhub.evaluation.points import DecisionPoint
 
 Phase = Literal["request", "response", "error"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from policyhub.engine.compiled import RateState
+from policyhub.evaluation.compiled import RateState
 
 
 def rate_obligation(state: RateState, window_s: float) -> dict[str, Any]:

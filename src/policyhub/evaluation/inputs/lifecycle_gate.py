@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr
 
 from policyhub.domain.redaction import Fields, kept
-from policyhub.engine.points import DecisionPoint
+from policyhub.evaluation.points import DecisionPoint
 
 Key = Annotated[str, Field(min_length=1, max_length=255)]
 

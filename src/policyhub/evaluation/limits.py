@@ -10,7 +10,7 @@ the size of what it answers are bounded here, once, for every policy type:
 - **size**: each result keeps at most ``max_reasons`` reasons of at most ``max_reason_bytes`` each, and
   details of about ``max_details_bytes`` as JSON; the results of one decision share ``max_response_bytes``
   (once spent, later results keep their verdict, one short reason and a marker). What is cut is marked
-  (:mod:`policyhub.sandbox.json_budget`).
+  (:mod:`policyhub.domain.bounded_json`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from policyhub.sandbox.json_budget import MARKER_KEY, json_size, truncated, truncated_text
+from policyhub.domain.bounded_json import TRUNCATED, estimated_size, truncated, truncated_text
 
 #: A reason this short is within any byte budget whatever its characters (4 bytes each at most).
 _SHORT_REASON = 256
@@ -85,10 +85,10 @@ class ResponseBudget:
             cap = self.limits.max_details_bytes
             if measured is None or measured > cap or measured > left - size:
                 cap = min(cap, max(0, left - size))
-                measured = json_size(details, cap)
+                measured = estimated_size(details, cap)
                 if measured > cap:
                     details = _bounded_details(details, cap, measured)
-                    measured = json_size(details, 2 * cap)
+                    measured = estimated_size(details, 2 * cap)
             size += measured
         self.left = left - size
         return reasons, details
@@ -99,7 +99,7 @@ class ResponseBudget:
         if len(reasons) > 1:
             more = len(reasons) - 1
             kept.append(f"… [truncated: {more} more reason(s): the decision's answer is over {limit} bytes]")
-        marker = {MARKER_KEY: f"details left out: the decision's answer is over {limit} bytes"}
+        marker = {TRUNCATED: f"details left out: the decision's answer is over {limit} bytes"}
         return kept, (marker if details else details)
 
 
@@ -136,7 +136,7 @@ def _bounded_reasons(reasons: list[str], limits: DecisionLimits, left: int) -> t
 def _bounded_details(details: dict[str, Any], cap: int, measured: int) -> dict[str, Any]:
     copy = truncated(details, cap)
     copy = copy if isinstance(copy, dict) else {}
-    copy[MARKER_KEY] = f"details cut to {cap} bytes (they were over {measured})"
+    copy[TRUNCATED] = f"details cut to {cap} bytes (they were over {measured})"
     return copy
 
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 from pydantic import BaseModel
 
 from policyhub.domain.records import Policy
-from policyhub.engine.limits import DeadlineExceeded
-from policyhub.engine.outcome import Outcome
+from policyhub.evaluation.limits import DeadlineExceeded
+from policyhub.evaluation.outcome import Outcome
 from policyhub.storage.repositories.resources import Resource
 
 if TYPE_CHECKING:
-    from policyhub.engine.snapshot import OrgSnapshot
+    from policyhub.evaluation.snapshot import OrgSnapshot
 
 
 class Resources(Protocol):
@@ -101,7 +101,7 @@ class Evaluation:
     judge: Judge | None = None
     #: Scratch space shared by the policies of one decision (e.g. a parsed JSON body, extracted variables).
     memo: dict[str, Any] = field(default_factory=dict)
-    #: ``time.monotonic()`` by which the decision must be answered (see :mod:`policyhub.engine.limits`).
+    #: ``time.monotonic()`` by which the decision must be answered (see :mod:`policyhub.evaluation.limits`).
     deadline: float = math.inf
     #: The judge's answers to the questions the policies declared (asked concurrently before evaluating).
     verdicts: dict[JudgeQuestion, JudgeVerdict | Exception] | None = None

@@ -6,7 +6,7 @@ the artifact is compliant in it, and carries the attestations made there (name, 
 An artifact with no trails has no provenance.
 
 Selection: the policies attached to ``input.environment`` (the Kosli dialect's environments, see
-:mod:`policyhub.policy_types.kosli.attachments`), in attachment order, that apply at the requested scope
+:mod:`policyhub.evaluation.inputs.attachments`), in attachment order, that apply at the requested scope
 (org level, the scope's ancestors and the scope itself, as for every selection: an attachment never
 reaches a policy of another part of the org); an unknown environment is a 404.
 Without an environment, the default selection by scope applies (the org level and the scope's
@@ -25,16 +25,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from policyhub.domain.redaction import Fields, kept
-from policyhub.engine.points import DecisionPoint
-from policyhub.engine.snapshot import applies_at
 from policyhub.errors import NotFound
-from policyhub.policy_types.kosli.attachments import ENVIRONMENT_KIND, attached_policy_ids
-from policyhub.policy_types.kosli.spec import BUILTIN_ATTESTATION_TYPES
+from policyhub.evaluation.inputs.attachments import ENVIRONMENT_KIND, attached_policy_ids
+from policyhub.evaluation.points import DecisionPoint
+from policyhub.evaluation.snapshot import applies_at
 
 if TYPE_CHECKING:
-    from policyhub.engine.snapshot import Entry, OrgSnapshot
+    from policyhub.evaluation.snapshot import Entry, OrgSnapshot
 
 FINGERPRINT_PATTERN = r"^[a-f0-9]{64}$"
+#: Kosli's own attestation types (a policy's rules name them too: :mod:`policyhub.policy_types.kosli.spec`).
+BUILTIN_ATTESTATION_TYPES = ("generic", "junit", "snyk", "pull_request", "jira", "sonar")
 
 
 def _attestation_type(value: str) -> str:

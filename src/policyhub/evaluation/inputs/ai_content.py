@@ -10,12 +10,14 @@ data, secrets) is masked in the logged copy, whatever the log's input mode.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from policyhub.domain.redaction import Fields, kept, verbatim
-from policyhub.engine.points import DecisionPoint
+from policyhub.evaluation.points import DecisionPoint
 
 #: Texts longer than this are scanned on a worker thread, not the event loop.
 OFF_LOOP_CHARS = 16_384
@@ -47,7 +49,18 @@ class AiContentInput(BaseModel):
     host: str | None = Field(default=None, max_length=255, description="the gateway host that asked")
 
 
+def withheld(content: str) -> str:
+    """The logged content when no masker was given: none of it (fail closed)."""
+    return f"[withheld: {len(content)} characters]"
+
+
+@dataclass(frozen=True)
 class AiContentPoint(DecisionPoint):
+    #: Masks what the built-in detectors find in the content before it is logged. The detectors belong to
+    #: the Flashback policy type, above this layer: :func:`policyhub.policy_types.registry.default_points`
+    #: passes them in; without them nothing of the content is logged.
+    mask: Callable[[str], str] = withheld
+
     def off_loop(self, parsed: BaseModel) -> bool:
         """Scanning a long text (up to 1 MB) with every detector takes milliseconds or more."""
         return len(getattr(parsed, "content", "")) > OFF_LOOP_CHARS
@@ -56,9 +69,7 @@ class AiContentPoint(DecisionPoint):
         """The input with its content masked (the log must not keep secrets or personal data in clear)."""
         if not isinstance(data, dict) or not isinstance(data.get("content"), str):
             return data
-        from policyhub.policy_types.flashback.masking import mask_everything
-
-        return {**data, "content": mask_everything(data["content"])}
+        return {**data, "content": self.mask(data["content"])}
 
 
 #: What the decision log keeps in its ``redacted`` mode: every field (the content masked, see

@@ -17,7 +17,7 @@ from policyhub.domain.redaction import Rule, redacted
 from policyhub.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from policyhub.engine.snapshot import Entry, OrgSnapshot
+    from policyhub.evaluation.snapshot import Entry, OrgSnapshot
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,3 @@ class PointRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._points)
-
-
-def default_points() -> PointRegistry:
-    """Every built-in decision point; each lives in its own module under ``engine/inputs``."""
-    from policyhub.engine.inputs.ai_content import AI_CONTENT
-    from policyhub.engine.inputs.environment import ENVIRONMENT
-    from policyhub.engine.inputs.http_request import HTTP_REQUEST
-    from policyhub.engine.inputs.lifecycle_gate import LIFECYCLE_GATE
-
-    return PointRegistry([HTTP_REQUEST, ENVIRONMENT, LIFECYCLE_GATE, AI_CONTENT])
