@@ -8,7 +8,6 @@ issue's measurement), because every rule's resolutions echoed the input's trail 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from policyhub.engine.engine import DecisionRequest
 from policyhub.http.deps import Container
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.threshold_type import registry_with_threshold
@@ -177,22 +177,27 @@ def test_a_batch_shares_one_answer_budget(org: OrgClient) -> None:
     assert "over 262144 bytes" in answers[-1]["results"][0]["details"]["_truncated"]
 
 
-def test_a_long_kosli_evaluation_does_not_hold_the_event_loop(org: OrgClient, budget_client: TestClient) -> None:
-    """Evaluated on a worker thread: the loop keeps answering other requests while it runs to its deadline."""
-    kosli_policy(org, "many-rules-loop", 1000)
-    # 2,000 trails: parsed in milliseconds (parsing stays on the loop), evaluated against 1,000 rules for
-    # longer than the deadline
-    artifacts = [{"name": f"a{n}", "fingerprint": f"{n:064x}", "trails": trails(20, 10)} for n in range(100)]
-    heavy = threading.Thread(target=decide, args=(org, "environment", {"artifacts": artifacts}))
-    heavy.start()
-    time.sleep(0.15)  # the heavy decision is parsed and evaluating
-    waits = []
-    while heavy.is_alive() and len(waits) < 20:
-        started = time.monotonic()
-        assert budget_client.get("/healthz").status_code == 200
-        waits.append(time.monotonic() - started)
-    heavy.join()
-    # On the loop, each probe waits for the whole evaluation, so at most one or two fit in it; off the
-    # loop, most answer in milliseconds (a few may wait out a GIL switch on a loaded machine).
-    assert len(waits) >= 3, waits
-    assert sorted(waits)[len(waits) // 2] < DEADLINE_S / 5, waits
+@pytest.mark.parametrize(
+    ("point", "given", "off_loop"),
+    [
+        ("environment", {"artifacts": []}, True),
+        ("ai_content", {"content": "hello"}, False),
+        ("ai_content", {"content": "x" * 20_000}, True),
+        ("http_request", {"path": "/x", "user": "ann@example.com"}, False),
+    ],
+)
+def test_long_cpu_decisions_are_evaluated_off_the_event_loop(
+    org: OrgClient, point: str, given: dict[str, Any], off_loop: bool
+) -> None:
+    """Kosli compliance checks (whatever their size) and long AI texts are evaluated on a worker thread:
+    on the loop, one running to its deadline would hold every other org's requests that long. Gateway
+    decisions stay on the loop (microseconds; a thread hop would double their cost)."""
+    kosli_policy(org, "env-rules", 1)
+    spec = {"content": "No secrets in prompts.", "riskType": "MEDIUM", "actionType": 1}
+    assert org.post("policies", json={"name": "ai", "type": "flashback.ai", "spec": spec}).status_code == 201
+    access = {"name": "who", "type": "syftspace.access", "spec": {"allowed_users": ["*@example.com"]}}
+    assert org.post("policies", json=access).status_code == 201
+    engine = org.container.decisions.engine
+    prepared = engine.prepare(engine.snapshot(org.org_id), DecisionRequest(point=point, input=given))
+    assert prepared.entries, "a policy takes part"
+    assert engine.blocking(prepared) is off_loop
