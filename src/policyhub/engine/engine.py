@@ -80,6 +80,10 @@ class DecisionEngine:
         judge_threads: int = 16,
     ) -> None:
         self.db = db
+        #: This process's commits (counted by the database's on-commit hook): a snapshot checked before the
+        #: latest one is checked again.
+        self._commits = 0
+        db.on_commit(self._committed)
         self.registry = registry
         self.points = points
         self.limiter = limiter
@@ -101,9 +105,12 @@ class DecisionEngine:
         """The org's snapshot if it was checked within the freshness bound and this process has committed
         nothing since (a write acknowledged by this replica is seen by its next decision), else None."""
         held = self._snapshots.get(org_id)
-        if held is None or held[2] != self.db.commits or time.monotonic() - held[1] >= self.refresh_s:
+        if held is None or held[2] != self._commits or time.monotonic() - held[1] >= self.refresh_s:
             return None
         return held[0]
+
+    def _committed(self) -> None:
+        self._commits += 1
 
     def refresh(self, org_id: str) -> OrgSnapshot:
         """Check the org's revision and reload when it moved (blocking: call off the event loop)."""
@@ -112,7 +119,7 @@ class DecisionEngine:
             if current is not None:
                 return current  # another thread refreshed while this one waited
             held = self._snapshots.get(org_id)
-            commits = self.db.commits  # read before the revision: a later commit forces the next check
+            commits = self._commits  # read before the revision: a later commit forces the next check
             started = time.monotonic()
             with self.db.read() as uow:
                 if held is not None and uow.orgs.chain_head(org_id)[0] == held[0].seq:

@@ -1,9 +1,12 @@
-"""Database engine set-up and the transaction boundary (one unit of work per request).
+"""The storage transactor: the transaction boundary (one unit of work per request) and all the storage
+offers the layers above it to run transactions: :meth:`Database.read`, :meth:`Database.read_async`,
+:meth:`Database.transact` / :meth:`Database.transact_async` (a write, with a grouping key, an optional plan
+made outside the lock, and dry runs) and :meth:`Database.on_commit`. Group commit and group reads are
+private details behind it; the engine and its settings are ``connect.py``'s.
 
-SQLite is tuned for durability (WAL, ``synchronous=FULL``, foreign keys) and write transactions
-take the write lock up front (``BEGIN IMMEDIATE``); threads of one process queue on an in-process
-lock instead of spinning on SQLite's busy handler. PostgreSQL write transactions serialise per org
-on the org row (``SELECT ... FOR UPDATE``), which also orders the org's audit hash chain.
+SQLite write transactions take the write lock up front (``BEGIN IMMEDIATE``); threads of one process
+queue on an in-process lock instead of spinning on SQLite's busy handler. PostgreSQL write transactions
+serialise per org on the org row (``SELECT ... FOR UPDATE``), which also orders the org's audit hash chain.
 """
 
 from __future__ import annotations
@@ -11,51 +14,49 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import functools
-import json
 import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
-import orjson
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from policyhub.domain.audit_keys import AuditKeyring
-from policyhub.domain.canonical import has_digit_run
 from policyhub.errors import FieldError, InvalidInput, Unavailable
+from policyhub.storage.connect import (
+    NoDatabase,
+    display_url,
+    dumps,
+    ensure_sqlite_dir,
+    loads,
+    make_engine,
+    null_pool_engine,
+    sqlite_path,
+)
+from policyhub.storage.group_commit import GroupCommitWriter
+from policyhub.storage.group_read import GroupReader
 from policyhub.storage.unit_of_work import Preparation, UnitOfWork
 
-if TYPE_CHECKING:
-    from policyhub.storage.group_commit import GroupCommitWriter
+#: Re-exported: what importers of this module used to find here (``connect.py`` holds them now).
+__all__ = [
+    "Database",
+    "NoDatabase",
+    "display_url",
+    "dumps",
+    "ensure_sqlite_dir",
+    "loads",
+    "null_pool_engine",
+    "sqlite_path",
+]
 
 T = TypeVar("T")
 
 #: PostgreSQL group-commit writer threads per process (writes of one org always go to the same one).
 KEYED_WRITERS = 4
-
-
-def dumps(value: Any) -> str:
-    """Compact UTF-8 JSON for every JSON column (orjson; the stdlib for what it refuses, e.g. huge ints)."""
-    try:
-        return orjson.dumps(value).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def loads(text: str | bytes) -> Any:
-    """Read a JSON column: orjson, except where a run of 19+ digits could be an integer beyond 64 bits
-    (orjson would turn it into a float; the stdlib keeps it exact)."""
-    raw = text.encode() if isinstance(text, str) else text
-    if has_digit_run(raw, 19):
-        return json.loads(raw)
-    return orjson.loads(raw)
 
 
 class Database:
@@ -74,9 +75,6 @@ class Database:
     ) -> None:
         """``create=False``: a SQLite file that does not exist is :class:`NoDatabase`, never created empty
         (commands other than ``serve`` and ``migrate`` must find the database the server uses)."""
-        from policyhub.storage.group_commit import GroupCommitWriter
-        from policyhub.storage.group_read import GroupReader
-
         self.url = url
         #: The audit chain's key, handed to every unit of work (see ``services.audit``).
         self.audit_keyring = audit_keyring
@@ -84,11 +82,12 @@ class Database:
         path = sqlite_path(url) if self.is_sqlite else None
         if not create and path is not None and not path.is_file():
             raise NoDatabase(f"no SQLite database at {path}")
-        #: Transactions this process has committed (monotonic): caches of database state compare it to
-        #: see that this process changed something since they last looked (the decision engine does).
-        self.commits = 0
+        #: Called after each tracked commit of this process (see :meth:`on_commit`).
+        self._commit_hooks: list[Callable[[], None]] = []
         self._write_lock = threading.Lock() if self.is_sqlite else None
-        self.engine = self._create_engine(url, pool_size, connect_timeout_s, busy_timeout_ms, create)
+        self.engine = make_engine(
+            url, pool_size=pool_size, timeout_s=connect_timeout_s, busy_ms=busy_timeout_ms, create=create
+        )
         self._process_lock = _ProcessWriteLock.for_url(url) if self.is_sqlite else None
         self._group = GroupCommitWriter(self) if self.is_sqlite and group_commit else None
         #: Reads of async callers are served together by one reader thread (see group_read).
@@ -100,31 +99,11 @@ class Database:
             else []
         )
 
-    def _create_engine(self, url: str, pool_size: int, timeout_s: float, busy_ms: int, create: bool) -> Engine:
-        if self.is_sqlite:
-            if create:
-                _ensure_sqlite_dir(url)
-            engine = create_engine(
-                url,
-                json_serializer=dumps,
-                json_deserializer=loads,
-                # Kept open: a SQLite connection is cheap to hold but not to open (PRAGMAs, WAL index).
-                pool_size=pool_size,
-                max_overflow=8,
-                connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
-            )
-            _tune_sqlite(engine, busy_ms)
-            return engine
-        return create_engine(
-            url,
-            json_serializer=dumps,
-            json_deserializer=loads,
-            pool_size=pool_size,
-            max_overflow=8,
-            pool_timeout=timeout_s,
-            pool_recycle=1800,
-            connect_args={"connect_timeout": max(1, int(timeout_s))},
-        )
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` after every tracked transaction this process commits (in the committing thread,
+        after the commit is durable): caches of database state use it to see that this process changed
+        something since they last looked (the decision engine does). A hook must be quick and not raise."""
+        self._commit_hooks.append(hook)
 
     def dispose(self) -> None:
         for worker in [self._group, self._reader, *self._keyed]:
@@ -156,7 +135,7 @@ class Database:
         """A write unit of work: commits when the block exits cleanly, else rolls back.
 
         ``rollback=True`` runs everything and then throws it away (dry runs). ``tracked=False``: the
-        commit is not counted in :attr:`commits`, for writes no cache depends on (the decision log).
+        commit calls no :meth:`on_commit` hook, for writes no cache depends on (the decision log).
         """
         lock = self._write_lock
         with _unavailable_on_db_errors():
@@ -179,7 +158,8 @@ class Database:
                     else:
                         trans.commit()
                         if tracked:
-                            self.commits += 1
+                            for hook in self._commit_hooks:
+                                hook()
             finally:
                 if self._process_lock is not None:
                     self._process_lock.release()
@@ -335,59 +315,3 @@ class _ProcessWriteLock:
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-class NoDatabase(Unavailable):
-    """The SQLite file a command names does not exist (and the command may not create it)."""
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The absolute path of a SQLite database file (a relative one is relative to the current directory);
-    None for other databases and in-memory SQLite."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(os.path.abspath(os.path.expanduser(parsed.database)))
-
-
-def display_url(url: str) -> str:
-    """The URL for messages: its password hidden."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown as given
-        return url
-
-
-def _ensure_sqlite_dir(url: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-
-
-def _tune_sqlite(engine: Engine, busy_ms: int) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        # Straight on the driver connection: SQLAlchemy's statement path would cost more than BEGIN itself.
-        conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
-
-
-def null_pool_engine(url: str) -> Engine:
-    """A pool-less engine for one-shot tools (migrations, CLI admin commands)."""
-    return create_engine(url, poolclass=NullPool, json_serializer=dumps, json_deserializer=loads)

@@ -28,17 +28,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
 from policyhub.errors import Unavailable
 from policyhub.storage.batching import BatchThread
 from policyhub.storage.prepared import driver_execute
-from policyhub.storage.unit_of_work import Preparation, StalePlan, UnitOfWork, Work
-
-if TYPE_CHECKING:
-    from policyhub.storage.db import Database
+from policyhub.storage.unit_of_work import Preparation, StalePlan, Transactions, UnitOfWork, Work
 
 
 class Job(NamedTuple):
@@ -54,7 +51,7 @@ class Job(NamedTuple):
 class GroupCommitWriter(BatchThread[Job]):
     """``by_key``: batch only jobs with the same key (PostgreSQL); else any jobs (SQLite)."""
 
-    def __init__(self, db: Database, max_batch: int = 64, *, by_key: bool = False) -> None:
+    def __init__(self, db: Transactions, max_batch: int = 64, *, by_key: bool = False) -> None:
         super().__init__("policyhub-writer", max_batch)
         self.db = db
         self.by_key = by_key
@@ -72,7 +69,7 @@ class GroupCommitWriter(BatchThread[Job]):
     ) -> Future[Any]:
         """Queue ``work`` for the next batch; the future resolves once the batch is committed.
 
-        The batch's commit counts in ``Database.commits`` when any of its jobs is ``tracked``.
+        The batch's commit calls the ``Database.on_commit`` hooks when any of its jobs is ``tracked``.
         """
         future: Future[Any] = Future()
         self.put(Job(work, rollback, attempts, future, tracked, key, prepare))

@@ -11,15 +11,12 @@ failed statement; PostgreSQL aborts the transaction, so the reads after it get a
 from __future__ import annotations
 
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import DBAPIError
 
 from policyhub.storage.batching import BatchThread
-from policyhub.storage.unit_of_work import Work
-
-if TYPE_CHECKING:
-    from policyhub.storage.db import Database
+from policyhub.storage.unit_of_work import Transactions, Work
 
 
 class _Read(NamedTuple):
@@ -28,9 +25,9 @@ class _Read(NamedTuple):
 
 
 class GroupReader(BatchThread[_Read]):
-    """The reader thread of one :class:`Database`."""
+    """The reader thread of one transactor (``Database``)."""
 
-    def __init__(self, db: Database, max_batch: int = 64) -> None:
+    def __init__(self, db: Transactions, max_batch: int = 64) -> None:
         super().__init__("policyhub-reader", max_batch)
         self.db = db
 

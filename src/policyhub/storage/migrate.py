@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
-from policyhub.storage.db import null_pool_engine
+from policyhub.storage.connect import ensure_sqlite_dir, null_pool_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x706F6C6879  # "polhy": one migrator at a time across replicas
@@ -30,10 +30,9 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def _upgrade(engine: Engine, revision: str) -> None:
-    from policyhub.storage.db import _ensure_sqlite_dir
 
     if engine.dialect.name == "sqlite":
-        _ensure_sqlite_dir(str(engine.url))
+        ensure_sqlite_dir(str(engine.url))
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})

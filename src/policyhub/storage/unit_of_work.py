@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -42,6 +43,18 @@ class Preparation(NamedTuple):
     #: Plans on a read; returns the write to run under the lock (it may raise :class:`StalePlan`), or
     #: None when the write can only run from the start under the lock.
     plan: Callable[[UnitOfWork], Work | None]
+
+
+class Transactions(Protocol):
+    """What the batching threads (group commit, group reads) need of the transactor that owns them."""
+
+    is_sqlite: bool
+
+    def read(self) -> AbstractContextManager[UnitOfWork]: ...
+
+    def write(self, *, rollback: bool = False, tracked: bool = True) -> AbstractContextManager[UnitOfWork]: ...
+
+    def run_alone(self, work: Work, *, rollback: bool, attempts: int, tracked: bool) -> Any: ...
 
 
 class UnitOfWork:
