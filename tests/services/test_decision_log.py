@@ -145,9 +145,17 @@ def test_results_over_budget_keep_the_first_ones_and_count_the_rest() -> None:
     results = [policy_result(i, reasons=200) for i in range(500)]
     cut = bounded_results(results, 16 * 1024)
     assert json_size(cut) <= 16 * 1024
-    assert cut[0]["reasons"][:5] == [f"reason {j}" for j in range(5)] and cut[0]["reasons"][5] == "... 195 more reasons"
+    assert cut[0]["reasons"] == [*(f"reason {j}" for j in range(5)), "… [truncated: 195 more reason(s)]"]
     assert cut[-1][TRUNCATED] is True and cut[-1]["omitted"] == 500 - (len(cut) - 1)
     assert all(r["policy_id"] == f"p{i}" for i, r in enumerate(cut[:-1]))
+
+
+def test_a_long_reason_kept_in_the_log_says_it_was_cut() -> None:
+    results = [{**policy_result(i), "reasons": ["r" * 2000]} for i in range(20)]
+    cut = bounded_results(results, 16 * 1024)
+    reason = cut[0]["reasons"][0]
+    assert len(reason.encode()) <= 500 and reason.startswith("rrr")
+    assert reason.endswith("… [truncated: 2000 characters]")
 
 
 def test_each_point_keeps_its_own_fields_in_redacted_mode(db: Database) -> None:

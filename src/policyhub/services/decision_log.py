@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from policyhub.domain.bounded_json import bounded, json_size, marker
+from policyhub.domain.bounded_json import bounded, json_size, marker, truncated_text
 from policyhub.domain.canonical import now
 from policyhub.domain.redaction import REDACTED
 from policyhub.evaluation.outcome import Decision, DecisionResult, Effect
@@ -269,10 +269,10 @@ def bounded_results(results: list[dict[str, Any]], max_bytes: int) -> list[dict[
         return out
     for r in out:
         reasons = r.get("reasons")
-        if isinstance(reasons, list) and (len(reasons) > _KEPT_REASONS or json_size(reasons) > _REASON_CHARS):
-            shown = [str(x)[:_REASON_CHARS] for x in reasons[:_KEPT_REASONS]]
+        if isinstance(reasons, list) and (len(reasons) > _KEPT_REASONS or json_size(reasons) > _REASON_BYTES):
+            shown = [truncated_text(str(x), _REASON_BYTES) for x in reasons[:_KEPT_REASONS]]
             left = len(reasons) - len(shown)
-            r["reasons"] = shown + ([f"... {left} more reasons"] if left else [])
+            r["reasons"] = shown + ([f"… [truncated: {left} more reason(s)]"] if left else [])
     kept: list[dict[str, Any]] = []
     used = 2 + _MARKER_ITEM_BYTES
     for r in out:
@@ -288,7 +288,7 @@ def bounded_results(results: list[dict[str, Any]], max_bytes: int) -> list[dict[
 
 
 _KEPT_REASONS = 5
-_REASON_CHARS = 500
+_REASON_BYTES = 500
 _MARKER_ITEM_BYTES = 160
 
 
