@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import tempfile
 import time
 import warnings
@@ -49,7 +50,7 @@ def _timed(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _wrap(owner: Any, name: str, label: str, *, static: bool = False) -> None:
-    original = owner.__dict__[name] if static else getattr(owner, name)
+    original = inspect.getattr_static(owner, name) if static else getattr(owner, name)  # inherited too
     fn = original.__func__ if static else original
     wrapped = _timed(label, fn)
     setattr(owner, name, staticmethod(wrapped) if static else wrapped)
@@ -65,25 +66,26 @@ def instrument() -> None:
     from policyhub.http.v1 import render
     from policyhub.services import audit
     from policyhub.services import policies as svc
-    from policyhub.storage import db
+    from policyhub.services import policy_planning as planning
+    from policyhub.storage import connect
     from policyhub.storage.repositories import events, orgs, policies
 
     _wrap(svc.PolicyService, "merge_patch", "merge_patch (service, inside the txn)")
     _wrap(audit, "lock_org", "  audit.lock_org: SELECT org ... FOR UPDATE")
     _wrap(svc.PolicyService, "_find", "  _find: SELECT policy by name", static=True)
-    _wrap(svc, "merge_patch", "  merge_patch(document, patch) (RFC 7396)")
+    _wrap(planning, "merge_patch", "  merge_patch(document, patch) (RFC 7396)")
     _wrap(svc.PolicyService, "_draft", "  _draft: PolicyFields validation + normalize")
-    _wrap(svc, "content_hash", "  content_hash x2 (canonical JSON + sha256)")
+    _wrap(planning, "content_hash", "  content_hash x2 (canonical JSON + sha256)")
     _wrap(svc.PolicyService, "_persist", "  _persist: the change statement (row, version, events, chain)", static=True)
     _wrap(policies.PolicyRepository, "insert_version", "  INSERT policy_versions")
     _wrap(policies.PolicyRepository, "set_references", "  DELETE policy_references (set_references)")
     _wrap(audit, "record", "  audit.record: event hash, INSERT event, UPDATE org")
     _wrap(svc.PolicyService, "_result", "  _result: jsonpatch.make_patch diff", static=True)
-    _wrap(svc, "to_document", "  to_document (called several times)")
+    _wrap(planning, "to_document", "  to_document (called several times)")
     _wrap(base.Connection, "execute", "all SQL: Connection.execute (SQLAlchemy + driver)")
     _wrap(default.DefaultDialect, "do_execute", "  driver cursor.execute")
     _wrap(default.DefaultDialect, "do_commit", "driver COMMIT (WAL write + fsync)")
-    _wrap(db, "dumps", "JSON column serialisation (db.dumps)")
+    _wrap(connect, "dumps", "JSON column serialisation (connect.dumps)")
     _wrap(canonical, "canonical_json", "canonical_json (hashes, ETag-free)")
     _wrap(jsonpatch, "make_patch", "jsonpatch.make_patch")
     _wrap(render, "write_response", "render: write_response (JSON body + ETag)")
