@@ -42,12 +42,18 @@ _SCALAR_BYTES = 8  # numbers, true/false/null: a fair estimate that never needs 
 
 
 def json_bytes(value: Any, *, sort_keys: bool = False) -> bytes:
-    """Compact JSON text (orjson; the standard library for what orjson refuses, such as huge integers)."""
+    """Compact UTF-8 JSON text: orjson, or the standard library for what orjson refuses (integers beyond
+    64 bits). Keys that are not strings are written as the standard library writes them (``1`` -> ``"1"``).
+    The one encoder of response bodies and measured values."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+        return orjson.dumps(value, option=_SORTED if sort_keys else _UNSORTED)
     except (TypeError, orjson.JSONEncodeError):
         text = json.dumps(value, sort_keys=sort_keys, separators=(",", ":"), ensure_ascii=False, default=str)
         return text.encode("utf-8", "surrogatepass")
+
+
+_UNSORTED = orjson.OPT_NON_STR_KEYS
+_SORTED = orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS
 
 
 def json_size(value: Any) -> int:

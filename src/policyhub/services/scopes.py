@@ -8,6 +8,7 @@ from typing import Any
 
 from policyhub.domain import names
 from policyhub.domain.canonical import now
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Role, Scope
 from policyhub.errors import Conflict, FieldError, InvalidInput, NotFound
 from policyhub.services import audit
@@ -65,7 +66,7 @@ class ScopeService:
 
     def get(self, uow: UnitOfWork, actor: Actor, ref: str) -> Scope:
         """A scope by id or path; 404 outside the actor's view."""
-        scope = uow.scopes.get(actor.org_id, ref) if _is_uuid(ref) else None
+        scope = uow.scopes.get(actor.org_id, ref) if is_canonical_uuid(ref) else None
         scope = scope or uow.scopes.by_path(actor.org_id, ref.strip("/"))
         if scope is None or not (covers(actor, scope.path) or _is_ancestor(scope.path, actor.scope_path)):
             raise NotFound(f"scope {ref!r} not found")
@@ -96,11 +97,3 @@ class ScopeService:
 
 def _is_ancestor(path: str, of: str | None) -> bool:
     return of is not None and of.startswith(path + "/")
-
-
-def _is_uuid(ref: str) -> bool:
-    try:
-        uuid.UUID(ref)
-    except ValueError:
-        return False
-    return len(ref) == 36

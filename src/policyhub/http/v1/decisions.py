@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -14,6 +12,7 @@ from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from policyhub.domain.bounded_json import json_bytes
 from policyhub.engine.engine import DecisionRequest
 from policyhub.errors import DomainError
 from policyhub.http.deps import ContainerDep, CurrentActor, OrgDep, caller, header, json_body, parse_model
@@ -262,7 +261,7 @@ class HotDecide:
         check_json_media(header(scope, b"content-type"))  # stricter than json_body's check, which it replaces
         body = parse_json(await _read_body(receive), max_depth=c.settings.max_json_depth)
         result = await c.decisions.decide_async(actor, decision_request(body))
-        payload = _encode(result.to_json())
+        payload = json_bytes(result.to_json())  # as FastJSON renders
         headers = [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
@@ -279,11 +278,3 @@ async def _read_body(receive: Receive) -> bytes:
                 return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         elif message["type"] == "http.disconnect":
             raise ClientDisconnect()
-
-
-def _encode(content: Any) -> bytes:
-    """As :class:`FastJSON` renders: orjson, or the stdlib encoder for what orjson refuses (huge ints)."""
-    try:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -6,9 +6,9 @@ import base64
 import json
 from typing import Any
 
-import orjson
 from fastapi.responses import JSONResponse, Response
 
+from policyhub.domain.bounded_json import json_bytes
 from policyhub.domain.canonical import iso
 from policyhub.domain.policy_document import etag, to_document
 from policyhub.domain.records import ApiKey, Event, Principal, Scope, Version
@@ -18,13 +18,10 @@ from policyhub.storage.repositories.idempotency import StoredResponse
 
 
 class FastJSON(JSONResponse):
-    """Compact UTF-8 JSON, encoded by orjson (the stdlib encoder for what orjson refuses, e.g. huge ints)."""
+    """Compact UTF-8 JSON (:func:`policyhub.domain.bounded_json.json_bytes`: orjson, the stdlib for huge ints)."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
-        except (TypeError, orjson.JSONEncodeError):
-            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json_bytes(content)
 
 
 def write_response(result: WriteResult, *, dry_run: bool, location: str | None = None) -> FastJSON:

@@ -9,9 +9,9 @@ workspace cannot resolve (or learn of) another: to it, that id is as unknown as 
 
 from __future__ import annotations
 
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Policy, Scope
 from policyhub.errors import InvalidInput, NotFound
-from policyhub.http.compat.flashback.translate import is_uuid
 from policyhub.services.scopes import ScopeService
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -53,7 +53,7 @@ class Levels:
         return (scope, None) if scope.kind == WORKSPACE else (None, None)
 
     def _of_kind(self, ref: str, kind: str, field: str) -> Scope:
-        scope = self._get(ref) if is_uuid(ref) else None
+        scope = self._get(ref) if is_canonical_uuid(ref) else None
         if scope is None or scope.id != ref or scope.kind != kind:
             raise InvalidInput.field(field, f"{kind} {ref!r} not found in this organization")
         return scope

@@ -34,11 +34,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from policyhub.domain.canonical import utc
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Policy, Scope
 from policyhub.errors import InvalidInput, NotFound
 from policyhub.http.compat.flashback import wire
 from policyhub.http.compat.flashback.levels import REPO, WORKSPACE
-from policyhub.http.compat.flashback.translate import TYPE_NAME, is_uuid
+from policyhub.http.compat.flashback.translate import TYPE_NAME
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, JsonBody, key_org, parse_model
 from policyhub.http.deps import require_json_object as json_object
 from policyhub.http.openapi import body_schema
@@ -203,7 +204,7 @@ def _normalised(content: str) -> str:
 def _target(c: Container, uow: UnitOfWork, actor: Actor, kind: str, ref: str | None) -> Scope:
     """The workspace or repository ``ref`` names; anything else (unknown, another org's, another kind) is 404."""
     scope = None
-    if ref is not None and is_uuid(ref):
+    if ref is not None and is_canonical_uuid(ref):
         try:
             scope = c.scopes.get(uow, actor, ref)
         except NotFound:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from policyhub.domain import names
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Org, Policy
 from policyhub.errors import Conflict, FieldError, InvalidInput, NotFound
 from policyhub.http.compat.flashback import translate, wire
@@ -150,7 +151,7 @@ def delete_policy(
 # -- helpers -----------------------------------------------------------------------------------------
 def _find(c: Container, uow: UnitOfWork, actor: Actor, policy_id: str) -> Policy:
     """A live ``flashback.ai`` policy by id, as the actor may see it; anything else is a 404."""
-    if not translate.is_uuid(policy_id):  # ids are UUIDs; a name (or a NUL byte) never reaches the store
+    if not is_canonical_uuid(policy_id):  # ids are UUIDs; a name (or a NUL byte) never reaches the store
         raise NotFound("Policy not found")
     try:
         policy = c.policies.get(uow, actor, policy_id, include_archived=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -24,13 +23,6 @@ NAME_MAX = 255
 SLUG_MAX = 100
 _SUFFIX = re.compile(r"-([0-9a-f]{8})$")
 
-
-def is_uuid(ref: str) -> bool:
-    """Whether ``ref`` is a UUID in canonical (lower-case, hyphenated) form, as PolicyHub issues ids."""
-    try:
-        return str(uuid.UUID(ref)) == ref
-    except ValueError:
-        return False
 
 
 # -- names -----------------------------------------------------------------------------------------

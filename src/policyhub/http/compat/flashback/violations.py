@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Scope
 from policyhub.errors import InvalidInput, NotFound
 from policyhub.http.compat.flashback import findings_wire, wire
@@ -32,7 +33,7 @@ from policyhub.http.compat.flashback.findings import (
     found_in,
 )
 from policyhub.http.compat.flashback.levels import REPO, WORKSPACE
-from policyhub.http.compat.flashback.translate import TYPE_NAME, flashback_name, is_uuid
+from policyhub.http.compat.flashback.translate import TYPE_NAME, flashback_name
 from policyhub.http.deps import Container, ContainerDep, CurrentActor, key_org
 from policyhub.services import keys
 from policyhub.storage.repositories.decisions import DecisionFilter
@@ -155,7 +156,7 @@ def _answer(
         policy_id = _policy(c, uow, actor, policy_ref) if policy_ref is not None else q.policy_id
         scopes = {s.path: s for s in c.scopes.list(uow, actor)}
         level = _level({s.id: s for s in scopes.values()}, q.workspace_id, q.repo_id)
-        if level is None or (policy_id is not None and not is_uuid(policy_id)):
+        if level is None or (policy_id is not None and not is_canonical_uuid(policy_id)):
             return JSONResponse({"success": True, key: [], "total": 0, "skip": q.skip, "take": q.take})
         criteria = Criteria(
             policy_id=policy_id,
@@ -226,7 +227,7 @@ class _Facts:
 
 def _policy(c: Container, uow: UnitOfWork, actor: Actor, ref: str) -> str:
     """The id of a Flashback policy the key can see (archived ones keep their history); else 404."""
-    if not is_uuid(ref):
+    if not is_canonical_uuid(ref):
         raise NotFound("Policy not found")
     try:
         policy = c.policies.get(uow, actor, ref, include_archived=True)

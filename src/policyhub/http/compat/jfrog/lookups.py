@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Policy, Role
 from policyhub.errors import Conflict, FieldError, NotFound
 from policyhub.http.compat.jfrog.translate import TEMPLATE_KIND, TYPE_NAME, jfrog_name
@@ -31,16 +31,9 @@ def principal_names(uow: UnitOfWork, org_id: str, ids: Iterable[str]) -> dict[st
     return {pid: p.display_name for pid, p in found.items()}
 
 
-def _is_uuid(ref: str) -> bool:
-    try:
-        return len(ref) == 36 and str(uuid.UUID(ref)) == ref.lower()
-    except ValueError:
-        return False
-
-
 def load_policy(c: Container, uow: UnitOfWork, actor: Actor, policy_id: str) -> Policy:
     """A live lifecycle policy by id. Anything else (a name, another type, archived, another org) is 404."""
-    if _is_uuid(policy_id):
+    if is_canonical_uuid(policy_id):
         try:
             policy = c.policies.get(uow, actor, policy_id, include_archived=False)
         except NotFound:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-import uuid
 from typing import Any
 
 from policyhub.domain.canonical import iso
+from policyhub.domain.ids import canonical_uuid
 from policyhub.domain.records import Policy, Scope
 from policyhub.errors import DomainError, InvalidInput
 from policyhub.policy_types.syftspace import SYFTSPACE_PREFIX, merge_configuration, syftspace_error_prefix
@@ -43,11 +43,8 @@ def core_name(endpoint_id: str | None, name: str) -> str:
 
 
 def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+    """Any spelling of a UUID (Syft Space's clients may send upper case or no hyphens, as FastAPI reads them)."""
+    return canonical_uuid(value) is not None
 
 
 def is_syftspace(policy: Policy) -> bool:
