@@ -248,3 +248,9 @@ def test_in_process_mode_gives_the_same_answers() -> None:
     assert local.check(module).rules == frozenset({"data.p.allow"})
     assert local.evaluate(module, {"x": [3, 1, 2]}, rule="data.p.allow") == (True, {"ok": False, "seen": [1, 2, 3]})
     assert local.evaluate(module, {"x": []}, query="data.p.allow.ok")[1]["result"][0]["expressions"][0]["value"]
+
+
+def test_a_rego_value_becomes_json_once_in_the_sandbox() -> None:
+    """Sets become sorted arrays and other keys their JSON text here, in both modes, so a policy type
+    reads plain JSON (JFrog's results had a second copy of this; moved from its tests)."""
+    assert rego_worker.jsonable({1: {3, 1}, "k": ({"b", "a"},)}) == {"1": [1, 3], "k": [["a", "b"]]}

@@ -11,7 +11,7 @@ import pytest
 from policyhub.evaluation.compiled import CompileError
 from policyhub.evaluation.limits import DeadlineExceeded
 from policyhub.evaluation.outcome import Effect, Severity, Status
-from policyhub.policy_types.jfrog.evaluate import GateScope, json_safe, typed_parameters
+from policyhub.policy_types.jfrog.evaluate import GateScope, typed_parameters
 from policyhub.policy_types.jfrog.program import RegoError
 
 from .world import (
@@ -244,11 +244,10 @@ def test_a_policy_for_another_action_never_applies_at_a_gate() -> None:
     assert GateScope.of(spec).stage is None
 
 
-def test_typed_parameters_and_json_safe() -> None:
+def test_typed_parameters() -> None:
     declared = [{"name": "n", "type": "int"}, {"name": "b", "type": "bool"}]
     assert typed_parameters([{"name": "n", "value": "-7"}, {"name": "b", "value": "true"}], declared) == {
         "n": -7,
         "b": True,
     }
     assert typed_parameters([{"name": "undeclared", "value": "7"}], declared) == {"undeclared": "7"}
-    assert json_safe({1: {3, 1}, "k": ({"b", "a"},)}) == {"1": [1, 3], "k": [["a", "b"]]}

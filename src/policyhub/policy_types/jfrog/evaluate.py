@@ -36,7 +36,6 @@ from policyhub.storage.repositories.resources import Resource
 
 SEVERITY = {"block": Severity.BLOCK, "warning": Severity.WARN}
 GATED_ACTIONS = frozenset({"certify_to_gate"})
-_SCALARS = (str, bool, int, float, type(None))
 
 
 class RegoResultError(Exception):
@@ -107,26 +106,6 @@ def typed_parameters(values: list[dict[str, Any]], declared: list[dict[str, Any]
     return out
 
 
-def json_safe(value: Any) -> Any:
-    """A Rego value as JSON (sets become sorted arrays, non-string keys strings): it is logged and served."""
-    if isinstance(value, dict):
-        for key, item in value.items():  # the usual flat result object is returned as it is
-            if type(key) is not str or not isinstance(item, _SCALARS):
-                break
-        else:
-            return value
-        return {k if isinstance(k, str) else json.dumps(json_safe(k)): json_safe(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        items = [json_safe(v) for v in value]
-        try:
-            return sorted(items)
-        except TypeError:
-            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
 def read_result(result: Any, entry: str) -> tuple[bool, str, dict[str, Any]]:
     """``(should_allow, explanation, the result object)`` from the value of ``allow``; raises if unusable."""
     if isinstance(result, bool):
@@ -142,7 +121,8 @@ def read_result(result: Any, entry: str) -> tuple[bool, str, dict[str, Any]]:
     explanation = result.get("explanation", "")
     if not isinstance(explanation, str):
         raise RegoResultError(f"{entry}.explanation must be a string, got {type(explanation).__name__}")
-    return should_allow, explanation, cast(dict[str, Any], json_safe(result))
+    # Plain JSON already: the sandbox answers through JSON (sets as sorted arrays, keys as strings).
+    return should_allow, explanation, cast(dict[str, Any], result)
 
 
 @dataclass(frozen=True)
