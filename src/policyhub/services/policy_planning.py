@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from policyhub.domain import names
 from policyhub.domain.canonical import content_hash, now, same_json
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.policy_document import SERVER_OWNED, PolicyFields, etag, to_document
 from policyhub.domain.records import Actor, Org, Policy, Role
 from policyhub.errors import Conflict, InvalidInput, NotFound
@@ -26,7 +27,6 @@ from policyhub.services.policy_rules import (
     defaults,
     drafted_fields,
     json_text,
-    looks_like_uuid,
     metadata_changes,
     reject_server_owned,
     removals_as_null,
@@ -76,7 +76,7 @@ class PolicyPlanning(PolicyPersistence):
         Without that ``id``, a PUT to the name of an archived policy creates a new one: archiving frees the
         name (``POST`` may reuse it too), so a client that deleted a policy can create it again."""
         echoed = body.get("id")
-        if isinstance(echoed, str) and looks_like_uuid(echoed):
+        if isinstance(echoed, str) and is_canonical_uuid(echoed):
             found = uow.policies.get(org.id, echoed)
             if found is not None and found.archived and found.name == ref:
                 self._refuse_archived(uow, actor, org, echoed, "be replaced")
@@ -90,7 +90,7 @@ class PolicyPlanning(PolicyPersistence):
         current = self._find(uow, org.id, ref, include_archived=False)
         if current is not None and not covers(actor, current.scope_path):
             raise NotFound(f"policy {ref!r} not found")
-        if current is None and looks_like_uuid(ref):
+        if current is None and is_canonical_uuid(ref):
             self._refuse_archived(uow, actor, org, ref, "be replaced")
         if current is not None and ref != current.id and isinstance(body.get("name"), str) and body["name"] != ref:
             raise InvalidInput.field(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import builtins
 from dataclasses import replace
 
+from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.policy_document import scope_ref
 from policyhub.domain.records import Actor, Event, Org, Policy, Version
 from policyhub.errors import InvalidInput, NotFound
 from policyhub.services import audit
 from policyhub.services.authz import covers
-from policyhub.services.policy_rules import looks_like_uuid
 from policyhub.storage.repositories.events import EventFilter
 from policyhub.storage.repositories.policies import PolicyFilter
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -73,7 +73,7 @@ class PolicyReads:
         include_archived: bool,
         prefer_archived: bool = False,
     ) -> Policy | None:
-        if looks_like_uuid(ref):
+        if is_canonical_uuid(ref):
             found = uow.policies.get(org_id, ref)
             if found is not None and (include_archived or not found.archived):
                 return found

@@ -4,7 +4,6 @@ may not change, and the checks of a write's raw values. No storage, no lock."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -121,16 +120,6 @@ def dig(doc: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         doc = doc.get(part) if isinstance(doc, dict) else None
     return doc
-
-
-def looks_like_uuid(ref: str) -> bool:
-    if len(ref) != 36:
-        return False
-    try:
-        uuid.UUID(ref)
-    except ValueError:
-        return False
-    return True
 
 
 def text_field(value: Any, field_name: str, *, required: bool = False) -> str:
