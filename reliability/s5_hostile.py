@@ -226,13 +226,13 @@ def corpus(s: Stage) -> list[Case]:
         [*_auth(), JSON_CT],
         _j({"name": "x", "bogus_field": 1}),
     )
-    add(
-        "syftspace: unknown field",
+    add(  # Syft Space ignores unknown fields (as its own pydantic models do), but not a known one's wrong type
+        "syftspace: unknown field with a known field of the wrong type",
         "POST",
         "/syftspace/endpoints/",
         422,
         [*_auth(), JSON_CT],
-        _j({"name": "e", "slug": "e", "owner": "me"}),
+        _j({"name": "e", "slug": "e", "owner": "me", "published": {"yes": 1}}),
     )
     # -- sizes -----------------------------------------------------------------------------------
     add("body over the limit", "POST", f"{V1}/policies", 413, [*_auth(), JSON_CT], big)
