@@ -8,6 +8,7 @@ issue's measurement), because every rule's resolutions echoed the input's trail 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from policyhub.engine.engine import DecisionRequest
+from policyhub.evaluation.points import DecisionPoint
 from policyhub.http.deps import Container
 from tests.conftest import OrgClient, make_settings, new_org
 from tests.engine.threshold_type import registry_with_threshold
@@ -201,3 +203,21 @@ def test_long_cpu_decisions_are_evaluated_off_the_event_loop(
     prepared = engine.prepare(engine.snapshot(org.org_id), DecisionRequest(point=point, input=given))
     assert prepared.entries, "a policy takes part"
     assert engine.blocking(prepared) is off_loop
+
+
+def test_a_long_decision_is_parsed_off_the_event_loop_too(org: OrgClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An environment input (up to the body limit: a 4.8 MB one takes ~0.4 s to validate) is parsed on a
+    worker thread, not on the loop that a gateway decision is parsed on."""
+    kosli_policy(org, "env-parse", 1)
+    parsed_on: dict[str, int] = {}
+    original = DecisionPoint.parse
+
+    def record(point: DecisionPoint, data: Any) -> Any:
+        parsed_on[point.name] = threading.get_ident()
+        return original(point, data)
+
+    monkeypatch.setattr(DecisionPoint, "parse", record)
+    assert org.post("decisions", json={"point": "http_request", "input": {"path": "/x"}}).status_code == 200
+    assert org.post("decisions", json={"point": "environment", "input": {"artifacts": []}}).status_code == 200
+    assert set(parsed_on) == {"environment", "http_request"}
+    assert parsed_on["environment"] != parsed_on["http_request"]  # the loop's thread parsed the gateway's

@@ -197,7 +197,7 @@ class DecisionEngine:
         are not a reason: they are asked before evaluating (:meth:`ask_judge_async`), on the judge's threads."""
         if any("sandbox" in entry.compiled.uses for entry in prepared.entries):  # Rego waits on a worker process
             return True
-        if prepared.entries and prepared.point.off_loop(prepared.input):  # long CPU work: not on the loop
+        if prepared.entries and prepared.point.off_loop(prepared.request.input):  # long CPU work: not on the loop
             return True
         if not self.limiter.blocking:
             return False

@@ -44,9 +44,10 @@ class DecisionPoint:
         """The candidate policies, most general scope first (org level, then down to ``scope_path``)."""
         return snapshot.at_scope(self.name, scope_path)
 
-    def off_loop(self, parsed: BaseModel) -> bool:
-        """Whether evaluating this input may take long enough (up to the decision deadline) to run it on a
-        worker thread rather than the event loop, where it would hold every other org's requests."""
+    def off_loop(self, data: Any) -> bool:
+        """Whether parsing and evaluating this input (as sent) may take long enough (up to the decision
+        deadline) to run on a worker thread rather than the event loop, where it would hold every other
+        org's requests."""
         return False
 
     def log_input(self, data: Any) -> Any:

@@ -55,8 +55,13 @@ class DecisionService:
     async def decide_async(
         self, actor: Actor, request: DecisionRequest, *, source: str = "v1", budget: ResponseBudget | None = None
     ) -> DecisionResult:
-        """A decision for the event loop: evaluation stays on the loop unless it may wait on the network.
-        ``budget``: what its results may say, shared with the other decisions of a batch."""
+        """A decision for the event loop: evaluation stays on the loop unless it may wait on the network;
+        an input whose point says it is long work to parse and evaluate is decided on a worker thread from
+        the start. ``budget``: what its results may say, shared with the other decisions of a batch."""
+        if self._off_loop(request):
+            result = await anyio.to_thread.run_sync(self._evaluate_here, actor, request, budget)
+            self.log.record(actor.org_id, result, request.input, source=source, principal_id=actor.principal_id)
+            return result
         snapshot = self.engine.current(actor.org_id)
         if snapshot is None:
             snapshot = await anyio.to_thread.run_sync(self.engine.refresh, actor.org_id)
@@ -68,6 +73,16 @@ class DecisionService:
             result = self.engine.evaluate(prepared, budget)
         self.log.record(actor.org_id, result, request.input, source=source, principal_id=actor.principal_id)
         return result
+
+    def _off_loop(self, request: DecisionRequest) -> bool:
+        try:
+            return self.engine.points.get(request.point).off_loop(request.input)
+        except InvalidInput:  # an unknown point: the ordinary path says so
+            return False
+
+    def _evaluate_here(self, actor: Actor, request: DecisionRequest, budget: ResponseBudget | None) -> DecisionResult:
+        """Prepare (the snapshot, the input's parse), ask the judge and evaluate, all in the calling thread."""
+        return self.engine.evaluate(self.prepare(actor, request), budget)
 
     async def decide_batch(self, actor: Actor, requests: list[DecisionRequest]) -> list[DecisionResult | Exception]:
         """Many independent decisions; a bad item fails alone (its error takes its place in the answer).

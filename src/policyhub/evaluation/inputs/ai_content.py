@@ -61,9 +61,10 @@ class AiContentPoint(DecisionPoint):
     #: passes them in; without them nothing of the content is logged.
     mask: Callable[[str], str] = withheld
 
-    def off_loop(self, parsed: BaseModel) -> bool:
+    def off_loop(self, data: Any) -> bool:
         """Scanning a long text (up to 1 MB) with every detector takes milliseconds or more."""
-        return len(getattr(parsed, "content", "")) > OFF_LOOP_CHARS
+        content = data.get("content") if isinstance(data, dict) else None
+        return isinstance(content, str) and len(content) > OFF_LOOP_CHARS
 
     def log_input(self, data: Any) -> Any:
         """The input with its content masked (the log must not keep secrets or personal data in clear)."""

@@ -119,9 +119,10 @@ class EnvironmentInput(_Strict):
 class EnvironmentPoint(DecisionPoint):
     """Selects by attachment when the input names an environment, else by scope."""
 
-    def off_loop(self, parsed: BaseModel) -> bool:
+    def off_loop(self, data: Any) -> bool:
         """Kosli rules run over every artifact, trail and attestation: a large snapshot takes milliseconds
-        to seconds (up to the deadline), and compliance checks are rare next to gateway decisions."""
+        to seconds to parse and to evaluate (up to the deadline), and compliance checks are rare next to
+        gateway decisions."""
         return True
 
     def select(self, snapshot: OrgSnapshot, scope_path: str | None, parsed: BaseModel) -> Sequence[Entry]:
