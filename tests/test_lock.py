@@ -47,6 +47,7 @@ def test_every_declared_dependency_is_locked_within_its_range() -> None:
     for lock, declared in (
         ("serve.lock", project["dependencies"]),
         ("dev.lock", project["optional-dependencies"]["dev"]),
+        ("dev.lock", project["optional-dependencies"]["grpc"]),
     ):
         pins = _pins(lock)
         for text in declared:
