@@ -61,6 +61,21 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class Resource:
+    """A vendor-owned object that is not a policy (JFrog rule or template, Kosli or Apinizer environment, ...)."""
+
+    id: str
+    org_id: str
+    kind: str
+    key: str
+    data: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True)
 class Principal:
     id: str
     org_id: str

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
+from policyhub.domain.records import Resource as Resource
 from policyhub.storage.tables import resources
-
-
-@dataclass(frozen=True)
-class Resource:
-    id: str
-    org_id: str
-    kind: str
-    key: str
-    data: dict[str, Any]
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
 
 
 def _resource(row: Row[Any]) -> Resource:
