@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from policyhub.domain.records import Enforcement, Policy
 from policyhub.engine.cache import CompiledCache
 from policyhub.engine.judging import JudgeRunner
-from policyhub.engine.snapshot import load_snapshot
+from policyhub.engine.source import DatabaseSource, SnapshotSource
 from policyhub.errors import InvalidInput, NotFound
 from policyhub.evaluation.compiled import BrokenPolicy, CompiledPolicy, Evaluation, Judge, JudgeQuestion, RateLimiter
 from policyhub.evaluation.limits import DeadlineExceeded, DecisionLimits, ResponseBudget
@@ -63,15 +63,20 @@ class DecisionEngine:
     ``refresh_s`` seconds, so a decision reflects every write acknowledged more than ``refresh_s``
     earlier, on any replica; and after any commit of its own process it checks again at once, so a
     write acknowledged by this replica is in its very next decision. ``refresh_s=0`` checks every time.
+
+    Snapshots come from ``source`` (:class:`policyhub.engine.source.SnapshotSource`), by default the
+    database's (``db``), which applies the org's changes to the held snapshot. ``db`` is optional when a
+    source is given (an agent's, built from its bundle): without it there is no on-commit check.
     """
 
     def __init__(
         self,
-        db: Database,
+        db: Database | None,
         registry: PolicyTypeRegistry,
         points: PointRegistry,
         limiter: RateLimiter,
         *,
+        source: SnapshotSource | None = None,
         judge: Judge | None = None,
         refresh_s: float = 0.25,
         cache: CompiledCache | None = None,
@@ -80,10 +85,16 @@ class DecisionEngine:
         judge_threads: int = 16,
     ) -> None:
         self.db = db
+        if source is None:
+            if db is None:
+                raise ValueError("a decision engine needs a database or a snapshot source")
+            source = DatabaseSource(db)
+        self.source = source
         #: This process's commits (counted by the database's on-commit hook): a snapshot checked before the
         #: latest one is checked again.
         self._commits = 0
-        db.on_commit(self._committed)
+        if db is not None:
+            db.on_commit(self._committed)
         self.registry = registry
         self.points = points
         self.limiter = limiter
@@ -113,7 +124,8 @@ class DecisionEngine:
         self._commits += 1
 
     def refresh(self, org_id: str) -> OrgSnapshot:
-        """Check the org's revision and reload when it moved (blocking: call off the event loop)."""
+        """Ask the source for the org's current snapshot: the held one when the revision has not moved, else
+        a new one (blocking: call off the event loop)."""
         with self._org_lock(org_id):
             current = self.current(org_id)
             if current is not None:
@@ -121,11 +133,7 @@ class DecisionEngine:
             held = self._snapshots.get(org_id)
             commits = self._commits  # read before the revision: a later commit forces the next check
             started = time.monotonic()
-            with self.db.read() as uow:
-                if held is not None and uow.orgs.chain_head(org_id)[0] == held[0].seq:
-                    self._snapshots[org_id] = (held[0], started, commits)
-                    return held[0]
-                snapshot = load_snapshot(uow, org_id, self._compile)
+            snapshot = self.source.snapshot(org_id, held[0] if held is not None else None, self._compile)
             self._snapshots[org_id] = (snapshot, started, commits)
             return snapshot
 
