@@ -71,19 +71,22 @@ async def authenticated(scope: Scope, container: Container) -> Actor:
 
     Async on purpose: a cached key costs no thread hop; only a cache miss goes to the database.
     """
-    token = bearer_token(header(scope, b"authorization"))
+    actor, org = await key_actor(container, bearer_token(header(scope, b"authorization")))
+    state = scope.setdefault("state", {})  # what ``request.state`` reads
+    state["actor"] = actor
+    state["org"] = org
+    return actor
+
+
+async def key_actor(container: Container, token: str) -> tuple[Actor, Org]:
+    """The actor and org of an API key, however the face received it (401 when unknown, revoked or expired)."""
     if len(token) > 512 or not token.isprintable():
         raise Unauthenticated("invalid API key")
     token_hash = keys.hash_token(token)
     cached = container.actors.get(token_hash)
     if cached is not None:
-        actor, org = cached
-    else:
-        actor, org = await container.actors.fetch(token_hash, lambda: run_in_threadpool(_lookup_key, container, token))
-    state = scope.setdefault("state", {})  # what ``request.state`` reads
-    state["actor"] = actor
-    state["org"] = org
-    return actor
+        return cached
+    return await container.actors.fetch(token_hash, lambda: run_in_threadpool(_lookup_key, container, token))
 
 
 def _lookup_key(container: Container, token: str) -> tuple[Actor, Org]:

@@ -1,0 +1,25 @@
+"""Proxies' own authorization protocols over the ``http_request`` decision point (issue 14).
+
+- Envoy ext_authz over HTTP (``http_service``) and nginx ``auth_request``: :mod:`.routes`.
+- Envoy ext_authz over gRPC (``envoy.service.auth.v3.Authorization/Check``) and Envoy's rate limit
+  service (``envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit``): :mod:`.grpc_listener`
+  (the ``grpc`` extra), started by ``policyhub serve --grpc-port``.
+
+A thin dialect: :mod:`.translate` turns the proxy's view of a request into an ``http_request`` input
+and a decision into the proxy's answer; the decisions are the DecisionService's, logged with their
+source (``envoy_http``, ``nginx``, ``envoy_grpc``, ``envoy_ratelimit``). See README.md here.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from policyhub.http.extauthz.routes import ENVOY, NGINX, Dialect, router
+from policyhub.http.problems import ErrorFaces
+
+__all__ = ["ENVOY", "NGINX", "Dialect", "install", "router"]
+
+
+def install(app: FastAPI, faces: ErrorFaces | None = None) -> None:
+    """Add the HTTP check routes to ``app`` (errors keep ``/v1``'s problem documents)."""
+    app.include_router(router())
