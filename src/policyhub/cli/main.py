@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from policyhub.cli.commands import admin, client, decisions, org_config, scopes, server
+from policyhub.cli.commands import admin, agent, client, decisions, org_config, scopes, server
 
 app = typer.Typer(help="PolicyHub: versioned, audited policies.", add_completion=False, no_args_is_help=True)
 app.registered_commands += server.app.registered_commands
+app.registered_commands += agent.app.registered_commands
 app.add_typer(admin.orgs_app, name="orgs")
 app.add_typer(admin.keys_app, name="keys")
 app.add_typer(admin.audit_app, name="audit")

@@ -1,0 +1,431 @@
+"""The agent: bootstrap from a signed bundle, follow the change feed, decide, report, ship the log.
+
+Three threads, each a loop that sleeps on the agent's stop event (never a busy loop):
+
+- the **follower** fetches the environment's bundle (``If-None-Match``: a 304 only moves the applied
+  revision on), verifies its Ed25519 signature, builds the org's snapshot through the engine's own
+  compile path, persists the signed bundle (atomically) and only then swaps it in; then it long-polls
+  the change feed from the applied revision and fetches the bundle again when something changed. A 410
+  from the feed means bootstrap again. Any failure keeps the last good state, is recorded as
+  ``last_error`` and is retried after a jittered, growing delay (``max_backoff_s`` at most);
+- the **reporter** posts the agent's status to the hub every ``status_interval_s`` and right after each
+  apply;
+- the **shipper** sends the spooled decision log to the hub in batches and deletes what was acknowledged.
+
+Fail-static: at start-up the bundle persisted in the state directory is verified again and served from
+at once, so an agent restarted while the hub is down still decides; with no verified bundle at all it
+answers 503 (:class:`policyhub.agent.source.NoState`), never ``allow``.
+
+Trust: the hub's public key comes from ``--public-key`` (pinned), else from the state directory
+(pinned on the first start), else from ``GET /v1/bundle-keys`` on the first start, which is then
+written to the state directory so that every later bundle must verify under the same key (trust on
+first use, as SSH does; pin the key in the configuration to remove even that first window).
+A bundle for another environment or org, or older than the applied one outside a re-bootstrap (a
+replayed old bundle), is refused like a bad signature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from policyhub.agent.config import AgentSettings
+from policyhub.agent.decision_sink import SpooledDecisionLog
+from policyhub.agent.hub_client import FeedGone, HubClient, HubError, HubUnavailable
+from policyhub.agent.source import Applied, BundleSource
+from policyhub.agent.spool import DecisionSpool, batches, read_segment
+from policyhub.agent.state import BUNDLE_FILE, KEYS_FILE, StateDir
+from policyhub.app import build_judge, rego_limits
+from policyhub.domain.bundle_signing import PublicKey, SignatureError, open_envelope
+from policyhub.domain.bundles import Bundle, BundleError, decode_bundle
+from policyhub.domain.canonical import canonical_json
+from policyhub.domain.records import Actor, Role
+from policyhub.engine.cache import CompiledCache
+from policyhub.engine.engine import DecisionEngine
+from policyhub.engine.ratelimit import build_limiter
+from policyhub.evaluation.limits import DecisionLimits
+from policyhub.policy_types.registry import default_points, default_registry
+from policyhub.sandbox import rego
+from policyhub.services.decision_log import LogPolicy
+from policyhub.services.decisions import DecisionService
+from policyhub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHIP_MAX_ITEMS = 500
+SHIP_MAX_BYTES = 512 * 1024
+
+
+class BundleRefused(Exception):
+    """A bundle failed verification (signature, key, format, environment, age): not applied."""
+
+
+class Backoff:
+    """Full-jitter exponential backoff: a random delay up to ``base * 2**n`` capped at ``cap``, and at
+    least ``floor`` so that no failure loop spins."""
+
+    def __init__(self, base: float = 0.2, cap: float = 10.0, floor: float = 0.05) -> None:
+        self.base, self.cap, self.floor = base, cap, floor
+        self.failures = 0
+
+    def next(self) -> float:
+        self.failures += 1
+        return max(self.floor, random.uniform(0, min(self.cap, self.base * 2 ** min(self.failures, 20))))
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Agent:
+    """One agent process's state and loops (the listener in :mod:`policyhub.http.agent` calls it)."""
+
+    def __init__(self, config: AgentSettings, token: str, settings: Settings | None = None) -> None:
+        self.config = config
+        self.settings = settings or Settings()
+        self.state = StateDir(config.state_dir)
+        self._lock_fd = _lock_state_dir(config.state_dir)
+        self.client = HubClient(config.hub, config.org, token)
+        self.source = BundleSource()
+        self.engine = self._engine()
+        self.spool = DecisionSpool(self.state.spool_dir, fsync=config.spool_fsync)
+        s = self.settings
+        log_policy = LogPolicy(
+            enabled=s.decision_log,
+            sample_allow=s.decision_log_sample_allow,
+            input_mode=s.decision_log_input,
+            max_input_bytes=s.decision_log_max_input_bytes,
+            max_results_bytes=s.decision_log_max_results_bytes,
+        )
+        self.decisions = DecisionService(
+            self.engine, SpooledDecisionLog(self.spool, log_policy, points=self.engine.points, agent=config.name)
+        )
+        self.source_label = f"agent:{config.name}"
+        self.trusted: dict[str, PublicKey] = {}
+        self.etag: str | None = None
+        self.last_error: str | None = None
+        self.counts: dict[str, int] = {"applied": 0, "refused": 0, "not_modified": 0, "shipped": 0, "rebootstraps": 0}
+        self.applied_at: float | None = None  # wall clock of the last apply
+        self._connected = False  # the last call to the hub succeeded
+        self._last_ok: float | None = None  # wall-clock time the state was last known current
+        self._resources_digest: str | None = None
+        self._stop = threading.Event()
+        self._report_now = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._apply_lock = threading.Lock()
+
+    def _engine(self) -> DecisionEngine:
+        s = self.settings
+        rego.configure(rego_limits(s))
+        return DecisionEngine(
+            None,
+            default_registry(),
+            default_points(),
+            build_limiter(self.config.redis_url, keys_per_org=s.ratelimit_keys_per_org),
+            source=self.source,
+            judge=build_judge(s),
+            refresh_s=3600.0,  # the snapshot changes only when the agent applies a bundle (it invalidates)
+            limits=DecisionLimits(
+                deadline_s=s.decision_deadline_s,
+                max_reasons=s.decision_max_reasons,
+                max_reason_bytes=s.decision_max_reason_bytes,
+                max_details_bytes=s.decision_max_details_bytes,
+                max_response_bytes=s.decision_max_response_bytes,
+            ),
+            judge_per_org=s.judge_concurrency_per_org,
+            judge_threads=s.judge_threads,
+        )
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    @property
+    def applied(self) -> Applied | None:
+        return self.source.applied
+
+    @property
+    def org_id(self) -> str | None:
+        applied = self.applied
+        return applied.bundle.org if applied else None
+
+    def serves_org(self, org: str) -> bool:
+        """The org in a decision path: the configured one (slug or id) or the bundle's org id."""
+        return org == self.config.org or (self.org_id is not None and org == self.org_id)
+
+    def actor(self) -> Actor:
+        """Who asks at the agent's listener: the enforcement point next to it, which may ask anywhere."""
+        return Actor(self.org_id or "", self.source_label, self.source_label, Role.VIEWER)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the pinned key and the persisted bundle (verified again), then start the loops."""
+        self._load_keys()
+        self._load_persisted()
+        for name, target in (("follower", self._follow), ("reporter", self._report), ("shipper", self._ship)):
+            thread = threading.Thread(target=target, name=f"agent-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._report_now.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        with contextlib.suppress(HubError):
+            self._ship_once()  # what is spooled now, if the hub answers
+        self.client.close()
+        self.spool.close()
+        rego.shutdown()
+        os.close(self._lock_fd)
+
+    def _load_keys(self) -> None:
+        if self.config.public_key:
+            key = PublicKey.from_b64(self.config.public_key)
+            self.trusted = {key.key_id: key}
+            return
+        try:
+            stored = self.state.read_json(KEYS_FILE)
+            if stored is not None:
+                self.trusted = {k.key_id: k for k in (PublicKey.from_b64(e["public_key"]) for e in stored["keys"])}
+        except (ValueError, KeyError, TypeError, SignatureError) as exc:
+            self._error(f"the pinned keys in {self.state.path / KEYS_FILE} are unreadable: {exc}")
+
+    def _load_persisted(self) -> None:
+        try:
+            stored = self.state.read_json(BUNDLE_FILE)
+        except ValueError as exc:
+            self._refused(f"the persisted bundle is unreadable: {exc}")
+            return
+        if stored is None:
+            return
+        if not self.trusted:
+            self._refused("the persisted bundle cannot be verified: no pinned public key")
+            return
+        try:
+            bundle = self._verify(stored.get("envelope") if isinstance(stored, dict) else None, rebootstrap=True)
+        except BundleRefused as exc:
+            self._refused(f"the persisted bundle is refused: {exc}")
+            return
+        revision = stored.get("revision")
+        confirmed = stored.get("confirmed_at")
+        self._last_ok = float(confirmed) if isinstance(confirmed, int | float) else None
+        self._swap_in(bundle, revision if isinstance(revision, int) else bundle.revision)
+        self.etag = stored.get("etag") if isinstance(stored.get("etag"), str) else None
+        log.info("serving the persisted bundle at revision %d", bundle.revision)
+
+    # -- applying bundles -------------------------------------------------------------------------
+
+    def _verify(self, envelope: Any, *, rebootstrap: bool) -> Bundle:
+        try:
+            value = open_envelope(envelope, self.trusted)
+            bundle = decode_bundle(value)
+        except (SignatureError, BundleError) as exc:
+            raise BundleRefused(str(exc)) from None
+        if bundle.environment != self.config.environment:
+            raise BundleRefused(
+                f"the bundle is for environment {bundle.environment!r}, not {self.config.environment!r}"
+            )
+        applied = self.applied
+        if applied is not None:
+            if bundle.org != applied.bundle.org:
+                raise BundleRefused(f"the bundle is for org {bundle.org!r}, not {applied.bundle.org!r}")
+            if bundle.revision < applied.bundle.revision and not rebootstrap:
+                raise BundleRefused(
+                    f"the bundle's revision {bundle.revision} is older than the applied {applied.bundle.revision}"
+                )
+        return bundle
+
+    def sync_bundle(self, *, rebootstrap: bool = False) -> None:
+        """Fetch the environment's bundle and apply it (or, on a 304, move the applied revision on)."""
+        if not self.trusted:
+            self._pin_hub_keys()
+        fetch = self.client.bundle(self.config.environment, self.etag if self.applied else None)
+        self._contact_ok()
+        with self._apply_lock:
+            if fetch.envelope is None:
+                self.counts["not_modified"] += 1
+                applied = self.applied
+                if applied is not None and fetch.revision is not None and fetch.revision > applied.revision:
+                    self._swap_in(applied.bundle, fetch.revision)
+                    self._report_now.set()
+                return
+            try:
+                bundle = self._verify(fetch.envelope, rebootstrap=rebootstrap)
+            except BundleRefused as exc:
+                self._refused(f"bundle refused: {exc}")
+                raise
+            revision = max(bundle.revision, fetch.revision or 0)
+            self.state.write_json(
+                BUNDLE_FILE,
+                {"envelope": fetch.envelope, "etag": fetch.etag, "revision": revision, "confirmed_at": time.time()},
+            )
+            self._swap_in(bundle, revision)
+            self.etag = fetch.etag
+            self.counts["applied"] += 1
+            self.last_error = None
+            self._report_now.set()
+
+    def _swap_in(self, bundle: Bundle, revision: int) -> None:
+        """Build the snapshot now (so a bad policy or a slow compile shows here, not in a decision)."""
+        digest = canonical_json([r.id + r.updated_at.isoformat() for r in bundle.resources])
+        if digest != self._resources_digest:  # compiled policies may read resources: compile afresh
+            self.engine.cache = CompiledCache()
+            self._resources_digest = digest
+        self.source.apply(Applied(bundle, revision))
+        self.engine.invalidate(bundle.org)
+        self.engine.refresh(bundle.org)
+        self.applied_at = time.time()
+
+    def _pin_hub_keys(self) -> None:
+        keys = self.client.bundle_keys()
+        trusted = {}
+        for entry in keys:
+            with contextlib.suppress(SignatureError):
+                key = PublicKey.from_b64(entry.get("public_key"))
+                trusted[key.key_id] = key
+        if not trusted:
+            raise HubUnavailable("the hub publishes no usable bundle key yet")
+        self.state.write_json(KEYS_FILE, {"keys": [k.published() for k in trusted.values()]})
+        self.trusted = trusted
+        log.info("pinned the hub's bundle keys %s", ", ".join(trusted))
+
+    # -- loops ------------------------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        backoff = Backoff(cap=self.config.max_backoff_s)
+        need_bundle, rebootstrap = True, self.applied is None
+        while not self._stop.is_set():
+            try:
+                if need_bundle:
+                    self.sync_bundle(rebootstrap=rebootstrap)
+                    need_bundle = rebootstrap = False
+                applied = self.applied
+                after = applied.revision if applied else 0
+                page = self.client.changes(after, self.config.poll_wait_s)
+                self._contact_ok()
+                if page.get("changes"):
+                    self.sync_bundle()
+                    current = self.applied
+                    if current is not None and current.revision < int(page.get("next_after") or 0):
+                        self._stop.wait(0.2)  # the bundle lags the feed (a replica): ask again shortly
+                backoff.reset()
+            except FeedGone as exc:
+                self.counts["rebootstraps"] += 1
+                self._error(str(exc))
+                need_bundle = rebootstrap = True
+                self._stop.wait(backoff.next())
+            except (HubError, BundleRefused, OSError) as exc:
+                if isinstance(exc, HubError):
+                    self._contact_failed(str(exc))
+                need_bundle = True
+                self._stop.wait(backoff.next())
+            except Exception as exc:  # never let the follower die: report and retry
+                log.exception("agent follower")
+                self._error(f"{type(exc).__name__}: {exc}")
+                need_bundle = True
+                self._stop.wait(backoff.next())
+
+    def _report(self) -> None:
+        while not self._stop.is_set():
+            self._report_now.wait(self.config.status_interval_s)
+            self._report_now.clear()
+            if self._stop.is_set():
+                return
+            with contextlib.suppress(HubError):
+                self.client.report_status(self.config.name, self.status_report())
+
+    def _ship(self) -> None:
+        backoff = Backoff(cap=self.config.max_backoff_s)
+        while not self._stop.wait(self.config.ship_interval_s):
+            try:
+                self._ship_once()
+                backoff.reset()
+            except HubError as exc:
+                log.info("decision log not shipped: %s", exc)
+                self._stop.wait(backoff.next())
+
+    def _ship_once(self) -> None:
+        for segment in self.spool.seal():
+            lines = read_segment(segment)
+            for batch in batches(lines, max_items=SHIP_MAX_ITEMS, max_bytes=SHIP_MAX_BYTES):
+                self.client.ship(self.config.name, batch)
+            self.spool.remove(segment, len(lines))
+            self.counts["shipped"] += len(lines)
+
+    # -- status -----------------------------------------------------------------------------------
+
+    def _contact_ok(self) -> None:
+        self._connected = True
+        self._last_ok = time.time()
+
+    def _contact_failed(self, message: str) -> None:
+        self._connected = False
+        self._error(message)
+
+    def _error(self, message: str) -> None:
+        if message != self.last_error:
+            log.warning("agent: %s", message)
+        self.last_error = message
+
+    def _refused(self, message: str) -> None:
+        self.counts["refused"] += 1
+        self._error(message)
+        self._report_now.set()
+
+    def stale_s(self) -> float | None:
+        """Seconds the agent has not known its state to be current: 0 while it follows the hub; since the
+        last successful call when the hub cannot be reached; None before any contact."""
+        if self._connected:
+            return 0.0
+        if self._last_ok is None:
+            return None
+        return round(max(0.0, time.time() - self._last_ok), 3)
+
+    def status(self) -> dict[str, Any]:
+        """What ``GET /status`` shows (and, as :meth:`status_report`, what the hub is told)."""
+        applied = self.applied
+        return {
+            "agent": self.config.name,
+            "org": self.config.org,
+            "environment": self.config.environment,
+            "ready": applied is not None,
+            "revision": applied.revision if applied else None,
+            "bundle_revision": applied.bundle.revision if applied else None,
+            "policies": len(applied.bundle.policies) if applied else 0,
+            "applied_at": self.applied_at,
+            "stale_s": self.stale_s(),
+            "last_error": self.last_error,
+            "connected": self._connected,
+            "counts": {**self.counts, "spooled": self.spool.pending},
+            "address": self.config.address,
+        }
+
+    def status_report(self) -> dict[str, Any]:
+        """The contract's ``POST .../agents/{agent}/status`` body."""
+        applied = self.applied
+        return {
+            "environment": self.config.environment,
+            "revision": applied.revision if applied else 0,
+            "address": self.config.address,
+            "last_error": self.last_error,
+            "counts": {**self.counts, "spooled": self.spool.pending},
+            "stale_s": self.stale_s(),
+        }
+
+
+def _lock_state_dir(path: Path) -> int:
+    """Hold an exclusive lock on the state directory for the process's life: two agents sharing one
+    would ship each other's spool and overwrite each other's bundle."""
+    fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise RuntimeError(f"another agent is using the state directory {path}") from None
+    return fd
