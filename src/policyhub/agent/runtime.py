@@ -109,7 +109,11 @@ class Agent:
         self.source_label = f"agent:{config.name}"
         self.trusted: dict[str, PublicKey] = {}
         self.etag: str | None = None
-        self.last_error: str | None = None
+        #: The latest failure (a refusal, the hub unreachable, ...); None once a bundle applies or the hub
+        #: answers again. A refusal stays in ``refusal`` until a good bundle applies: a later "hub down"
+        #: must not hide that the state on offer was refused.
+        self.hub_error: str | None = None
+        self.refusal: str | None = None
         self.counts: dict[str, int] = {"applied": 0, "refused": 0, "not_modified": 0, "shipped": 0, "rebootstraps": 0}
         self.applied_at: float | None = None  # wall clock of the last apply
         self._connected = False  # the last call to the hub succeeded
@@ -268,7 +272,7 @@ class Agent:
             self._swap_in(bundle, revision)
             self.etag = fetch.etag
             self.counts["applied"] += 1
-            self.last_error = None
+            self.hub_error = self.refusal = None
             self._report_now.set()
 
     def _swap_in(self, bundle: Bundle, revision: int) -> None:
@@ -361,6 +365,8 @@ class Agent:
     # -- status -----------------------------------------------------------------------------------
 
     def _contact_ok(self) -> None:
+        if self.refusal is None:
+            self.hub_error = None  # the hub answers again
         self._connected = True
         self._last_ok = time.time()
 
@@ -369,12 +375,18 @@ class Agent:
         self._error(message)
 
     def _error(self, message: str) -> None:
-        if message != self.last_error:
+        if message != self.hub_error:
             log.warning("agent: %s", message)
-        self.last_error = message
+        self.hub_error = message
+
+    @property
+    def last_error(self) -> str | None:
+        """What status reports: a standing refusal first, else the latest failure."""
+        return self.refusal or self.hub_error
 
     def _refused(self, message: str) -> None:
         self.counts["refused"] += 1
+        self.refusal = message
         self._error(message)
         self._report_now.set()
 
@@ -401,6 +413,7 @@ class Agent:
             "applied_at": self.applied_at,
             "stale_s": self.stale_s(),
             "last_error": self.last_error,
+            "hub_error": self.hub_error,
             "connected": self._connected,
             "counts": {**self.counts, "spooled": self.spool.pending},
             "address": self.config.address,
