@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
+from reliability.servers import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,7 +19,6 @@ from starlette.routing import Route
 from policyhub.domain.bundle_signing import SigningKey
 from policyhub.domain.bundles import build_bundle, bundle_digest
 from policyhub.domain.records import Enforcement, Policy
-from reliability.servers import free_port
 
 ORG_ID = "00000000-0000-4000-8000-0000000000aa"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from reliability.agents import AgentProcess
 
 from policyhub.domain.bundle_signing import SigningKey
-from reliability.agents import AgentProcess
 from tests.agent.fake_hub import FakeHub
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agent")]
