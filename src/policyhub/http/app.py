@@ -15,7 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from policyhub import __version__
 from policyhub.app import build_container
 from policyhub.errors import DomainError, Unauthenticated
-from policyhub.http import compat, extauthz, problems
+from policyhub.http import authzen, compat, extauthz, problems
 from policyhub.http.deps import Container
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from policyhub.http.openapi import install_openapi
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     include_flat(app, *V1_ROUTERS)
     app.router.routes[0:0] = [*decisions.hot_routes(), *policies.hot_routes()]
     compat.install(app, faces)
+    authzen.install(app, faces)
     extauthz.install(app, faces)
     install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, faces=faces)

@@ -42,11 +42,13 @@ class PolicyTypeRegistry:
 
 def default_registry() -> PolicyTypeRegistry:
     """Every built-in policy type. Adding a type is one line here plus its own folder."""
+    from policyhub.policy_types.access_rules import AccessRulesType
     from policyhub.policy_types.apinizer import apinizer_types
     from policyhub.policy_types.document import DocumentType
     from policyhub.policy_types.flashback import FlashbackAiType
     from policyhub.policy_types.jfrog import JFrogLifecycleType
     from policyhub.policy_types.kosli import KosliEnvironmentType
+    from policyhub.policy_types.rego import RegoType
     from policyhub.policy_types.syftspace import syftspace_types
 
     return PolicyTypeRegistry(
@@ -57,6 +59,8 @@ def default_registry() -> PolicyTypeRegistry:
             *syftspace_types(),
             *apinizer_types(),
             FlashbackAiType(),
+            RegoType(),
+            AccessRulesType(),
         ]
     )
 
@@ -65,9 +69,12 @@ def default_points() -> PointRegistry:
     """Every built-in decision point (each in its own module under ``evaluation/inputs``), with what the
     types give them: ``ai_content`` masks logged content with the Flashback type's detectors."""
     from policyhub.evaluation.inputs.ai_content import AI_CONTENT
+    from policyhub.evaluation.inputs.authzen import AUTHZEN
     from policyhub.evaluation.inputs.environment import ENVIRONMENT
     from policyhub.evaluation.inputs.http_request import HTTP_REQUEST
     from policyhub.evaluation.inputs.lifecycle_gate import LIFECYCLE_GATE
     from policyhub.policy_types.flashback.masking import mask_everything
 
-    return PointRegistry([HTTP_REQUEST, ENVIRONMENT, LIFECYCLE_GATE, replace(AI_CONTENT, mask=mask_everything)])
+    return PointRegistry(
+        [HTTP_REQUEST, ENVIRONMENT, LIFECYCLE_GATE, replace(AI_CONTENT, mask=mask_everything), AUTHZEN]
+    )
