@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     rego_max_nesting: int = Field(default=12, ge=4, le=64)
     rego_max_input_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
 
+    # The web console (/console): a signed-in session ends after this long without a request, and in any
+    # case this long after sign-in. X-Forwarded-Proto is believed (for the cookie's Secure flag) only when
+    # trust_forwarded_proto is set: behind a TLS-terminating proxy that always sets it.
+    console_session_idle_s: int = Field(default=30 * 60, ge=60)
+    console_session_max_s: int = Field(default=12 * 3600, ge=60)
+    trust_forwarded_proto: bool = False
+
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True

@@ -16,7 +16,9 @@ from policyhub import __version__
 from policyhub.app import build_container
 from policyhub.errors import DomainError, Unauthenticated
 from policyhub.http import authzen, compat, extauthz, problems
+from policyhub.http import console
 from policyhub.http.deps import Container
+from policyhub.http.docs import install_docs
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
 from policyhub.http.openapi import install_openapi
 from policyhub.http.routing import include_flat
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # Metrics are Prometheus (/metrics) and logs structlog: FastAPI's native OpenTelemetry hooks would
         # only cost a provider check on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        docs_url=None,  # /docs and /redoc are served from installed assets (http/docs.py), not a CDN
+        redoc_url=None,
     )
     app.state.container = container or build_container(settings)
     app.state.retry_after_s = settings.retry_after_s
@@ -63,6 +67,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     authzen.install(app, faces)
     extauthz.install(app, faces)
     install_openapi(app)
+    install_docs(app)
+    console.install(app, faces)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, faces=faces)
     app.add_middleware(ObservabilityMiddleware, access_log_enabled=settings.access_log)
     return app

@@ -38,7 +38,12 @@ class IssuedKey:
 
 def authenticate(uow: UnitOfWork, token: str, touch_interval_s: float = 60.0) -> tuple[Actor, Org, bool]:
     """The actor a token stands for, its org, and whether its ``last_used_at`` is due to be touched."""
-    found = uow.keys.by_hash(hash_token(token))
+    return authenticate_hash(uow, hash_token(token), touch_interval_s)
+
+
+def authenticate_hash(uow: UnitOfWork, token_hash: str, touch_interval_s: float = 60.0) -> tuple[Actor, Org, bool]:
+    """:func:`authenticate` by the token's hash (a console session keeps the hash of the key it acts as)."""
+    found = uow.keys.by_hash(token_hash)
     if found is None:
         raise Unauthenticated("invalid API key")
     key, extra = found
@@ -195,6 +200,7 @@ def revoke_key(
         )
     if key.revoked_at is None:
         uow.keys.revoke(actor.org_id, key_id, now())
+        uow.console_sessions.delete_for_key(actor.org_id, key_id)  # the key's console sign-ins end with it
         audit.record(
             uow, actor, object_kind="api_key", object_id=key_id, type="key_revoked", data={"prefix": key.prefix}
         )

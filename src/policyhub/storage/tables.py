@@ -251,3 +251,20 @@ decision_policies = Table(
     Index("ix_decision_policies_policy", "org_id", "policy_id", "at"),
     Index("ix_decision_policies_type", "org_id", "policy_type", "effect", "at"),
 )
+
+# Console sign-ins: a browser's session, exchanged for an API key. The cookie holds a random token; only
+# its SHA-256 is kept (``id``). The session acts as the key (``key_hash`` is the key's own stored hash, so
+# the key's revocation ends it); ``csrf_token`` is the value every form of the session must carry.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("key_id", ID, ForeignKey("api_keys.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_console_sessions_key", "key_id"),
+)

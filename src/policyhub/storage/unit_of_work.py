@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from policyhub.domain.audit_keys import AuditKeyring
 from policyhub.storage.repositories.changes import PolicyChangeRepository
+from policyhub.storage.repositories.console_sessions import ConsoleSessionRepository
 from policyhub.storage.repositories.decisions import DecisionRepository
 from policyhub.storage.repositories.events import EventRepository
 from policyhub.storage.repositories.idempotency import IdempotencyRepository
@@ -117,3 +118,7 @@ class UnitOfWork:
     @cached_property
     def decisions(self) -> DecisionRepository:
         return DecisionRepository(self.conn)
+
+    @cached_property
+    def console_sessions(self) -> ConsoleSessionRepository:
+        return ConsoleSessionRepository(self.conn)

@@ -42,6 +42,9 @@ class EventFilter:
     since: datetime | None = None
     until: datetime | None = None
     after_seq: int | None = None
+    #: Newest first, below ``before_seq`` (the console's audit view pages backwards from the head).
+    before_seq: int | None = None
+    newest_first: bool = False
 
 
 EVENT_KEYS = (
@@ -90,7 +93,10 @@ class EventRepository:
             stmt = stmt.where(events.c.at < flt.until)
         if flt.after_seq is not None:
             stmt = stmt.where(events.c.seq > flt.after_seq)
-        return [_event(r) for r in self.conn.execute(stmt.order_by(events.c.seq).limit(limit))]
+        if flt.before_seq is not None:
+            stmt = stmt.where(events.c.seq < flt.before_seq)
+        order = events.c.seq.desc() if flt.newest_first else events.c.seq
+        return [_event(r) for r in self.conn.execute(stmt.order_by(order).limit(limit))]
 
     def for_object(self, org_id: str, object_id: str) -> builtins.list[Event]:
         stmt = select(events).where(events.c.org_id == org_id, events.c.object_id == object_id)

@@ -5,8 +5,8 @@ Revises: 0004
 Create Date: 2026-12-05 22:00:00
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
@@ -15,8 +15,23 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "console_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("org_id", sa.String(length=36), nullable=False),
+        sa.Column("key_id", sa.String(length=36), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("csrf_token", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["org_id"], ["orgs.id"], name="fk_console_sessions_org_id_orgs"),
+        sa.ForeignKeyConstraint(["key_id"], ["api_keys.id"], name="fk_console_sessions_key_id_api_keys"),
+        sa.PrimaryKeyConstraint("id", name="pk_console_sessions"),
+    )
+    op.create_index("ix_console_sessions_key", "console_sessions", ["key_id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_console_sessions_key", table_name="console_sessions")
+    op.drop_table("console_sessions")
