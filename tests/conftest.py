@@ -107,12 +107,20 @@ def database_url(request: pytest.FixtureRequest) -> str:
 #: environment, as a server does (on PostgreSQL it refuses to write audit events without one).
 TEST_AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789abcdef"
 os.environ.setdefault("POLICYHUB_AUDIT_KEY", TEST_AUDIT_KEY)
+#: The bundle-signing key in tests (an Ed25519 seed, base64): PostgreSQL generates none.
+TEST_BUNDLE_KEY = "dGVzdC1idW5kbGUta2V5LTAxMjM0NTY3ODlhYmNkZWY="
+os.environ.setdefault("POLICYHUB_BUNDLE_SIGNING_KEY", TEST_BUNDLE_KEY)
 
 
 def make_settings(url: str, **overrides: Any) -> Settings:
     """Test settings: decisions re-check the org's state on every call (the freshness bound has its own tests)
     and the decision log keeps every decision (its sampling has its own tests)."""
-    defaults = {"decision_refresh_s": 0.0, "decision_log_sample_allow": 1.0, "audit_key": TEST_AUDIT_KEY}
+    defaults = {
+        "decision_refresh_s": 0.0,
+        "decision_log_sample_allow": 1.0,
+        "audit_key": TEST_AUDIT_KEY,
+        "bundle_signing_key": TEST_BUNDLE_KEY,
+    }
     return Settings(database_url=url, access_log=False, **{**defaults, **overrides})
 
 

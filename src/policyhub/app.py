@@ -14,12 +14,15 @@ from policyhub.policy_types.registry import PolicyTypeRegistry, default_points, 
 from policyhub.sandbox import rego
 from policyhub.services.actor_cache import ActorCache
 from policyhub.services.audit_keys import MISSING_FOR_SERVER, keyring_from_settings
+from policyhub.services.bundle_keys import MISSING as BUNDLE_KEY_MISSING
+from policyhub.services.bundle_keys import BundleKeyError, load_bundle_keys
 from policyhub.services.commands import CommandRunner
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
 from policyhub.services.patching import PatchBudget
 from policyhub.services.policies import PolicyService
 from policyhub.services.resources import ResourceService
+from policyhub.services.rollout import RolloutService
 from policyhub.services.scopes import ScopeService
 from policyhub.settings import Settings
 from policyhub.storage.db import Database
@@ -44,6 +47,19 @@ class Container:
     def commands(self) -> CommandRunner:
         """Runs every policy write (``services.commands``)."""
         return CommandRunner(self.db, self.policies)
+
+    @cached_property
+    def rollout(self) -> RolloutService:
+        """Environments, signed bundles, agent reports (``services.rollout``); the signing key is loaded on
+        first use (an unusable one makes the bundle routes answer 503 saying why)."""
+        try:
+            keys = load_bundle_keys(self.settings)
+        except BundleKeyError as exc:
+            log.error("bundle signing key: %s", exc)
+            return RolloutService(None, live_s=self.settings.agent_live_s, keys_problem=str(exc))
+        if keys is None:
+            log.warning("%s", BUNDLE_KEY_MISSING)
+        return RolloutService(keys, live_s=self.settings.agent_live_s)
 
 
 def build_container(settings: Settings, registry: PolicyTypeRegistry | None = None) -> Container:

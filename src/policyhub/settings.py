@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     audit_key: SecretStr | None = None
     audit_key_file: Path | None = None
 
+    # Rollout (issue 13): the Ed25519 seed (base64, 32 bytes) that signs bundles, or a file holding it (the
+    # same on every replica); an agent is live while its last report is younger than agent_live_s; an
+    # Apinizer `deploy: true` waits at most deploy_wait_s for the target environments' agents to apply.
+    bundle_signing_key: SecretStr | None = None
+    bundle_signing_key_file: Path | None = None
+    agent_live_s: float = Field(default=30.0, gt=0, le=3600)
+    deploy_wait_s: float = Field(default=10.0, ge=0, le=120)
+
     # When set, /metrics answers only requests with "Authorization: Bearer <metrics_token>" (else 401).
     metrics_token: SecretStr | None = Field(default=None, min_length=16)
     # Where clients reach us: response URLs start with it (default http://<host>:<port>), never the Host header.

@@ -12,10 +12,13 @@ class Role(StrEnum):
     VIEWER = "viewer"
     EDITOR = "editor"
     ADMIN = "admin"
+    #: An agent at an enforcement point: reads bundles and the change feed, reports status and decisions,
+    #: and nothing else (``services.authz.refuse_agent``); below every other role.
+    AGENT = "agent"
 
     @property
     def rank(self) -> int:
-        return {"viewer": 1, "editor": 2, "admin": 3}[self.value]
+        return {"agent": 0, "viewer": 1, "editor": 2, "admin": 3}[self.value]
 
 
 class Enforcement(StrEnum):

@@ -20,6 +20,7 @@ from policyhub.errors import InvalidInput, NotFound, Unauthenticated, Unavailabl
 from policyhub.http.json_body import parse_json
 from policyhub.http.media import check_json_media
 from policyhub.services import keys
+from policyhub.services.authz import refuse_agent
 from policyhub.settings import Settings
 
 
@@ -66,15 +67,18 @@ async def authenticate(request: Request, container: ContainerDep) -> Actor:
     return await authenticated(request.scope, container)
 
 
-async def authenticated(scope: Scope, container: Container) -> Actor:
+async def authenticated(scope: Scope, container: Container, *, agent_ok: bool = False) -> Actor:
     """:func:`authenticate` on the ASGI scope; the actor and its org go to the request state.
 
-    Async on purpose: a cached key costs no thread hop; only a cache miss goes to the database.
+    Async on purpose: a cached key costs no thread hop; only a cache miss goes to the database. An
+    ``agent`` key is refused (403) unless ``agent_ok``: the rollout routes an agent uses say so.
     """
     actor, org = await key_actor(container, bearer_token(header(scope, b"authorization")))
     state = scope.setdefault("state", {})  # what ``request.state`` reads
     state["actor"] = actor
     state["org"] = org
+    if not agent_ok:
+        refuse_agent(actor)
     return actor
 
 
@@ -102,6 +106,16 @@ def _lookup_key(container: Container, token: str) -> tuple[Actor, Org]:
 
 
 CurrentActor = Annotated[Actor, Depends(authenticate)]
+
+
+async def authenticate_rollout(request: Request, container: ContainerDep) -> Actor:
+    """:func:`authenticate` for the routes an ``agent`` key may use too (bundles, the change feed, agent
+    reports); the service still checks what the key may do there (``services.authz``)."""
+    return await authenticated(request.scope, container, agent_ok=True)
+
+
+#: The actor of a rollout route: any key, agent keys included.
+RolloutActor = Annotated[Actor, Depends(authenticate_rollout)]
 
 
 async def resolve_org(request: Request, actor: CurrentActor, org: Annotated[str, Path()]) -> Org:

@@ -146,7 +146,7 @@ def _issue(
     try:
         role_value = Role(role)
     except ValueError:
-        raise InvalidInput.field("role", "must be one of viewer, editor, admin") from None
+        raise InvalidInput.field("role", "must be one of viewer, editor, admin, agent") from None
     scope_id = None
     if scope not in (None, "", "/"):
         found = uow.scopes.by_path(org_id, (scope or "").strip("/"))

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -218,6 +219,41 @@ resources = Table(
     UniqueConstraint("org_id", "kind", "key", name="uq_resources_org_kind_key"),
 )
 
+# Rollout: environments (the scopes whose policies each receives) and the agents that enforce them, with
+# what each last reported. An agent's row is bookkeeping, overwritten by every report (no audit event);
+# an environment's changes are audited, so they are in the change feed.
+rollout_environments = Table(
+    "rollout_environments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("created_by", ID, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", ID, nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_rollout_environments_org_name"),
+)
+
+rollout_agents = Table(
+    "rollout_agents",
+    metadata,
+    Column("org_id", ID, ForeignKey("orgs.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("environment", String(64), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    # When the agent first reported ``revision`` (commit-to-applied times are measured to it).
+    Column("revision_at", TS, nullable=False),
+    Column("address", String(300), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("counts", JSON, nullable=False),
+    Column("stale_s", Float, nullable=True),
+    Column("first_seen", TS, nullable=False),
+    Column("last_seen", TS, nullable=False),
+    Index("ix_rollout_agents_org_environment", "org_id", "environment"),
+)
+
 # The decision log: one row per recorded decision, and one per policy that took part (for per-policy queries).
 decisions = Table(
     "decisions",
@@ -225,7 +261,7 @@ decisions = Table(
     Column("id", ID, primary_key=True),
     Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
     Column("at", TS, nullable=False),
-    Column("source", String(32), nullable=False),
+    Column("source", String(80), nullable=False),  # "agent:<name>" for decisions an agent shipped
     Column("point", String(32), nullable=False),
     Column("scope_path", String(1024), nullable=True),
     Column("decision", String(8), nullable=False),

@@ -20,6 +20,7 @@ from policyhub.storage.repositories.orgs import OrgRepository
 from policyhub.storage.repositories.policies import PolicyRepository
 from policyhub.storage.repositories.principals import PrincipalRepository
 from policyhub.storage.repositories.resources import ResourceRepository
+from policyhub.storage.repositories.rollout import RolloutRepository
 from policyhub.storage.repositories.schemas import DocumentSchemaRepository
 from policyhub.storage.repositories.scopes import ScopeRepository
 
@@ -118,6 +119,10 @@ class UnitOfWork:
     @cached_property
     def decisions(self) -> DecisionRepository:
         return DecisionRepository(self.conn)
+
+    @cached_property
+    def rollout(self) -> RolloutRepository:
+        return RolloutRepository(self.conn)
 
     @cached_property
     def console_sessions(self) -> ConsoleSessionRepository:

@@ -56,7 +56,7 @@ def orgs_list(output: Output = Format.table) -> None:
 @keys_app.command("create")
 def keys_create(
     org: Org = DEFAULT_ORG,
-    role: Annotated[str, typer.Option(help="viewer, editor or admin")] = "editor",
+    role: Annotated[str, typer.Option(help="viewer, editor, admin or agent (a rollout agent's key)")] = "editor",
     scope: Annotated[str | None, typer.Option(help="scope path the role applies to (default: whole org)")] = None,
     name: Annotated[str, typer.Option(help="what the key is for")] = "",
     principal: Annotated[

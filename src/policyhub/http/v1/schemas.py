@@ -165,7 +165,7 @@ class PrincipalOut(BaseModel):
 
 class KeyIn(Strict):
     principal_id: str = Field(description="who the key is for: the id of a principal (POST .../principals creates one)")
-    role: Literal["viewer", "editor", "admin"]
+    role: Literal["viewer", "editor", "admin", "agent"]
     scope: str | None = None
     name: str = ""
     expires_at: datetime | None = None

@@ -103,11 +103,31 @@ class DecisionRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def insert_many(self, logged: list[LoggedDecision]) -> None:
+    def insert_new(self, logged: list[LoggedDecision]) -> int:
+        """Write the records whose id is not in the log yet (an agent re-sends a batch it is not sure was
+        received); returns how many were new. The insert also skips a duplicate that a concurrent batch
+        wrote after the ids were checked, so a decision is stored once whatever races."""
+        ids = [d.id for d in logged]
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            known.update(self.conn.execute(select(decisions.c.id).where(decisions.c.id.in_(chunk))).scalars())
+        new: list[LoggedDecision] = []
+        for d in logged:  # a batch may name an id twice, too
+            if d.id not in known:
+                known.add(d.id)
+                new.append(d)
+        self.insert_many(new, skip_duplicates=True)
+        return len(new)
+
+    def insert_many(self, logged: list[LoggedDecision], *, skip_duplicates: bool = False) -> None:
         """Write a batch with two driver-level ``executemany`` calls: the log's write rate is the decision
-        rate, so the rows skip SQLAlchemy's per-row type processing (JSON is encoded here, with orjson)."""
+        rate, so the rows skip SQLAlchemy's per-row type processing (JSON is encoded here, with orjson).
+        ``skip_duplicates``: a row whose key is already stored is left out (``ON CONFLICT DO NOTHING``,
+        which SQLite and PostgreSQL both read)."""
         if not logged:
             return
+        conflict = " ON CONFLICT DO NOTHING" if skip_duplicates else ""
         sqlite = self.conn.dialect.name == "sqlite"
         mark, json_mark = ("?", "?") if sqlite else ("%s", "%s::json")
 
@@ -136,7 +156,9 @@ class DecisionRepository:
             for d in logged
         ]
         marks = ", ".join([mark] * 8 + [json_mark] * 3 + [mark] * 2)
-        self.conn.exec_driver_sql(f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES ({marks})", decision_rows)
+        self.conn.exec_driver_sql(
+            f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES ({marks}){conflict}", decision_rows
+        )
         policy_rows = [
             (d.id, p.policy_id, d.org_id, stamps[d.id], p.policy_type, p.policy_version, p.effect)
             for d in logged
@@ -145,7 +167,7 @@ class DecisionRepository:
         if policy_rows:
             marks = ", ".join([mark] * 7)
             self.conn.exec_driver_sql(
-                f"INSERT INTO decision_policies ({_POLICY_COLUMNS}) VALUES ({marks})", policy_rows
+                f"INSERT INTO decision_policies ({_POLICY_COLUMNS}) VALUES ({marks}){conflict}", policy_rows
             )
 
     def get(self, org_id: str, decision_id: str) -> LoggedDecision | None:

@@ -1,0 +1,354 @@
+"""Rollout: environments (the scopes whose policies each receives), their signed bundles, what each agent
+reports having applied, and the decisions agents ship.
+
+- An environment's writes take the org's write lock and append an audit event (kind
+  ``rollout_environment``) in the same transaction, like every decision-relevant change, so they are in
+  the change feed and move the org's revision.
+- A bundle (``domain.bundles``) holds the org-level policies and those of the environment's scopes, their
+  ancestors and their subtrees (live and enabled: what the engine compiles), those scopes, and every
+  resource of the org; its ``revision`` is the org's chain head when it was read, its ETag the digest of
+  its content without the revision (two revisions that changed nothing for it share the ETag).
+- The desired revision of an environment is the sequence number of the org's last decision-relevant
+  event (keys and principals are not); an agent is in sync when it reports that revision or a later one.
+- An agent's report is bookkeeping (an upsert, no audit event); its decisions land in the decision log
+  once each, whatever the agent re-sends (``DecisionRepository.insert_new``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from policyhub.domain import names
+from policyhub.domain.bounded_json import bounded
+from policyhub.domain.bundles import build_bundle, content_digest
+from policyhub.domain.canonical import iso, now
+from policyhub.domain.ids import is_canonical_uuid
+from policyhub.domain.records import Actor, Role
+from policyhub.errors import FieldError, InvalidInput, NotFound, Unavailable
+from policyhub.services import audit
+from policyhub.services.authz import require_agent, require_role, require_rollout_reader
+from policyhub.services.bundle_keys import MISSING, BundleKeys
+from policyhub.services.decision_log import bounded_results
+from policyhub.storage.repositories.decisions import LoggedDecision, LoggedPolicy
+from policyhub.storage.repositories.rollout import AgentReport, Environment
+from policyhub.storage.unit_of_work import UnitOfWork
+
+KIND = "rollout_environment"
+MAX_SCOPES = 100
+MAX_DECISIONS = 1000
+AGENT_SOURCE = "agent:"
+
+
+@dataclass(frozen=True)
+class SignedBundle:
+    envelope: dict[str, Any]
+    etag: str
+    revision: int  # the org's head when read
+
+
+def environment_name(value: Any, field: str = "environment") -> str:
+    if not isinstance(value, str) or not value or len(value) > 64 or not names.KEY_PATTERN.fullmatch(value):
+        raise InvalidInput.field(
+            field, "must be 1-64 letters, digits, '-', '_', '.', '~', starting with a letter or digit"
+        )
+    return value
+
+
+def agent_name(value: Any, field: str = "agent") -> str:
+    if not isinstance(value, str) or not value or len(value) > 64 or not names.KEY_PATTERN.fullmatch(value):
+        raise InvalidInput.field(
+            field, "must be 1-64 letters, digits, '-', '_', '.', '~', starting with a letter or digit"
+        )
+    return value
+
+
+def _included(path: str | None, listed: list[str]) -> bool:
+    """Whether a policy or scope at ``path`` reaches the environment: org level, a listed scope, one of its
+    ancestors (whose policies apply below them) or of its descendants."""
+    if path is None:
+        return True
+    return any(path == s or s.startswith(path + "/") or path.startswith(s + "/") for s in listed)
+
+
+class RolloutService:
+    def __init__(self, keys: BundleKeys | None, *, live_s: float, keys_problem: str = MISSING) -> None:
+        self.keys = keys
+        #: Why bundles cannot be signed, when ``keys`` is None (the 503's text).
+        self.keys_problem = keys_problem
+        self.live_s = live_s
+        self._bundles: dict[tuple[str, str], tuple[int, SignedBundle]] = {}
+        self._lock = threading.Lock()
+
+    # -- environments ---------------------------------------------------------------------------------
+
+    def put_environment(self, uow: UnitOfWork, actor: Actor, name: str, scopes: Any) -> tuple[Environment, bool]:
+        """Create or replace an environment (editor of the whole org); returns it and whether it is new.
+        Nothing changed: no event."""
+        require_role(actor, Role.EDITOR, None)
+        name = environment_name(name)
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise InvalidInput.field("scopes", "must be an array of scope paths")
+        if len(scopes) > MAX_SCOPES:
+            raise InvalidInput.field("scopes", f"at most {MAX_SCOPES} scopes")
+        audit.lock_org(uow, actor.org_id)
+        paths: list[str] = []
+        for i, given in enumerate(scopes):
+            found = uow.scopes.by_path(actor.org_id, given.strip("/"))
+            if found is None:
+                raise InvalidInput(
+                    f"no scope {given!r} in this organization", [FieldError(f"scopes[{i}]", "no such scope")]
+                )
+            if found.path not in paths:
+                paths.append(found.path)
+        current = uow.rollout.environment(actor.org_id, name)
+        at = now()
+        if current is None:
+            env = Environment(
+                str(uuid.uuid4()), actor.org_id, name, paths, at, actor.principal_id, at, actor.principal_id
+            )
+            uow.rollout.insert_environment(env)
+            audit.record(
+                uow,
+                actor,
+                object_kind=KIND,
+                object_id=env.id,
+                type="environment_created",
+                data={"name": name, "scopes": paths},
+            )
+            return env, True
+        if current.scopes == paths:
+            return current, False
+        env = replace(current, scopes=paths, updated_at=at, updated_by=actor.principal_id)
+        uow.rollout.update_environment(env)
+        audit.record(
+            uow,
+            actor,
+            object_kind=KIND,
+            object_id=env.id,
+            type="environment_updated",
+            data={"name": name, "scopes": paths},
+        )
+        return env, False
+
+    def get_environment(self, uow: UnitOfWork, actor: Actor, name: str) -> Environment:
+        require_role(actor, Role.VIEWER, None)
+        return self._environment(uow, actor, name)
+
+    def _environment(self, uow: UnitOfWork, actor: Actor, name: str) -> Environment:
+        found = uow.rollout.environment(actor.org_id, name)
+        if found is None:
+            raise NotFound(f"environment {name!r} not found")
+        return found
+
+    def list_environments(self, uow: UnitOfWork, actor: Actor) -> list[Environment]:
+        require_role(actor, Role.VIEWER, None)
+        return uow.rollout.environments(actor.org_id)
+
+    def delete_environment(self, uow: UnitOfWork, actor: Actor, name: str) -> Environment:
+        require_role(actor, Role.EDITOR, None)
+        audit.lock_org(uow, actor.org_id)
+        env = self._environment(uow, actor, name)
+        uow.rollout.delete_environment(actor.org_id, env.id)
+        audit.record(uow, actor, object_kind=KIND, object_id=env.id, type="environment_deleted", data={"name": name})
+        return env
+
+    # -- bundles --------------------------------------------------------------------------------------
+
+    def published_keys(self) -> list[dict[str, str]]:
+        return [k.published() for k in self.keys.published] if self.keys else []
+
+    def bundle(self, uow: UnitOfWork, actor: Actor, name: str) -> SignedBundle:
+        """The environment's signed bundle at the org's current head (built once per head and environment)."""
+        env = self._environment(uow, actor, name)
+        require_rollout_reader(actor, env.scopes)
+        if self.keys is None:
+            raise Unavailable(self.keys_problem)
+        head, _ = uow.orgs.chain_head(actor.org_id)  # read first: the rest can only be newer
+        cache_key = (actor.org_id, env.name)
+        with self._lock:
+            cached = self._bundles.get(cache_key)
+        if cached is not None and cached[0] == head:
+            return cached[1]
+        bundle = build_bundle(
+            org=actor.org_id,
+            environment=env.name,
+            revision=head,
+            scopes=[s for s in uow.scopes.list(actor.org_id) if _included(s.path, env.scopes)],
+            policies=[p for p in uow.policies.live_enabled(actor.org_id) if _included(p.scope_path, env.scopes)],
+            resources=uow.resources.all(actor.org_id),
+        )
+        signed = SignedBundle(self.keys.signer.envelope(bundle), f'"{content_digest(bundle)}"', head)
+        with self._lock:
+            if len(self._bundles) > 1024:
+                self._bundles.clear()
+            self._bundles[cache_key] = (head, signed)
+        return signed
+
+    def head(self, uow: UnitOfWork, actor: Actor) -> int:
+        return uow.orgs.chain_head(actor.org_id)[0]
+
+    # -- status ---------------------------------------------------------------------------------------
+
+    def status(self, uow: UnitOfWork, actor: Actor, name: str) -> dict[str, Any]:
+        """Desired revision, and per agent of the environment what it applied and how far behind it is."""
+        require_role(actor, Role.VIEWER, None)
+        env = self._environment(uow, actor, name)
+        last = uow.rollout.last_change(actor.org_id)
+        desired, committed_at = last if last is not None else (0, None)
+        at = now()
+        agents = [self._agent_status(a, desired, committed_at, at) for a in uow.rollout.agents(actor.org_id, env.name)]
+        return {
+            "environment": env.name,
+            "scopes": env.scopes,
+            "desired": {"revision": desired, "committed_at": iso(committed_at) if committed_at else None},
+            "agents": agents,
+            "summary": {
+                "agents": len(agents),
+                "live": sum(a["live"] for a in agents),
+                "in_sync": sum(a["in_sync"] for a in agents),
+            },
+        }
+
+    def _agent_status(
+        self, agent: AgentReport, desired: int, committed_at: datetime | None, at: datetime
+    ) -> dict[str, Any]:
+        in_sync = agent.revision >= desired
+        lag = 0.0 if in_sync or committed_at is None else max(0.0, (at - committed_at).total_seconds())
+        return {
+            "name": agent.name,
+            "revision": agent.revision,
+            "applied_at": iso(agent.revision_at),
+            "in_sync": in_sync,
+            "lag_s": round(lag, 3),
+            "last_seen": iso(agent.last_seen),
+            "live": (at - agent.last_seen).total_seconds() <= self.live_s,
+            "last_error": agent.last_error,
+            "address": agent.address,
+            "stale_s": agent.stale_s,
+            "counts": agent.counts,
+        }
+
+    # -- agent reports --------------------------------------------------------------------------------
+
+    def report(self, uow: UnitOfWork, actor: Actor, agent: str, body: Any) -> AgentReport:
+        """Record an agent's status report (an agent key only)."""
+        require_agent(actor)
+        agent = agent_name(agent)
+        if not isinstance(body, dict):
+            raise InvalidInput.field("body", "must be a JSON object")
+        environment = environment_name(body.get("environment"))
+        revision = body.get("revision")
+        if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision < 2**62:
+            raise InvalidInput.field("revision", "must be a non-negative integer")
+        address = body.get("address")
+        if address is not None and (not isinstance(address, str) or len(address) > 300):
+            raise InvalidInput.field("address", "must be a string of at most 300 characters, or null")
+        error = body.get("last_error")
+        if error is not None and not isinstance(error, str):
+            raise InvalidInput.field("last_error", "must be a string or null")
+        counts = body.get("counts", {})
+        if counts is None:
+            counts = {}
+        if not isinstance(counts, dict) or len(counts) > 50:
+            raise InvalidInput.field("counts", "must be an object of at most 50 members")
+        stale = body.get("stale_s")
+        if stale is not None and (
+            not isinstance(stale, int | float) or isinstance(stale, bool) or not math.isfinite(stale) or stale < 0
+        ):
+            raise InvalidInput.field("stale_s", "must be a non-negative number or null")
+        at = now()
+        report = AgentReport(
+            org_id=actor.org_id,
+            name=agent,
+            environment=environment,
+            revision=revision,
+            revision_at=at,
+            address=address,
+            last_error=None if error is None else error[:2000],
+            counts=bounded(counts, 4096),
+            stale_s=None if stale is None else float(stale),
+            first_seen=at,
+            last_seen=at,
+        )
+        uow.rollout.report(report)
+        return report
+
+    def ship_decisions(self, uow: UnitOfWork, actor: Actor, agent: str, body: Any) -> tuple[int, int]:
+        """Log an agent's decisions, each once by id; returns ``(accepted, duplicates)``."""
+        require_agent(actor)
+        agent = agent_name(agent)
+        entries = body.get("decisions") if isinstance(body, dict) else None
+        if not isinstance(entries, list):
+            raise InvalidInput.field("decisions", "must be an array")
+        if len(entries) > MAX_DECISIONS:
+            raise InvalidInput.field("decisions", f"at most {MAX_DECISIONS} decisions per batch")
+        logged = [self._logged(actor, agent, entry, f"decisions[{i}]") for i, entry in enumerate(entries)]
+        accepted = uow.decisions.insert_new(logged)
+        return accepted, len(logged) - accepted
+
+    def _logged(self, actor: Actor, agent: str, entry: Any, where: str) -> LoggedDecision:
+        if not isinstance(entry, dict):
+            raise InvalidInput.field(where, "must be an object")
+
+        def text(name: str, max_len: int, *, optional: bool = False) -> Any:
+            value = entry.get(name)
+            if value is None and optional:
+                return None
+            if not isinstance(value, str) or len(value) > max_len:
+                raise InvalidInput.field(f"{where}.{name}", f"must be a string of at most {max_len} characters")
+            return value
+
+        decision_id = text("id", 36)
+        if not is_canonical_uuid(decision_id):
+            raise InvalidInput.field(f"{where}.id", "must be a UUID in canonical form")
+        try:
+            at = datetime.fromisoformat(text("at", 40))
+        except ValueError:
+            raise InvalidInput.field(f"{where}.at", "must be an RFC 3339 timestamp") from None
+        if at.tzinfo is None:
+            raise InvalidInput.field(f"{where}.at", "must carry a time zone")
+        revision = entry.get("bundle_revision", entry.get("policy_state", 0))
+        if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
+            raise InvalidInput.field(f"{where}.bundle_revision", "must be a non-negative integer")
+        results = entry.get("results", [])
+        obligations = entry.get("obligations", [])
+        policies = entry.get("policies", [])
+        for name, value in (("results", results), ("obligations", obligations), ("policies", policies)):
+            if not isinstance(value, list):
+                raise InvalidInput.field(f"{where}.{name}", "must be an array")
+        return LoggedDecision(
+            id=decision_id,
+            org_id=actor.org_id,
+            at=at,
+            source=AGENT_SOURCE + agent,
+            point=text("point", 32),
+            scope_path=text("scope", 1024, optional=True),
+            decision=text("decision", 8),
+            input_hash=text("input_hash", 64),
+            input=None if entry.get("input") is None else bounded(entry["input"], 16 * 1024),
+            results=bounded_results([r for r in results if isinstance(r, dict)], 16 * 1024),
+            obligations=bounded(obligations, 16 * 1024),
+            principal_id=actor.principal_id,
+            policy_state=revision,
+            policies=tuple(self._policy(p, f"{where}.policies[{i}]") for i, p in enumerate(policies)),
+        )
+
+    @staticmethod
+    def _policy(item: Any, where: str) -> LoggedPolicy:
+        if not isinstance(item, dict):
+            raise InvalidInput.field(where, "must be an object")
+        policy_id, kind, version, effect = (item.get(k) for k in ("policy_id", "type", "version", "effect"))
+        if not (isinstance(policy_id, str) and len(policy_id) <= 36):
+            raise InvalidInput.field(f"{where}.policy_id", "must be a policy id")
+        if not (isinstance(kind, str) and len(kind) <= 64):
+            raise InvalidInput.field(f"{where}.type", "must be a string of at most 64 characters")
+        if not (isinstance(version, int) and not isinstance(version, bool)):
+            raise InvalidInput.field(f"{where}.version", "must be an integer")
+        if not (isinstance(effect, str) and len(effect) <= 16):
+            raise InvalidInput.field(f"{where}.effect", "must be a string of at most 16 characters")
+        return LoggedPolicy(policy_id, kind, version, effect)
