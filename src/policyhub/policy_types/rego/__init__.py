@@ -131,6 +131,18 @@ class RegoType(ModelPolicyType):
         return CompiledRegoPolicy(policy)
 
 
+def entry_query(package: str) -> str:
+    """The query that reads the package's decision. Sets become arrays in Rego itself (regorus cannot hand
+    a set of objects to Python), in their sorted order; each part is optional but ``allow``."""
+    parts = {
+        "allow": f'object.get({package}, "allow", null)',
+        "applicable": f'object.get({package}, "applicable", null)',
+        "reasons": f'[x | x := object.get({package}, "reasons", [])[_]]',
+        "obligations": f'[x | x := object.get({package}, "obligations", [])[_]]',
+    }
+    return "__policyhub := {" + ", ".join(f'"{k}": {v}' for k, v in parts.items()) + "}"
+
+
 class CompiledRegoPolicy(CompiledPolicy):
     """The module, loaded into the sandbox workers on first use; evaluates ``data.<package>`` whole."""
 
@@ -149,7 +161,7 @@ class CompiledRegoPolicy(CompiledPolicy):
             package = _entry(sandbox().check(self.module, tenant=tenant, deadline=deadline))
             if package is None:
                 raise RegoError(f"the module defines no {ENTRY_RULE!r} rule")
-            self._query = f"__policyhub := {package}"
+            self._query = entry_query(package)
         return self._query
 
     def known_entities(self, kind: EntityKind, entity_type: str | None) -> list[dict[str, Any]]:
@@ -184,8 +196,6 @@ def read_document(value: Any) -> Outcome:
         found = "undefined" if allow is None else type(allow).__name__
         raise RegoError(f"{ENTRY_RULE} must be a boolean, got {found} (give it a default)")
     reasons = document.get("reasons") or []
-    if isinstance(reasons, str):
-        reasons = [reasons]
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise RegoError("reasons must be a set or an array of strings")
     obligations = document.get("obligations") or []
