@@ -24,6 +24,8 @@ ORG = "acme"
 #: The audit chain's key (``policyhub serve`` on PostgreSQL refuses to start without one): the
 #: environment's, so that servers and the processes that share their database use the same one.
 AUDIT_KEY = os.environ.get("POLICYHUB_AUDIT_KEY") or "audit_key_reliability_0123456789abcdef0123456789abcdef"
+#: The bundle-signing key (an Ed25519 seed; ``policyhub serve`` on PostgreSQL refuses to start without one).
+BUNDLE_KEY = os.environ.get("POLICYHUB_BUNDLE_SIGNING_KEY") or "cmVsaWFiaWxpdHktYnVuZGxlLWtleS0wMTIzNDU2Nzg="
 
 
 def free_port() -> int:
@@ -58,6 +60,7 @@ class ServerProcess:
             "POLICYHUB_BOOTSTRAP_ORG": ORG,
             "POLICYHUB_BOOTSTRAP_TOKEN": TOKEN,
             "POLICYHUB_AUDIT_KEY": AUDIT_KEY,
+            "POLICYHUB_BUNDLE_SIGNING_KEY": BUNDLE_KEY,
             "POLICYHUB_ACCESS_LOG": "false",
             "POLICYHUB_LOG_LEVEL": "WARNING",
             **self.extra_env,

@@ -101,3 +101,18 @@ def load_bundle_keys(settings: Settings) -> BundleKeys | None:
     if make_url(settings.database_url).get_backend_name() == "sqlite":
         return BundleKeys(signer := SigningKey.generate(), (signer.public,))
     return None
+
+
+def bundle_key_problem(settings: Settings) -> str | None:
+    """Why a server must not start (``policyhub serve``): a configured key that is unusable, or PostgreSQL
+    without one (replicas would each need the same key, so none is generated). Generates nothing."""
+    try:
+        if settings.bundle_signing_key is not None:
+            BundleKeys.parse(settings.bundle_signing_key.get_secret_value())
+        elif settings.bundle_signing_key_file is not None:
+            _read(settings.bundle_signing_key_file)
+        elif make_url(settings.database_url).get_backend_name() != "sqlite":
+            return MISSING
+    except BundleKeyError as exc:
+        return str(exc)
+    return None

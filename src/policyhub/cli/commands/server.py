@@ -44,6 +44,7 @@ def serve(
     from policyhub.logging import configure
     from policyhub.services import audit
     from policyhub.services.audit_keys import MISSING_FOR_SERVER, keyring_from_settings
+    from policyhub.services.bundle_keys import bundle_key_problem
     from policyhub.services.orgs import bootstrap
     from policyhub.storage.db import Database, sqlite_path
 
@@ -58,6 +59,9 @@ def serve(
             raise AuditKeyError(MISSING_FOR_SERVER)
     except AuditKeyError as exc:
         fail(str(exc), 2)
+    bundle_problem = bundle_key_problem(settings)  # every replica must sign bundles with the same key
+    if bundle_problem:
+        fail(bundle_problem, 2)
     problem = port_problem(settings.host, settings.port)
     if problem:
         fail(problem, 2)
