@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8181, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     threads: int = Field(default=40, ge=1, le=256)
+    # Envoy's ext_authz Check and rate limit service on a gRPC listener in the serving process (the grpc extra).
+    grpc_port: int | None = Field(default=None, ge=1, le=65535)
 
     bootstrap_org: str | None = None
     bootstrap_token: str | None = None

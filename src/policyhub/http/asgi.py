@@ -18,6 +18,10 @@ def create() -> FastAPI:
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
     app = create_app(settings)
+    if settings.grpc_port is not None:  # Envoy's gRPC services, on this process's event loop
+        from policyhub.http.extauthz import grpc_listener
+
+        grpc_listener.install(app, settings.host, settings.grpc_port)
     tune_gc()
     return app
 

@@ -32,6 +32,12 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="worker processes (POLICYHUB_WORKERS, default 1)")
     ] = None,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="also serve Envoy's gRPC ext_authz and rate limit services (POLICYHUB_GRPC_PORT)"
+        ),
+    ] = None,
 ) -> None:
     """Migrate, bootstrap the first org and admin key (printed once), then serve the API.
 
@@ -48,7 +54,12 @@ def serve(
     from policyhub.services.orgs import bootstrap
     from policyhub.storage.db import Database, sqlite_path
 
-    for name, value in (("POLICYHUB_HOST", host), ("POLICYHUB_PORT", port), ("POLICYHUB_WORKERS", workers)):
+    for name, value in (
+        ("POLICYHUB_HOST", host),
+        ("POLICYHUB_PORT", port),
+        ("POLICYHUB_WORKERS", workers),
+        ("POLICYHUB_GRPC_PORT", grpc_port),
+    ):
         if value is not None:  # the workers build their app from the environment's settings
             os.environ[name] = str(value)
     get_settings.cache_clear()
@@ -65,6 +76,10 @@ def serve(
     problem = port_problem(settings.host, settings.port)
     if problem:
         fail(problem, 2)
+    if settings.grpc_port is not None:
+        grpc_problem = grpc_listener_problem(settings.host, settings.grpc_port)
+        if grpc_problem:
+            fail(grpc_problem, 2)
     if keyring is None:  # a SQLite file's key file, generated next to it on first start
         try:
             keyring = keyring_from_settings(settings, required=True)
@@ -90,6 +105,8 @@ def serve(
             typer.echo(f"Admin API key (shown once, keep it safe): {created.admin_token}")
     os.environ.setdefault("POLICYHUB_DATABASE_URL", settings.database_url)
     typer.echo(f"PolicyHub listening on http://{settings.host}:{settings.port} (docs at /docs)")
+    if settings.grpc_port is not None:
+        typer.echo(f"Envoy gRPC services (ext_authz Check, rate limit) on {settings.host}:{settings.grpc_port}")
     uvicorn.run(
         "policyhub.http.asgi:create",
         factory=True,
@@ -120,6 +137,19 @@ def port_problem(host: str, port: int) -> str | None:
             reason = exc.strerror or str(exc)
             return f"cannot listen on {host}:{port} ({reason}): set POLICYHUB_HOST/--host, or {choose}"
     return None
+
+
+def grpc_listener_problem(host: str, port: int) -> str | None:
+    """Why the gRPC listener cannot start: the ``grpc`` extra missing, or its port taken."""
+    try:
+        import envoy.service.auth.v3.external_auth_pb2_grpc  # noqa: F401
+        import grpc  # noqa: F401
+    except ImportError:
+        return "--grpc-port needs the grpc extra: pip install 'policyhub[grpc]' (grpcio, xds-protos)"
+    problem = port_problem(host, port)
+    return (
+        problem and f"gRPC {problem.replace('POLICYHUB_PORT', 'POLICYHUB_GRPC_PORT').replace('--port', '--grpc-port')}"
+    )
 
 
 def _upgrade(url: str) -> None:
