@@ -123,3 +123,26 @@ class AgentProcess:
         if self.log_path and self.log_path.exists():
             return self.log_path.read_text(errors="replace")[-2000:] or "(no log)"
         return "(no log)"
+
+
+def agent_key(client: httpx.Client, name: str = "agents") -> str:
+    """A new key with role ``agent`` (``client``: an admin client of the org, as ``ServerProcess.client``)."""
+    principal = client.post("/principals", json={"kind": "service_account", "display_name": name})
+    assert principal.status_code == 201, principal.text
+    key = client.post("/keys", json={"principal_id": principal.json()["id"], "role": "agent", "name": name})
+    assert key.status_code == 201, key.text
+    token: str = key.json()["token"]
+    return token
+
+
+def put_environment(client: httpx.Client, environment: str, scopes: list[str]) -> None:
+    r = client.put(f"/environments/{environment}", json={"scopes": scopes})
+    assert r.status_code in (200, 201), r.text
+
+
+def desired_revision(client: httpx.Client, environment: str) -> int:
+    """The revision every agent of ``environment`` should reach (the org's last decision-relevant change)."""
+    r = client.get(f"/environments/{environment}/status")
+    assert r.status_code == 200, r.text
+    revision: int = r.json()["desired"]["revision"]
+    return revision
