@@ -30,6 +30,7 @@ def install_docs(app: FastAPI) -> None:
             swagger_css_url=f"{PREFIX}/swagger-ui.css",
             swagger_favicon_url=f"{PREFIX}/favicon.png",
             oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
