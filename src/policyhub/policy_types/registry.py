@@ -67,7 +67,7 @@ def default_registry() -> PolicyTypeRegistry:
 
 def default_points() -> PointRegistry:
     """Every built-in decision point (each in its own module under ``evaluation/inputs``), with what the
-    types give them: ``ai_content`` masks logged content with the Flashback type's detectors."""
+    types give them: ``ai_content`` and ``authzen`` mask logged content with the Flashback type's detectors."""
     from policyhub.evaluation.inputs.ai_content import AI_CONTENT
     from policyhub.evaluation.inputs.authzen import AUTHZEN
     from policyhub.evaluation.inputs.environment import ENVIRONMENT
@@ -76,5 +76,11 @@ def default_points() -> PointRegistry:
     from policyhub.policy_types.flashback.masking import mask_everything
 
     return PointRegistry(
-        [HTTP_REQUEST, ENVIRONMENT, LIFECYCLE_GATE, replace(AI_CONTENT, mask=mask_everything), AUTHZEN]
+        [
+            HTTP_REQUEST,
+            ENVIRONMENT,
+            LIFECYCLE_GATE,
+            replace(AI_CONTENT, mask=mask_everything),
+            replace(AUTHZEN, mask=mask_everything),
+        ]
     )

@@ -15,6 +15,8 @@ enumerable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
@@ -94,8 +96,48 @@ class KnowsEntities(Protocol):
 
 #: What the decision log keeps in its ``redacted`` mode: every field, each scrubbed of anything token-shaped.
 LOG_FIELDS = Fields({name: kept for name in AuthzenInput.model_fields})
+MAX_MASKED_DEPTH = 32
 
-AUTHZEN = DecisionPoint(
+
+def withheld(text: str) -> str:
+    """A logged attribute string when no masker was given: none of it (fail closed)."""
+    return f"[withheld: {len(text)} characters]"
+
+
+def _masked(value: Any, mask: Callable[[str], str], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if depth > MAX_MASKED_DEPTH:
+        return "[withheld: nested too deeply]"
+    if isinstance(value, dict):
+        return {k: _masked(v, mask, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, mask, depth + 1) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class AuthzenPoint(DecisionPoint):
+    #: Masks what the built-in detectors find in the attribute strings (``properties``, ``context``) before
+    #: the log keeps them: an MCP gateway sends tool arguments there. The detectors belong to the Flashback
+    #: type, above this layer (:func:`policyhub.policy_types.registry.default_points` passes them in).
+    mask: Callable[[str], str] = withheld
+
+    def log_input(self, data: Any) -> Any:
+        """The input with every string under ``properties`` and ``context`` masked."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name in ("subject", "resource", "action"):
+            entity = data.get(name)
+            if isinstance(entity, dict) and "properties" in entity:
+                out[name] = {**entity, "properties": _masked(entity["properties"], self.mask)}
+        if "context" in data:
+            out["context"] = _masked(data["context"], self.mask)
+        return out
+
+
+AUTHZEN = AuthzenPoint(
     name="authzen",
     description="An OpenID AuthZEN access evaluation: may the subject perform the action on the resource?",
     input_model=AuthzenInput,
