@@ -52,7 +52,7 @@ def build_snapshot(
     through here. ``policies``: the org's live, enabled policies (others are skipped all the same);
     ``references``: the (kind, id) of the resources each policy refers to, by policy id."""
     snapshot = OrgSnapshot(org_id, seq, list(scopes), list(resources))
-    for policy in sorted(policies, key=lambda p: p.name):
+    for policy in sorted(policies, key=lambda p: (p.name, p.id)):
         if policy.archived or not policy.enabled:
             continue
         stamp = reference_stamp(snapshot, references.get(policy.id, ()))
