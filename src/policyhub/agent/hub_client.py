@@ -29,7 +29,12 @@ class HubUnavailable(HubError):
 
 
 class HubRefused(HubError):
-    """The hub answered with a 4xx (or an unreadable body): the agent's configuration or token is wrong."""
+    """The hub answered with a 4xx (or an unreadable body): the agent's configuration or token is wrong,
+    or (400, 413, 422) what was sent."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class FeedGone(HubError):
@@ -77,7 +82,7 @@ class HubClient:
         except ValueError:
             pass
         method, path = response.request.method, response.request.url.path
-        return HubRefused(f"{method} {path}: {response.status_code} {detail}".strip())
+        return HubRefused(f"{method} {path}: {response.status_code} {detail}".strip(), response.status_code)
 
     @staticmethod
     def _json(response: httpx.Response) -> dict[str, Any]:

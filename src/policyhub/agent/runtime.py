@@ -30,17 +30,18 @@ import contextlib
 import fcntl
 import logging
 import os
-import random
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from policyhub.agent.backoff import Backoff
 from policyhub.agent.config import AgentSettings
 from policyhub.agent.decision_sink import SpooledDecisionLog
 from policyhub.agent.hub_client import FeedGone, HubClient, HubError, HubUnavailable
+from policyhub.agent.shipping import Shipper
 from policyhub.agent.source import Applied, BundleSource
-from policyhub.agent.spool import DecisionSpool, batches, read_segment
+from policyhub.agent.spool import DecisionSpool
 from policyhub.agent.state import BUNDLE_FILE, KEYS_FILE, StateDir
 from policyhub.app import build_judge, rego_limits
 from policyhub.domain.bundle_signing import PublicKey, SignatureError, open_envelope
@@ -59,28 +60,9 @@ from policyhub.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SHIP_MAX_ITEMS = 500
-SHIP_MAX_BYTES = 512 * 1024
-
 
 class BundleRefused(Exception):
     """A bundle failed verification (signature, key, format, environment, age): not applied."""
-
-
-class Backoff:
-    """Full-jitter exponential backoff: a random delay up to ``base * 2**n`` capped at ``cap``, and at
-    least ``floor`` so that no failure loop spins."""
-
-    def __init__(self, base: float = 0.2, cap: float = 10.0, floor: float = 0.05) -> None:
-        self.base, self.cap, self.floor = base, cap, floor
-        self.failures = 0
-
-    def next(self) -> float:
-        self.failures += 1
-        return max(self.floor, random.uniform(0, min(self.cap, self.base * 2 ** min(self.failures, 20))))
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class Agent:
@@ -103,6 +85,7 @@ class Agent:
             max_input_bytes=s.decision_log_max_input_bytes,
             max_results_bytes=s.decision_log_max_results_bytes,
         )
+        self.shipper = Shipper(self.spool, self.client, config.name)
         self.decisions = DecisionService(
             self.engine, SpooledDecisionLog(self.spool, log_policy, points=self.engine.points, agent=config.name)
         )
@@ -355,12 +338,11 @@ class Agent:
                 self._stop.wait(backoff.next())
 
     def _ship_once(self) -> None:
-        for segment in self.spool.seal():
-            lines = read_segment(segment)
-            for batch in batches(lines, max_items=SHIP_MAX_ITEMS, max_bytes=SHIP_MAX_BYTES):
-                self.client.ship(self.config.name, batch)
-            self.spool.remove(segment, len(lines))
-            self.counts["shipped"] += len(lines)
+        shipped, rejected, error = self.shipper.ship_once()
+        self.counts["shipped"] += shipped
+        if rejected:
+            self.counts["rejected"] = self.counts.get("rejected", 0) + rejected
+            self._error(f"the hub refused {rejected} decision log entries (kept in spool/rejected.jsonl): {error}")
 
     # -- status -----------------------------------------------------------------------------------
 
