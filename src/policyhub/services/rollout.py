@@ -189,8 +189,11 @@ class RolloutService:
             self._bundles[cache_key] = (head, signed)
         return signed
 
-    def head(self, uow: UnitOfWork, actor: Actor) -> int:
-        return uow.orgs.chain_head(actor.org_id)[0]
+    def written_revision(self, uow: UnitOfWork, actor: Actor) -> tuple[int, datetime]:
+        """In a write's transaction, after its changes: the org's revision that includes them, and when it
+        was written (its last event's time), which a deployment waits for agents to reach."""
+        seq, _ = uow.orgs.chain_head(actor.org_id)
+        return seq, uow.rollout.event_at(actor.org_id, seq) or now()
 
     # -- status ---------------------------------------------------------------------------------------
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.conftest import OrgClient
 from tests.policy_types.apinizer_data import SEED_POLICY
+from tests.support.simulated_agent import SimulatedAgent, follow
 
 from .helpers import SCRIPT, THROTTLING, Apinizer
 
@@ -40,15 +44,23 @@ def seed_proxy(api: Apinizer) -> None:
     assert api.names() == ["throttling-policy", "auth-policy", "ip-policy", "size-policy", "logging-policy"]
 
 
-def assert_deployed_to_production(body: dict[str, Any]) -> None:
+@pytest.fixture
+def production_agent(org: OrgClient) -> Iterator[SimulatedAgent]:
+    """An agent of the production environment, following the hub (the example deploys there)."""
+    (agent,) = follow(org, "production", "gateway-pod-1")
+    yield agent
+    agent.stop()
+
+
+def assert_deployed_to_production(body: dict[str, Any], agent: SimulatedAgent) -> None:
     assert body["status"] == "SUCCESS"
     result = body["deploymentResult"]
     assert result["success"] is True and isinstance(result["responseTime"], int)
     assert result["detailList"] == [
         {
             "envName": "production",
-            "podName": "policyhub",
-            "podIp": "127.0.0.1",
+            "podName": agent.name,
+            "podIp": agent.address,
             "success": True,
             "responseTime": result["detailList"][0]["responseTime"],
         }
@@ -56,17 +68,17 @@ def assert_deployed_to_production(body: dict[str, Any]) -> None:
     assert result["detailList"][0]["responseTime"] >= 0
 
 
-def test_full_json_body_example(api: Apinizer, org: OrgClient) -> None:
+def test_full_json_body_example(api: Apinizer, org: OrgClient, production_agent: SimulatedAgent) -> None:
     seed_proxy(api)
     r = put(org, "throttling-policy", FULL_BODY)
     assert r.status_code == 200, r.text
-    assert_deployed_to_production(r.json())
+    assert_deployed_to_production(r.json(), production_agent)
     assert api.names() == ["auth-policy", "throttling-policy", "ip-policy", "size-policy", "logging-policy"]
     listed = api.listing()["requestPolicyList"][1]
     assert listed == {"name": "throttling-policy", **FULL_BODY["policy"], "errorMessageList": []}
 
 
-def test_example_1_update_policy_configuration(api: Apinizer, org: OrgClient) -> None:
+def test_example_1_update_policy_configuration(api: Apinizer, org: OrgClient, production_agent: SimulatedAgent) -> None:
     seed_proxy(api)
     body = {
         "operationMetadata": {
@@ -80,7 +92,7 @@ def test_example_1_update_policy_configuration(api: Apinizer, org: OrgClient) ->
     }
     r = put(org, "throttling-policy", body)
     assert r.status_code == 200, r.text
-    assert_deployed_to_production(r.json())
+    assert_deployed_to_production(r.json(), production_agent)
     assert api.names()[0] == "throttling-policy"
     core = api.core("throttling-policy")
     assert core["spec"]["messageCountForInterval"] == 200

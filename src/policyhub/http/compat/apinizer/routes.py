@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from policyhub.http.compat.apinizer import operations, proxies, translate
+from policyhub.http.compat.apinizer import deploy, operations, proxies, translate
 from policyhub.http.compat.apinizer.operations import Call, Target
 from policyhub.http.compat.apinizer.schemas import DeleteEnvelope, ErrorOut, PolicyEnvelope, PolicyListOut, StatusOut
 from policyhub.http.deps import ContainerDep, CurrentActor, JsonBody, key_org, parse_model
@@ -38,9 +39,11 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="optional P
 Work = Callable[[Call, UnitOfWork], dict[str, Any]]
 
 
-def _run(request: Request, c: ContainerDep, actor: CurrentActor, if_match: str | None, work: Work) -> Response:
+async def _run(request: Request, c: ContainerDep, actor: CurrentActor, if_match: str | None, work: Work) -> Response:
+    """The write on a worker thread; then, on the event loop, its deployment waited for (``deploy``)."""
     call = Call(c, actor, key_org(request, None), Preconditions(if_match=if_match))
-    return JSONResponse(c.commands.in_org_sync(call.actor, call.org, lambda w: work(call, w.uow)))
+    result = await run_in_threadpool(c.commands.in_org_sync, call.actor, call.org, lambda w: work(call, w.uow))
+    return JSONResponse(await deploy.finish(c, call.actor, result))
 
 
 def _envelope(request: Request, body: object) -> tuple[PolicyEnvelope, dict[str, Any]]:
@@ -64,7 +67,7 @@ def list_policies(c: ContainerDep, actor: CurrentActor, project: ProjectName, pr
     openapi_extra=body_schema({"application/json": PolicyEnvelope}),
 )
 @router.post(POLICY, include_in_schema=False)
-def add_policy(
+async def add_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -75,7 +78,7 @@ def add_policy(
 ) -> Response:
     envelope, policy = _envelope(request, body)
     target = Target(project, proxy, name)
-    return _run(
+    return await _run(
         request, c, actor, None, lambda call, uow: operations.add(call, uow, target, envelope.operationMetadata, policy)
     )
 
@@ -87,7 +90,7 @@ def add_policy(
     openapi_extra=body_schema({"application/json": PolicyEnvelope}),
 )
 @router.put(POLICY, include_in_schema=False)
-def update_policy(
+async def update_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -99,7 +102,7 @@ def update_policy(
 ) -> Response:
     envelope, policy = _envelope(request, body)
     target = Target(project, proxy, name)
-    return _run(
+    return await _run(
         request,
         c,
         actor,
@@ -115,7 +118,7 @@ def update_policy(
     openapi_extra=body_schema({"application/json": DeleteEnvelope}),
 )
 @router.delete(POLICY, include_in_schema=False)
-def delete_policy(
+async def delete_policy(
     request: Request,
     c: ContainerDep,
     actor: CurrentActor,
@@ -128,6 +131,6 @@ def delete_policy(
     require_json(request)
     envelope = parse_model(DeleteEnvelope, body)
     target = Target(project, proxy, name)
-    return _run(
+    return await _run(
         request, c, actor, if_match, lambda call, uow: operations.delete(call, uow, target, envelope.operationMetadata)
     )
