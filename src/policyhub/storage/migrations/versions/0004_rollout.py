@@ -1,4 +1,4 @@
-"""rollout: environments (the scopes each receives), agents and their reported status, and decisions shipped by agents (de-duplicated by id)
+"""rollout: environments, agents and their reported status; decisions shipped by agents (de-duplicated by id)
 
 Revision ID: 0004
 Revises: 0003
