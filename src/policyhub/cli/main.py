@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from policyhub.cli.commands import admin, agent, client, decisions, org_config, scopes, server
+from policyhub.cli.commands import admin, agent, client, decisions, org_config, rollout, scopes, server
 
 app = typer.Typer(help="PolicyHub: versioned, audited policies.", add_completion=False, no_args_is_help=True)
 app.registered_commands += server.app.registered_commands
@@ -19,6 +19,7 @@ app.add_typer(decisions.decisions_app, name="decisions")
 app.add_typer(decisions.events_app, name="events")
 app.add_typer(org_config.schemas_app, name="schemas")
 app.add_typer(org_config.settings_app, name="settings")
+app.add_typer(rollout.rollout_app, name="rollout")
 
 if __name__ == "__main__":
     app()
