@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 
 from policyhub.domain.records import Actor
 from policyhub.errors import InvalidInput, NotFound
@@ -34,6 +35,7 @@ from policyhub.http.authzen.errors import echo
 from policyhub.http.deps import Container, authenticated, key_org
 from policyhub.http.json_body import parse_json
 from policyhub.http.media import parse_media_type
+from policyhub.http.routing import HotRoute
 from policyhub.http.urls import public_base_url
 from policyhub.services import authzen
 from policyhub.services.decisions import DecisionService
@@ -99,12 +101,17 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _handlers(backend: Backend) -> dict[str, Handler]:
+    async def decide(request: Request, actor: Actor, decisions: DecisionService, item: dict[str, Any]) -> Any:
+        try:
+            return await authzen.evaluate(decisions, actor, _scope(request), item)
+        except InvalidInput as exc:
+            raise wire.wire_error(exc) from None
+
     async def evaluation(request: Request) -> Response:
         actor, decisions = await backend.caller(request, request.path_params["org"])
         body = await _body(request, backend)
         item = wire.evaluation_input(body)
-        result = await authzen.evaluate(decisions, actor, _scope(request), item)
-        return _json(request, wire.decision(result, item))
+        return _json(request, wire.decision(await decide(request, actor, decisions, item), item))
 
     async def evaluations(request: Request) -> Response:
         actor, decisions = await backend.caller(request, request.path_params["org"])
@@ -112,8 +119,7 @@ def _handlers(backend: Backend) -> dict[str, Handler]:
         parsed = wire.batch(body)
         if parsed is None:  # no evaluations: the single evaluation API
             item = wire.evaluation_input(body)
-            result = await authzen.evaluate(decisions, actor, _scope(request), item)
-            return _json(request, wire.decision(result, item))
+            return _json(request, wire.decision(await decide(request, actor, decisions, item), item))
         items, semantic = parsed
         out: list[dict[str, Any]] = []
         for each in items:
@@ -121,7 +127,7 @@ def _handlers(backend: Backend) -> dict[str, Handler]:
                 answer = wire.item_error(each, 400)
             else:
                 try:
-                    result = await authzen.evaluate(decisions, actor, _scope(request), each)
+                    result = await decide(request, actor, decisions, each)
                 except InvalidInput as exc:
                     answer = wire.item_error(exc, 400)
                 else:
@@ -163,11 +169,26 @@ def _handlers(backend: Backend) -> dict[str, Handler]:
     }
 
 
+BASES = ("/orgs/{org}", "/orgs/{org}/scopes/{scope:path}")
+
+
+def hot_routes(backend: Backend | None = None, prefix: str = "") -> list[Route]:
+    """The POST endpoints as plain Starlette routes, for an app to match before its other routes (as the
+    ``/v1`` decision endpoints are): FastAPI's routing and request handling cost about as much as a
+    decision. The routes of :func:`build_router` stay for the OpenAPI document."""
+    handlers = _handlers(backend or Backend())
+    return [
+        HotRoute(f"{prefix}{base}{path}", handlers[path.removeprefix("/access/v1/")], methods=["POST"])
+        for base in BASES
+        for path in ENDPOINTS.values()
+    ]
+
+
 def build_router(backend: Backend | None = None, prefix: str = "") -> APIRouter:
     """The AuthZEN routes (under ``prefix``), for this app or another one."""
     handlers = _handlers(backend or Backend())
     router = APIRouter(tags=["authzen"])
-    for base in ("/orgs/{org}", "/orgs/{org}/scopes/{scope:path}"):
+    for base in BASES:
         for name, path in ENDPOINTS.items():
             key = path.removeprefix("/access/v1/")
             router.add_api_route(

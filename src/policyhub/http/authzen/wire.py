@@ -27,8 +27,8 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from policyhub.errors import InvalidInput
-from policyhub.evaluation.inputs.authzen import Action, AuthzenInput, EntityKind, Resource, Subject
+from policyhub.errors import FieldError, InvalidInput
+from policyhub.evaluation.inputs.authzen import Action, EntityKind, Resource, Subject
 from policyhub.evaluation.outcome import DecisionResult, Effect
 from policyhub.http.deps import parse_model
 from policyhub.services.authzen import permitted
@@ -94,10 +94,17 @@ SEARCHES: dict[EntityKind, type[_Lenient]] = {
 
 
 def evaluation_input(body: dict[str, Any]) -> dict[str, Any]:
-    """The point's input from an evaluation request (validated here, so a bad one is a 400 naming the
-    wire's field: ``subject.type``, not ``input.subject.type``)."""
-    model = parse_model(AuthzenInput, {k: v for k, v in body.items() if k != "mode"})
-    return model.model_dump(exclude={"mode"})
+    """The point's input from an evaluation request: its four members (the point validates them; anything
+    else, including the point's own ``mode``, is dropped here)."""
+    return {key: body[key] for key in (*ENTITIES, "context") if key in body}
+
+
+def wire_error(exc: InvalidInput) -> InvalidInput:
+    """The point's validation error with the wire's field names (``subject.type``, not ``input.subject.type``)."""
+    errors = [FieldError(e.field.removeprefix("input."), e.message) for e in exc.errors]
+    if not errors:
+        return exc
+    return InvalidInput("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors)
 
 
 def batch(body: dict[str, Any]) -> tuple[list[dict[str, Any] | InvalidInput], str] | None:
@@ -122,11 +129,7 @@ def batch(body: dict[str, Any]) -> tuple[list[dict[str, Any] | InvalidInput], st
         if not isinstance(item, dict):
             out.append(InvalidInput.field(f"evaluations.{index}", "must be an object"))
             continue
-        merged = {**defaults, **{k: item[k] for k in (*ENTITIES, "context") if k in item}}
-        try:
-            out.append(evaluation_input(merged))
-        except InvalidInput as exc:
-            out.append(exc)
+        out.append(evaluation_input({**defaults, **item}))
     return out, options.evaluations_semantic
 
 
