@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from policyhub.http.extauthz.routes import ENVOY, NGINX, Dialect, router
+from policyhub.http.extauthz.routes import ENVOY, NGINX, Dialect, routes
 from policyhub.http.problems import ErrorFaces
 
-__all__ = ["ENVOY", "NGINX", "Dialect", "install", "router"]
+__all__ = ["ENVOY", "NGINX", "Dialect", "install", "routes"]
 
 
 def install(app: FastAPI, faces: ErrorFaces | None = None) -> None:
-    """Add the HTTP check routes to ``app`` (errors keep ``/v1``'s problem documents)."""
-    app.include_router(router())
+    """Add the HTTP check routes to ``app``, matched before every other route (proxies call them on each
+    request they pass). Errors keep ``/v1``'s problem documents."""
+    app.router.routes[0:0] = routes()
