@@ -92,6 +92,9 @@ class Agent:
         self.source_label = f"agent:{config.name}"
         self.trusted: dict[str, PublicKey] = {}
         self.etag: str | None = None
+        #: Where the next long poll of the change feed starts: the applied revision, or past it when the
+        #: feed said nothing relevant happened since.
+        self.feed_after = 0
         #: The latest failure (a refusal, the hub unreachable, ...); None once a bundle applies or the hub
         #: answers again. A refusal stays in ``refusal`` until a good bundle applies: a later "hub down"
         #: must not hide that the state on offer was refused.
@@ -292,20 +295,13 @@ class Agent:
                 if need_bundle:
                     self.sync_bundle(rebootstrap=rebootstrap)
                     need_bundle = rebootstrap = False
-                applied = self.applied
-                after = applied.revision if applied else 0
-                page = self.client.changes(after, self.config.poll_wait_s)
-                self._contact_ok()
-                if page.get("changes"):
-                    self.sync_bundle()
-                    current = self.applied
-                    if current is not None and current.revision < int(page.get("next_after") or 0):
-                        self._stop.wait(0.2)  # the bundle lags the feed (a replica): ask again shortly
+                self._poll_once()
                 backoff.reset()
             except FeedGone as exc:
                 self.counts["rebootstraps"] += 1
                 self._error(str(exc))
                 need_bundle = rebootstrap = True
+                self.feed_after = 0
                 self._stop.wait(backoff.next())
             except (HubError, BundleRefused, OSError) as exc:
                 if isinstance(exc, HubError):
@@ -317,6 +313,28 @@ class Agent:
                 self._error(f"{type(exc).__name__}: {exc}")
                 need_bundle = True
                 self._stop.wait(backoff.next())
+
+    def _poll_once(self) -> None:
+        """One long poll of the feed from where the agent's state is known current. A page with changes
+        means fetch the bundle again (a 304 if none concerns this environment); a page with none moves
+        the cursor past the events the feed skips (keys, other orgs' business), with no fetch."""
+        applied = self.applied
+        after = max(self.feed_after, applied.revision if applied else 0)
+        started = time.monotonic()
+        page = self.client.changes(after, self.config.poll_wait_s)
+        self._contact_ok()
+        next_after = page.get("next_after")
+        next_after = next_after if isinstance(next_after, int) else after
+        if page.get("changes"):
+            self.sync_bundle()
+            current = self.applied
+            self.feed_after = current.revision if current else 0
+            if self.feed_after < next_after:
+                self._stop.wait(0.2)  # the bundle lags the feed (a replica behind): ask again shortly
+        else:
+            self.feed_after = max(after, next_after)
+            if self.feed_after == after and time.monotonic() - started < min(0.05, self.config.poll_wait_s):
+                self._stop.wait(0.2)  # an empty answer that did not wait: never spin on it
 
     def _report(self) -> None:
         while not self._stop.is_set():
@@ -381,6 +399,12 @@ class Agent:
             return None
         return round(max(0.0, time.time() - self._last_ok), 3)
 
+    def known_revision(self) -> int:
+        """The org revision the agent's state is known current at: the applied bundle's (moved on by 304s),
+        or later when the feed has reported only changes that concern no decision since."""
+        applied = self.applied
+        return max(applied.revision if applied else 0, self.feed_after)
+
     def status(self) -> dict[str, Any]:
         """What ``GET /status`` shows (and, as :meth:`status_report`, what the hub is told)."""
         applied = self.applied
@@ -389,7 +413,7 @@ class Agent:
             "org": self.config.org,
             "environment": self.config.environment,
             "ready": applied is not None,
-            "revision": applied.revision if applied else None,
+            "revision": self.known_revision() if applied else None,
             "bundle_revision": applied.bundle.revision if applied else None,
             "policies": len(applied.bundle.policies) if applied else 0,
             "applied_at": self.applied_at,
@@ -406,7 +430,7 @@ class Agent:
         applied = self.applied
         return {
             "environment": self.config.environment,
-            "revision": applied.revision if applied else 0,
+            "revision": self.known_revision() if applied else 0,
             "address": self.config.address,
             "last_error": self.last_error,
             "counts": {**self.counts, "spooled": self.spool.pending},
