@@ -114,6 +114,18 @@ def test_check_without_a_valid_key_is_unauthenticated(
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+def test_an_agent_key_is_refused(org: OrgClient, grpc_stubs: tuple[Any, Any]) -> None:
+    auth, rls = grpc_stubs
+    metadata = [("x-policyhub-key", org.key("agent"))]
+    for call in (
+        lambda: auth.Check(check_request(), metadata=metadata),
+        lambda: rls.ShouldRateLimit(rate_limit_request(org.slug, [("user", "a")]), metadata=metadata),
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            call()
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 # -- ShouldRateLimit -----------------------------------------------------------------------------------
 def test_should_rate_limit_counts_by_the_policys_identity(org: OrgClient, grpc_stubs: tuple[Any, Any]) -> None:
     _, rls = grpc_stubs

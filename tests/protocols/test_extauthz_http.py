@@ -175,7 +175,14 @@ def test_a_scope_in_the_path_selects_its_policies(org: OrgClient) -> None:
 def test_a_missing_or_unknown_key_is_refused(org: OrgClient, key: str, status: int) -> None:
     r = org.client.get(f"/ext_authz/orgs/{org.slug}/-/x", headers={"x-policyhub-key": key} if key else {})
     assert r.status_code == status
+    assert "www-authenticate" not in r.headers  # the proxy hands it to the client: no browser prompt
     assert "x-policyhub-key" in r.text.lower() or key
+
+
+def test_a_viewer_key_may_ask_and_an_agent_key_may_not(org: OrgClient) -> None:
+    assert check(org, "/x", key=org.key("viewer")).status_code == 200
+    r = check(org, "/x", key=org.key("agent"))
+    assert r.status_code == 403 and "agent" in r.text
 
 
 def test_the_clients_authorization_header_is_the_original_requests_not_policyhubs(org: OrgClient) -> None:

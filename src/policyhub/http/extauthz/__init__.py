@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from policyhub.http.extauthz.routes import ENVOY, NGINX, Dialect, routes
+from policyhub.http.extauthz.routes import ENVOY, NGINX, Dialect, render_error, routes
 from policyhub.http.problems import ErrorFaces
 
 __all__ = ["ENVOY", "NGINX", "Dialect", "install", "routes"]
@@ -24,3 +24,6 @@ def install(app: FastAPI, faces: ErrorFaces | None = None) -> None:
     """Add the HTTP check routes to ``app``, matched before every other route (proxies call them on each
     request they pass). Errors keep ``/v1``'s problem documents."""
     app.router.routes[0:0] = routes()
+    if faces is not None:
+        for dialect in (ENVOY, NGINX):
+            faces.register(dialect.prefix, render_error)

@@ -46,6 +46,7 @@ from policyhub.engine.engine import DecisionRequest
 from policyhub.http.deps import Container, key_actor
 from policyhub.http.extauthz import ratelimit
 from policyhub.http.extauthz.translate import KEY_HEADER, POINT, OriginalRequest, Verdict, http_request_input, verdict
+from policyhub.services.authz import refuse_agent
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ async def _caller(container: Container, context: Any) -> tuple[Actor, Org, dict[
             f"missing credentials: send the API key as '{KEY_HEADER}' or 'authorization: Bearer' metadata"
         )
     actor, org = await key_actor(container, key.strip())
+    refuse_agent(actor)  # an agent key fetches bundles; it asks no decisions of the hub
     return actor, org, metadata
 
 

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from policyhub.domain.bounded_json import json_bytes
 from policyhub.engine.engine import DecisionRequest
-from policyhub.errors import NotFound, Unauthenticated
+from policyhub.errors import DomainError, NotFound, Unauthenticated
 from policyhub.http.deps import Container, key_actor
 from policyhub.http.extauthz.translate import (
     KEY_HEADER,
@@ -36,6 +37,8 @@ from policyhub.http.extauthz.translate import (
     joined_headers,
     verdict,
 )
+from policyhub.http.problems import problem_response
+from policyhub.services.authz import refuse_agent
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 #: nginx: the header naming the original method, when the subrequest's own method is not it.
@@ -110,6 +113,7 @@ class CheckApp:
         if not key:
             raise Unauthenticated(f"missing credentials: the proxy sends the PolicyHub API key in '{KEY_HEADER}'")
         actor, found = await key_actor(container, key)
+        refuse_agent(actor)  # an agent key fetches bundles; it asks no decisions of the hub
         if params["org"] not in (found.slug, found.id):
             raise NotFound(f"org {params['org']!r} not found")
         method = headers.pop(ORIGINAL_METHOD, None) if dialect.trusts_original_method else None
@@ -145,3 +149,11 @@ async def _read_body(receive: Receive) -> bytes:
                 return b"".join(chunks)
         elif message["type"] == "http.disconnect":
             raise ClientDisconnect()
+
+
+def render_error(status: int, exc: DomainError, request: Request) -> Response:
+    """``/v1``'s problem document, without ``WWW-Authenticate``: Envoy and nginx hand an authorization
+    service's 401 headers to the client, whose browser must not be asked for PolicyHub's key."""
+    response = problem_response(status, exc, request)
+    del response.headers["www-authenticate"]
+    return response
