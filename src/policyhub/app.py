@@ -16,6 +16,7 @@ from policyhub.services.actor_cache import ActorCache
 from policyhub.services.audit_keys import MISSING_FOR_SERVER, keyring_from_settings
 from policyhub.services.bundle_keys import MISSING as BUNDLE_KEY_MISSING
 from policyhub.services.bundle_keys import BundleKeyError, load_bundle_keys
+from policyhub.services.change_feed import ChangeFeed
 from policyhub.services.commands import CommandRunner
 from policyhub.services.decision_log import DecisionLog, LogPolicy
 from policyhub.services.decisions import DecisionService
@@ -47,6 +48,11 @@ class Container:
     def commands(self) -> CommandRunner:
         """Runs every policy write (``services.commands``)."""
         return CommandRunner(self.db, self.policies)
+
+    @cached_property
+    def change_feed(self) -> ChangeFeed:
+        """The org change feed and its long polls (``services.change_feed``)."""
+        return ChangeFeed(self.db)
 
     @cached_property
     def rollout(self) -> RolloutService:

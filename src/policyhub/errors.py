@@ -60,6 +60,13 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Gone(DomainError):
+    """What the client asked for is no longer (or not) served from here: start over from another source
+    (a change feed position a caller must re-bootstrap from, 410)."""
+
+    title = "Gone"
+
+
 class Conflict(DomainError):
     title = "Conflict"
 

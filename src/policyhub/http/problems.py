@@ -28,6 +28,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.Forbidden: 403,
     e.NotFound: 404,
     e.Conflict: 409,
+    e.Gone: 410,
     e.PatchTestFailed: 409,
     e.PreconditionFailed: 412,
     e.PayloadTooLarge: 413,

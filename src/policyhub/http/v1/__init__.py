@@ -1,6 +1,6 @@
 """The core API, ``/v1``: its routers, in matching order."""
 
-from policyhub.http.v1 import admin, decisions, events, policies, rollout, scopes, types
+from policyhub.http.v1 import admin, changes, decisions, events, policies, rollout, scopes, types
 
 # Decisions first: the hottest routes, and routes are matched in order.
 ROUTERS = (
@@ -11,4 +11,5 @@ ROUTERS = (
     policies.router,
     events.router,
     rollout.router,
+    changes.router,
 )
