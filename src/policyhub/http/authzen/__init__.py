@@ -11,16 +11,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from policyhub.http.authzen.errors import render_error
-from policyhub.http.authzen.routes import WELL_KNOWN, Backend, build_router, hot_routes
+from policyhub.http.authzen.routes import WELL_KNOWN, Backend, build_router
 from policyhub.http.problems import ErrorFaces
 from policyhub.http.routing import include_flat
 
-__all__ = ["Backend", "build_router", "hot_routes", "install"]
+__all__ = ["Backend", "build_router", "install"]
 
 
 def install(app: FastAPI, faces: ErrorFaces, backend: Backend | None = None, prefix: str = "") -> None:
     """Serve the AuthZEN routes in ``app`` and render every error under their paths in AuthZEN's shape."""
     include_flat(app, build_router(backend, prefix))
-    app.router.routes[0:0] = hot_routes(backend, prefix)  # matched first, as /v1's decision routes
     faces.register(f"{prefix}/orgs", render_error)
     faces.register(f"{prefix}{WELL_KNOWN}", render_error)

@@ -25,17 +25,16 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.routing import Route
 
 from policyhub.domain.records import Actor
 from policyhub.errors import InvalidInput, NotFound
-from policyhub.evaluation.inputs.authzen import EntityKind
+from policyhub.evaluation.inputs.authzen import AuthzenInput, EntityKind
 from policyhub.http.authzen import wire
 from policyhub.http.authzen.errors import echo
 from policyhub.http.deps import Container, authenticated, key_org
 from policyhub.http.json_body import parse_json
 from policyhub.http.media import parse_media_type
-from policyhub.http.routing import HotRoute
+from policyhub.http.openapi import body_schema
 from policyhub.http.urls import public_base_url
 from policyhub.services import authzen
 from policyhub.services.decisions import DecisionService
@@ -172,16 +171,20 @@ def _handlers(backend: Backend) -> dict[str, Handler]:
 BASES = ("/orgs/{org}", "/orgs/{org}/scopes/{scope:path}")
 
 
-def hot_routes(backend: Backend | None = None, prefix: str = "") -> list[Route]:
-    """The POST endpoints as plain Starlette routes, for an app to match before its other routes (as the
-    ``/v1`` decision endpoints are): FastAPI's routing and request handling cost about as much as a
-    decision. The routes of :func:`build_router` stay for the OpenAPI document."""
-    handlers = _handlers(backend or Backend())
-    return [
-        HotRoute(f"{prefix}{base}{path}", handlers[path.removeprefix("/access/v1/")], methods=["POST"])
-        for base in BASES
-        for path in ENDPOINTS.values()
-    ]
+#: The documented body of each endpoint (the handlers read bodies themselves: AuthZEN's 400s).
+BODIES: dict[str, Any] = {
+    "evaluation": AuthzenInput,
+    "evaluations": {"type": "object", "description": "an evaluation's members as defaults, `evaluations`, `options`"},
+    "search/subject": wire.SubjectSearch,
+    "search/resource": wire.ResourceSearch,
+    "search/action": wire.ActionSearch,
+}
+
+
+def _documented(base: str, body: Any = None) -> dict[str, Any]:
+    names = re.findall(r"{(\w+)(?::\w+)?}", base)
+    parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+    return {"parameters": parameters, **(body_schema({"application/json": body}) if body is not None else {})}
 
 
 def build_router(backend: Backend | None = None, prefix: str = "") -> APIRouter:
@@ -197,6 +200,7 @@ def build_router(backend: Backend | None = None, prefix: str = "") -> APIRouter:
                 methods=["POST"],
                 summary=f"AuthZEN {name.removesuffix('_endpoint').replace('_', ' ')}",
                 response_class=Response,
+                openapi_extra=_documented(base, BODIES[key]),
             )
         router.add_api_route(
             f"{prefix}{WELL_KNOWN}{base}",
@@ -204,5 +208,6 @@ def build_router(backend: Backend | None = None, prefix: str = "") -> APIRouter:
             methods=["GET"],
             summary="AuthZEN PDP metadata",
             response_class=Response,
+            openapi_extra=_documented(base),
         )
     return router
