@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -76,3 +77,22 @@ class ScopeRepository:
 
     def delete(self, org_id: str, scope_id: str) -> None:
         self.conn.execute(delete(scopes).where(scopes.c.org_id == org_id, scopes.c.id == scope_id))
+
+    def live_policies_by_scope(self, org_id: str, per_scope: int) -> dict[str | None, tuple[int, builtins.list[str]]]:
+        """For each scope holding live policies (None: the org level): how many, and the first ``per_scope``
+        names. One pass over the names (no policy content is read), for the console's scope tree."""
+        ranked = (
+            select(
+                policies.c.scope_id,
+                policies.c.name,
+                func.row_number().over(partition_by=policies.c.scope_id, order_by=policies.c.name).label("rank"),
+                func.count().over(partition_by=policies.c.scope_id).label("total"),
+            )
+            .where(policies.c.org_id == org_id, policies.c.archived.is_(False))
+            .subquery()
+        )
+        stmt = select(ranked.c.scope_id, ranked.c.name, ranked.c.total).where(ranked.c.rank <= per_scope)
+        found: dict[str | None, tuple[int, builtins.list[str]]] = {}
+        for row in self.conn.execute(stmt.order_by(ranked.c.scope_id, ranked.c.rank)):
+            found.setdefault(row.scope_id, (int(row.total), []))[1].append(row.name)
+        return found
