@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -199,3 +200,22 @@ def test_serve_grpc_port_answers_check_and_rate_limit_in_the_served_process(tmp_
         assert "Envoy gRPC services" in server.log_text()
     finally:
         server.stop()
+
+
+def test_serve_refuses_a_taken_grpc_port_before_doing_anything(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYHUB_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "policyhub.cli.main", "serve", "--port", str(free_port()), "--grpc-port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2, result.stderr
+    assert f"gRPC port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--grpc-port" in result.stderr and list(tmp_path.iterdir()) == []

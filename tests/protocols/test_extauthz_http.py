@@ -193,3 +193,27 @@ def test_the_clients_authorization_header_is_the_original_requests_not_policyhub
 def test_another_orgs_path_is_a_404(org: OrgClient, other_org: OrgClient) -> None:
     r = org.client.get(f"/ext_authz/orgs/{other_org.slug}/-/x", headers={"x-policyhub-key": org.token})
     assert r.status_code == 404
+
+
+def test_the_check_routes_mount_in_another_app(org: OrgClient) -> None:
+    """The face needs only ``app.state.container``: an agent's app can serve it as it is."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from policyhub.http import extauthz
+    from policyhub.http.problems import ErrorFaces, install
+
+    other = FastAPI()
+    other.state.container = org.container
+    faces = ErrorFaces()
+    install(other, faces)
+    extauthz.install(other, faces)
+    policy(org, "no-bots", "syftspace.access", {"denied_users": ["bot@*"]})
+    with TestClient(other) as client:
+        sent = {"x-policyhub-key": org.token, "x-forwarded-user": "bot@x"}
+        assert client.get(f"/ext_authz/orgs/{org.slug}/-/x", headers=sent).status_code == 403
+        assert (
+            client.get(f"/ext_authz/orgs/{org.slug}/-/x", headers={**sent, "x-forwarded-user": "a@x"}).status_code
+            == 200
+        )
+        assert client.get(f"/ext_authz/orgs/{org.slug}/-/x").status_code == 401
