@@ -211,3 +211,17 @@ def test_access_rules_are_checked_when_written(org: OrgClient, rule: Any, field:
     r = policy(org, "bad", "access_rules", {"rules": [rule]})
     assert r.status_code == 400, r.text
     assert any(e["field"].startswith(field) for e in r.json()["errors"]), r.json()
+
+
+def test_a_rego_policy_that_runs_too_long_denies_within_its_budget(org: OrgClient) -> None:
+    slow = (
+        "package slow\nimport rego.v1\ndefault allow := false\n"
+        "allow if count({[a, b] | some a in data.xs; some b in data.xs}) > 0\n"
+    )
+    r = policy(org, "slow", "rego", {"module": slow, "data": {"xs": list(range(600))}})
+    assert r.status_code == 201, r.text
+    started = time.monotonic()
+    answer = ask(org, {"subject": ALICE, "action": READ, "resource": DOC}).json()
+    assert time.monotonic() - started < 5
+    reason = answer["context"]["reasons"][0]
+    assert answer["decision"] is False and ("budget" in reason or "deadline" in reason), answer
