@@ -59,6 +59,14 @@ def _one_byte_changed(value: Any) -> Any:
     return text[:-1] + ("x" if not text.endswith("x") else "y") if text else "x"
 
 
+def test_signing_the_canonical_text_is_signing_the_value() -> None:
+    key = SigningKey.from_b64(SEED)
+    bundle = _bundle()
+    envelope = {"bundle": bundle, "signature": key.sign_canonical(canonical_json(bundle)), "key_id": key.key_id}
+    assert open_envelope(envelope, key.public) == bundle
+    assert envelope["signature"] == key.sign(bundle)  # Ed25519 is deterministic
+
+
 def test_a_one_byte_change_anywhere_fails_verification() -> None:
     key = SigningKey.from_b64(SEED)
     envelope = key.envelope(_bundle())

@@ -13,6 +13,8 @@ from policyhub.domain.bundles import (
     BundleError,
     build_bundle,
     bundle_digest,
+    canonical_texts,
+    content_digest,
     decode_bundle,
     decode_policy,
     decode_resource,
@@ -21,7 +23,7 @@ from policyhub.domain.bundles import (
     encode_resource,
     encode_scope,
 )
-from policyhub.domain.canonical import canonical_json
+from policyhub.domain.canonical import canonical_json, sha256_hex
 from policyhub.domain.records import Enforcement, Policy, Resource, Scope
 
 texts = st.text(max_size=20)
@@ -124,6 +126,10 @@ def test_a_bundle_comes_back_with_its_records_in_id_order(s: list[Scope], p: lis
     # the order given does not change the content, so neither the digest (the ETag)
     again = build_bundle(org="o", environment="prod", revision=7, scopes=s[::-1], policies=p[::-1], resources=r[::-1])
     assert bundle_digest(again) == bundle_digest(bundle)
+    # the one-pass texts are the canonical ones, and the content text leaves only the revision out
+    full, content = canonical_texts(bundle)
+    assert full == canonical_json(bundle)
+    assert sha256_hex(content) == content_digest(bundle) == content_digest({**bundle, "revision": 8})
 
 
 def test_a_naive_datetime_is_read_as_utc() -> None:

@@ -124,6 +124,11 @@ class SigningKey:
         """The base64 Ed25519 signature of ``value``'s canonical JSON."""
         return base64.b64encode(self._private.sign(signed_bytes(value))).decode("ascii")
 
+    def sign_canonical(self, text: str) -> str:
+        """:meth:`sign` of a value whose canonical JSON (``canonical_json(value)``) is ``text``, already
+        written (a large bundle is serialised once for its signature and its ETag)."""
+        return base64.b64encode(self._private.sign(text.encode("utf-8"))).decode("ascii")
+
     def envelope(self, bundle: Any) -> dict[str, Any]:
         """``{"bundle", "signature", "key_id"}``: what the bundles endpoint answers."""
         return {"bundle": bundle, "signature": self.sign(bundle), "key_id": self.key_id}

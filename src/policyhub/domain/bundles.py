@@ -140,6 +140,18 @@ def content_digest(bundle: dict[str, Any]) -> str:
     return bundle_digest({k: v for k, v in bundle.items() if k != "revision"})
 
 
+def canonical_texts(bundle: dict[str, Any]) -> tuple[str, str]:
+    """``(canonical_json(bundle), its text without the revision)``, serialising each member once: what the
+    hub signs and what its ETag digests (:func:`content_digest`), for the price of one serialisation."""
+    parts = {key: canonical_json(value) for key, value in bundle.items()}
+
+    def joined(keys: Iterable[str]) -> str:
+        return "{" + ",".join(f"{canonical_json(key)}:{parts[key]}" for key in keys) + "}"
+
+    ordered = sorted(parts)
+    return joined(ordered), joined(k for k in ordered if k != "revision")
+
+
 # -- decoding -------------------------------------------------------------------------------------------
 
 

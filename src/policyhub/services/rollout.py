@@ -25,8 +25,8 @@ from typing import Any
 
 from policyhub.domain import names
 from policyhub.domain.bounded_json import bounded
-from policyhub.domain.bundles import build_bundle, content_digest
-from policyhub.domain.canonical import iso, now
+from policyhub.domain.bundles import build_bundle, canonical_texts
+from policyhub.domain.canonical import iso, now, sha256_hex
 from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Role
 from policyhub.errors import FieldError, InvalidInput, NotFound, Unavailable
@@ -163,7 +163,9 @@ class RolloutService:
         return [k.published() for k in self.keys.published] if self.keys else []
 
     def bundle(self, uow: UnitOfWork, actor: Actor, name: str) -> SignedBundle:
-        """The environment's signed bundle at the org's current head (built once per head and environment)."""
+        """The environment's signed bundle; ``revision`` is the org's head now (the bundle's own revision is
+        the head it was built at). Built again only when a decision-relevant change happened since the last
+        build (key and principal events leave the content as it was)."""
         env = self._environment(uow, actor, name)
         require_rollout_reader(actor, env.scopes)
         if self.keys is None:
@@ -172,17 +174,27 @@ class RolloutService:
         cache_key = (actor.org_id, env.name)
         with self._lock:
             cached = self._bundles.get(cache_key)
-        if cached is not None and cached[0] == head:
-            return cached[1]
+        if cached is not None:
+            built_at, signed = cached
+            last = uow.rollout.last_change(actor.org_id) if built_at != head else None
+            if built_at == head or last is None or last[0] <= built_at:
+                return replace(signed, revision=head)
+        scopes = [s for s in uow.scopes.list(actor.org_id) if _included(s.path, env.scopes)]
         bundle = build_bundle(
             org=actor.org_id,
             environment=env.name,
             revision=head,
-            scopes=[s for s in uow.scopes.list(actor.org_id) if _included(s.path, env.scopes)],
-            policies=[p for p in uow.policies.live_enabled(actor.org_id) if _included(p.scope_path, env.scopes)],
+            scopes=scopes,
+            policies=uow.policies.live_enabled_at(actor.org_id, [s.id for s in scopes]),
             resources=uow.resources.all(actor.org_id),
         )
-        signed = SignedBundle(self.keys.signer.envelope(bundle), f'"{content_digest(bundle)}"', head)
+        text, content = canonical_texts(bundle)
+        envelope = {
+            "bundle": bundle,
+            "signature": self.keys.signer.sign_canonical(text),
+            "key_id": self.keys.signer.key_id,
+        }
+        signed = SignedBundle(envelope, f'"{sha256_hex(content)}"', head)
         with self._lock:
             if len(self._bundles) > 1024:
                 self._bundles.clear()

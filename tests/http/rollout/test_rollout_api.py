@@ -89,6 +89,14 @@ def test_bundle_holds_the_environments_policies_is_signed_and_cached_by_etag(org
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert "new-at-eu" in [p["name"] for p in changed.json()["bundle"]["policies"]]
 
+    # a key's creation is no decision-relevant change: the bundle built at the last one is served as it is
+    built = changed.json()["bundle"]["revision"]
+    org.key("viewer")
+    again = _bundle(org, "prod", agent)
+    assert again.status_code == 200 and again.json() == changed.json()
+    assert int(again.headers["PolicyHub-Revision"]) > built == int(changed.headers["PolicyHub-Revision"])
+    assert decode_bundle(open_envelope(again.json(), trusted)).revision == built
+
     tampered = changed.json()
     tampered["bundle"]["policies"][0]["spec"] = {"n": 2}
     with pytest.raises(SignatureError):
@@ -204,3 +212,14 @@ def test_shipped_decisions_are_logged_once_by_id(org: OrgClient) -> None:
     bad = org.post("agents/gw-1/decisions", json={"decisions": [{**_decision(1), "id": "x"}]}, token=agent)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "decisions[0].id"
     assert org.post("agents/gw-1/decisions", json={"decisions": {}}, token=agent).status_code == 400
+
+
+def test_another_orgs_rollout_is_a_404_for_an_agent_key(org: OrgClient, other_org: OrgClient) -> None:
+    assert other_org.put("environments/prod", json={"scopes": []}).status_code == 201
+    mine = org.key("agent")
+    theirs = f"/v1/orgs/{other_org.slug}"
+    assert org.request("GET", f"{theirs}/bundles/prod", token=mine).status_code == 404
+    body = {"environment": "prod", "revision": 1}
+    assert org.request("POST", f"{theirs}/agents/a/status", json=body, token=mine).status_code == 404
+    assert org.request("POST", f"{theirs}/agents/a/decisions", json={"decisions": []}, token=mine).status_code == 404
+    assert other_org.get("environments/prod/status").json()["agents"] == []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import ColumnElement
 
 from policyhub.domain.records import Enforcement, Policy, Version
 from policyhub.domain.selectors import Requirement
@@ -180,6 +181,16 @@ class PolicyRepository:
         """The org's policies that can take part in decisions: enabled and not archived."""
         stmt = _SELECT.where(
             policies.c.org_id == org_id, policies.c.archived.is_(False), policies.c.enabled.is_(True)
+        ).order_by(policies.c.name)
+        return [_policy(r) for r in self.conn.execute(stmt)]
+
+    def live_enabled_at(self, org_id: str, scope_ids: Collection[str]) -> builtins.list[Policy]:
+        """:meth:`live_enabled`, only those at the org level or at one of ``scope_ids`` (a rollout bundle's)."""
+        at: ColumnElement[bool] = policies.c.scope_id.is_(None)
+        if scope_ids:
+            at = or_(at, policies.c.scope_id.in_(sorted(scope_ids)))
+        stmt = _SELECT.where(
+            policies.c.org_id == org_id, policies.c.archived.is_(False), policies.c.enabled.is_(True), at
         ).order_by(policies.c.name)
         return [_policy(r) for r in self.conn.execute(stmt)]
 
