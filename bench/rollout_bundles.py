@@ -51,7 +51,8 @@ def seed(c: Any, policies: int) -> None:
         def write(uow: Any, start: int = start) -> None:
             for i in range(start, min(start + 500, policies)):
                 body = {"name": f"policy-{i:06d}", "spec": {"limit": i % 1000, "paths": [f"/api/{i % 37}/*"]}}
-                c.commands.run(uow, actor, org, CreatePolicy(body, "document", scopes[i % len(scopes)]), Preconditions())
+                command = CreatePolicy(body, "document", scopes[i % len(scopes)])
+                c.commands.run(uow, actor, org, command, Preconditions())
 
         c.db.transact(write)
 
