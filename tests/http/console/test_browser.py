@@ -144,6 +144,8 @@ def test_sign_in_find_edit_preview_save_diff_roll_back_and_audit(site: Site, pag
         site.policy(f"{team}-baseline", {"require_mtls": True, "max_body_kb": 256 + i}, labels={"team": team})
     site.policy("legacy-allowlist", {"hosts": ["10.0.0.0/8"]}, enabled=False, enforcement="warn")
 
+    page.goto(site.url("/"))
+    shot(page, "sign-in")
     sign_in(page, site)
     shot(page, "policies")
     page.fill("input[name=name]", "checkout")
@@ -183,6 +185,7 @@ def test_sign_in_find_edit_preview_save_diff_roll_back_and_audit(site: Site, pag
     page.click("tr:has(a:text-is('v1')) >> text=roll back to this")
     assert "Roll back to version 1?" in page.inner_text("h1")
     page.fill("#comment", "Back to the audited limit")
+    shot(page, "rollback")
     page.click("button:has-text('Roll back to version 1')")
     page.wait_for_url("**/history?done=rollback")
     assert "version 4" in page.inner_text(".notice")
@@ -208,6 +211,7 @@ def test_a_denied_decision_leads_to_the_policy_version_that_denied_it(site: Site
     page.click("nav.mainnav >> text=Decisions")
     page.select_option("select[name=decision]", "deny")
     page.click("form.filters button[type=submit]")
+    shot(page, "decisions")
     page.locator("table.grid tbody tr").first.locator("text=why?").click()
     assert page.inner_text("h1").strip().endswith("deny")
     assert "client IP 203.0.113.9 is in the blocked IP list" in page.inner_text("section.result")
@@ -216,6 +220,11 @@ def test_a_denied_decision_leads_to_the_policy_version_that_denied_it(site: Site
     assert "Version 1" in page.inner_text("h1")
     assert "203.0.113.0/24" in page.inner_text("pre.code")
     assert "edge-blocklist" in page.inner_text(".crumbs")
+    page.click("nav.mainnav >> text=Scopes")
+    assert "checkout-rate-limit" in page.inner_text("li.depth-2")
+    shot(page, "scopes")
+    page.click("nav.mainnav >> text=API keys")
+    shot(page, "keys")
 
 
 def test_a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(site: Site, page: Any) -> None:
@@ -277,7 +286,4 @@ def test_hostile_names_labels_and_values_render_inert(site: Site, page: Any) -> 
     assert HOSTILE in page.inner_text(".meta")
     page.goto(site.url(f"{BASE}/scopes"))
     assert HOSTILE in page.inner_text("main")
-    shot(page, "scopes")
-    page.goto(site.url(f"{BASE}/keys"))
-    shot(page, "keys")
     assert page.dialogs == []
