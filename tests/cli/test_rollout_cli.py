@@ -3,8 +3,15 @@ revision, whether it is in sync and its last error; ``--check`` fails unless eve
 
 from __future__ import annotations
 
-import httpx
+import json
+import uuid
 
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from policyhub.cli.main import app as cli_app
+from policyhub.settings import get_settings
 from tests.cli.conftest import Cli
 
 
@@ -53,3 +60,19 @@ def test_rollout_put_list_status_and_check(cli: Cli) -> None:
     assert cli.ok("rollout", "delete", "prod").stdout.strip() == "deleted environment 'prod'"
     missing = cli.run("rollout", "status", "prod")
     assert missing.exit_code != 0 and "not found" in missing.stderr
+
+
+def test_keys_create_issues_an_agent_key(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLICYHUB_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        slug = f"cli-{uuid.uuid4().hex[:8]}"
+        assert runner.invoke(cli_app, ["orgs", "create", slug]).exit_code == 0
+        created = runner.invoke(cli_app, ["keys", "create", "--org", slug, "--role", "agent", "-o", "json"])
+        assert created.exit_code == 0, created.output
+        assert json.loads(created.stdout)["role"] == "agent"
+        wrong = runner.invoke(cli_app, ["keys", "create", "--org", slug, "--role", "robot"])
+        assert wrong.exit_code != 0 and "viewer, editor, admin, agent" in wrong.output
+    finally:
+        get_settings.cache_clear()

@@ -30,6 +30,7 @@ from policyhub.domain.canonical import iso, now, sha256_hex
 from policyhub.domain.ids import is_canonical_uuid
 from policyhub.domain.records import Actor, Role
 from policyhub.errors import FieldError, InvalidInput, NotFound, Unavailable
+from policyhub.evaluation.outcome import Decision
 from policyhub.services import audit
 from policyhub.services.authz import require_agent, require_role, require_rollout_reader
 from policyhub.services.bundle_keys import MISSING, BundleKeys
@@ -42,6 +43,7 @@ KIND = "rollout_environment"
 MAX_SCOPES = 100
 MAX_DECISIONS = 1000
 AGENT_SOURCE = "agent:"
+DECISIONS = frozenset(d.value for d in Decision)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ def agent_name(value: Any, field: str = "agent") -> str:
         raise InvalidInput.field(
             field, "must be 1-64 letters, digits, '-', '_', '.', '~', starting with a letter or digit"
         )
+    return value
+
+
+def _decision(value: str, where: str) -> str:
+    if value not in DECISIONS:
+        raise InvalidInput.field(where, f"must be one of {', '.join(sorted(DECISIONS))}")
     return value
 
 
@@ -343,7 +351,7 @@ class RolloutService:
             source=AGENT_SOURCE + agent,
             point=text("point", 32),
             scope_path=text("scope", 1024, optional=True),
-            decision=text("decision", 8),
+            decision=_decision(text("decision", 8), f"{where}.decision"),
             input_hash=text("input_hash", 64),
             input=None if entry.get("input") is None else bounded(entry["input"], 16 * 1024),
             results=bounded_results([r for r in results if isinstance(r, dict)], 16 * 1024),

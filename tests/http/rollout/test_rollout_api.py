@@ -212,6 +212,8 @@ def test_shipped_decisions_are_logged_once_by_id(org: OrgClient) -> None:
     bad = org.post("agents/gw-1/decisions", json={"decisions": [{**_decision(1), "id": "x"}]}, token=agent)
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "decisions[0].id"
     assert org.post("agents/gw-1/decisions", json={"decisions": {}}, token=agent).status_code == 400
+    bad = org.post("agents/gw-1/decisions", json={"decisions": [{**_decision(1), "decision": "maybe"}]}, token=agent)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "decisions[0].decision"
 
 
 def test_another_orgs_rollout_is_a_404_for_an_agent_key(org: OrgClient, other_org: OrgClient) -> None:
