@@ -25,6 +25,7 @@ from policyhub.http.deps import (
 )
 from policyhub.http.media import require_json
 from policyhub.http.v1.render import FastJSON
+from policyhub.services import agent_reports
 from policyhub.services.preconditions import parse_tags
 from policyhub.storage.repositories.rollout import Environment
 
@@ -149,7 +150,7 @@ def report_status(
     request: Request, c: ContainerDep, actor: RolloutActor, org: RolloutOrg, agent: AgentName, body: JsonBody
 ) -> Response:
     require_json(request)
-    c.db.transact(lambda uow: c.rollout.report(uow, actor, agent, body), tracked=False)
+    c.db.transact(lambda uow: agent_reports.report(uow, actor, agent, body), tracked=False)
     return Response(status_code=204)
 
 
@@ -164,5 +165,7 @@ def ship_decisions(
     request: Request, c: ContainerDep, actor: RolloutActor, org: RolloutOrg, agent: AgentName, body: JsonBody
 ) -> Response:
     require_json(request)
-    accepted, duplicates = c.db.transact(lambda uow: c.rollout.ship_decisions(uow, actor, agent, body), tracked=False)
+    accepted, duplicates = c.db.transact(
+        lambda uow: agent_reports.ship_decisions(uow, actor, agent, body), tracked=False
+    )
     return FastJSON({"accepted": accepted, "duplicates": duplicates})
