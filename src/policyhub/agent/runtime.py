@@ -2,26 +2,21 @@
 
 Three threads, each a loop that sleeps on the agent's stop event (never a busy loop):
 
-- the **follower** fetches the environment's bundle (``If-None-Match``: a 304 only moves the applied
-  revision on), verifies its Ed25519 signature, builds the org's snapshot through the engine's own
-  compile path, persists the signed bundle (atomically) and only then swaps it in; then it long-polls
-  the change feed from the applied revision and fetches the bundle again when something changed. A 410
-  from the feed means bootstrap again. Any failure keeps the last good state, is recorded as
-  ``last_error`` and is retried after a jittered, growing delay (``max_backoff_s`` at most);
+- the **follower** fetches the environment's bundle (``If-None-Match``: a 304 only confirms the applied
+  one current at the hub's revision), verifies it (:mod:`policyhub.agent.trust`), builds the org's
+  snapshot through the engine's own compile path, persists the signed bundle (atomically) and swaps it
+  in; then it long-polls the change feed from the revision its state is known current at, and fetches
+  the bundle again when something changed. A 410 from the feed means bootstrap again. Any failure keeps
+  the last good state, is recorded as ``last_error`` and is retried after a jittered, growing delay
+  (``max_backoff_s`` at most);
 - the **reporter** posts the agent's status to the hub every ``status_interval_s`` and right after each
   apply;
-- the **shipper** sends the spooled decision log to the hub in batches and deletes what was acknowledged.
+- the **shipper** sends the spooled decision log to the hub in batches and deletes what was acknowledged
+  (:mod:`policyhub.agent.shipping`).
 
 Fail-static: at start-up the bundle persisted in the state directory is verified again and served from
 at once, so an agent restarted while the hub is down still decides; with no verified bundle at all it
 answers 503 (:class:`policyhub.agent.source.NoState`), never ``allow``.
-
-Trust: the hub's public key comes from ``--public-key`` (pinned), else from the state directory
-(pinned on the first start), else from ``GET /v1/bundle-keys`` on the first start, which is then
-written to the state directory so that every later bundle must verify under the same key (trust on
-first use, as SSH does; pin the key in the configuration to remove even that first window).
-A bundle for another environment or org, or older than the applied one outside a re-bootstrap (a
-replayed old bundle), is refused like a bad signature.
 """
 
 from __future__ import annotations
@@ -42,10 +37,10 @@ from policyhub.agent.hub_client import FeedGone, HubClient, HubError, HubUnavail
 from policyhub.agent.shipping import Shipper
 from policyhub.agent.source import Applied, BundleSource
 from policyhub.agent.spool import DecisionSpool
-from policyhub.agent.state import BUNDLE_FILE, KEYS_FILE, StateDir
+from policyhub.agent.state import StateDir
+from policyhub.agent.trust import BundleRefused, Trust
 from policyhub.app import build_judge, rego_limits
-from policyhub.domain.bundle_signing import PublicKey, SignatureError, open_envelope
-from policyhub.domain.bundles import Bundle, BundleError, decode_bundle
+from policyhub.domain.bundles import Bundle
 from policyhub.domain.canonical import canonical_json
 from policyhub.domain.records import Actor, Role
 from policyhub.engine.cache import CompiledCache
@@ -59,10 +54,6 @@ from policyhub.services.decisions import DecisionService
 from policyhub.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class BundleRefused(Exception):
-    """A bundle failed verification (signature, key, format, environment, age): not applied."""
 
 
 class Agent:
@@ -90,8 +81,10 @@ class Agent:
             self.engine, SpooledDecisionLog(self.spool, log_policy, points=self.engine.points, agent=config.name)
         )
         self.source_label = f"agent:{config.name}"
-        self.trusted: dict[str, PublicKey] = {}
+        self.trust = Trust(self.state, config.environment, config.public_key)
         self.etag: str | None = None
+        #: The revision the hub last confirmed the applied bundle current at (a 304's PolicyHub-Revision).
+        self.confirmed_revision = 0
         #: Where the next long poll of the change feed starts: the applied revision, or past it when the
         #: feed said nothing relevant happened since.
         self.feed_after = 0
@@ -155,7 +148,6 @@ class Agent:
 
     def start(self) -> None:
         """Load the pinned key and the persisted bundle (verified again), then start the loops."""
-        self._load_keys()
         self._load_persisted()
         for name, target in (("follower", self._follow), ("reporter", self._report), ("shipper", self._ship)):
             thread = threading.Thread(target=target, name=f"agent-{name}", daemon=True)
@@ -174,87 +166,49 @@ class Agent:
         rego.shutdown()
         os.close(self._lock_fd)
 
-    def _load_keys(self) -> None:
-        if self.config.public_key:
-            key = PublicKey.from_b64(self.config.public_key)
-            self.trusted = {key.key_id: key}
-            return
-        try:
-            stored = self.state.read_json(KEYS_FILE)
-            if stored is not None:
-                self.trusted = {k.key_id: k for k in (PublicKey.from_b64(e["public_key"]) for e in stored["keys"])}
-        except (ValueError, KeyError, TypeError, SignatureError) as exc:
-            self._error(f"the pinned keys in {self.state.path / KEYS_FILE} are unreadable: {exc}")
-
     def _load_persisted(self) -> None:
         try:
-            stored = self.state.read_json(BUNDLE_FILE)
+            self.trust.load_pinned()
         except ValueError as exc:
-            self._refused(f"the persisted bundle is unreadable: {exc}")
-            return
-        if stored is None:
-            return
-        if not self.trusted:
-            self._refused("the persisted bundle cannot be verified: no pinned public key")
-            return
+            self._error(str(exc))
         try:
-            bundle = self._verify(stored.get("envelope") if isinstance(stored, dict) else None, rebootstrap=True)
+            persisted = self.trust.load_persisted()
         except BundleRefused as exc:
             self._refused(f"the persisted bundle is refused: {exc}")
             return
-        revision = stored.get("revision")
-        confirmed = stored.get("confirmed_at")
-        self._last_ok = float(confirmed) if isinstance(confirmed, int | float) else None
-        self._swap_in(bundle, revision if isinstance(revision, int) else bundle.revision)
-        self.etag = stored.get("etag") if isinstance(stored.get("etag"), str) else None
-        log.info("serving the persisted bundle at revision %d", bundle.revision)
+        if persisted is None:
+            return
+        self._last_ok = persisted.confirmed_at
+        self._swap_in(persisted.bundle, persisted.revision)
+        self.etag = persisted.etag
+        log.info("serving the persisted bundle at revision %d", persisted.revision)
 
     # -- applying bundles -------------------------------------------------------------------------
 
-    def _verify(self, envelope: Any, *, rebootstrap: bool) -> Bundle:
-        try:
-            value = open_envelope(envelope, self.trusted)
-            bundle = decode_bundle(value)
-        except (SignatureError, BundleError) as exc:
-            raise BundleRefused(str(exc)) from None
-        if bundle.environment != self.config.environment:
-            raise BundleRefused(
-                f"the bundle is for environment {bundle.environment!r}, not {self.config.environment!r}"
-            )
-        applied = self.applied
-        if applied is not None:
-            if bundle.org != applied.bundle.org:
-                raise BundleRefused(f"the bundle is for org {bundle.org!r}, not {applied.bundle.org!r}")
-            if bundle.revision < applied.bundle.revision and not rebootstrap:
-                raise BundleRefused(
-                    f"the bundle's revision {bundle.revision} is older than the applied {applied.bundle.revision}"
-                )
-        return bundle
-
     def sync_bundle(self, *, rebootstrap: bool = False) -> None:
-        """Fetch the environment's bundle and apply it (or, on a 304, move the applied revision on)."""
-        if not self.trusted:
-            self._pin_hub_keys()
+        """Fetch the environment's bundle and apply it; a 304 only confirms the applied one current at the
+        hub's revision (nothing is rebuilt)."""
+        if not self.trust.keys:
+            pinned = self.trust.pin(self.client.bundle_keys())
+            if not pinned:
+                raise HubUnavailable("the hub publishes no usable bundle key yet")
+            log.info("pinned the hub's bundle keys %s", ", ".join(pinned))
         fetch = self.client.bundle(self.config.environment, self.etag if self.applied else None)
         self._contact_ok()
         with self._apply_lock:
             if fetch.envelope is None:
                 self.counts["not_modified"] += 1
-                applied = self.applied
-                if applied is not None and fetch.revision is not None and fetch.revision > applied.revision:
-                    self._swap_in(applied.bundle, fetch.revision)
+                if fetch.revision is not None and fetch.revision > self.confirmed_revision:
+                    self.confirmed_revision = fetch.revision
                     self._report_now.set()
                 return
             try:
-                bundle = self._verify(fetch.envelope, rebootstrap=rebootstrap)
+                bundle = self.trust.verify(fetch.envelope, self.applied, rebootstrap=rebootstrap)
             except BundleRefused as exc:
                 self._refused(f"bundle refused: {exc}")
                 raise
             revision = max(bundle.revision, fetch.revision or 0)
-            self.state.write_json(
-                BUNDLE_FILE,
-                {"envelope": fetch.envelope, "etag": fetch.etag, "revision": revision, "confirmed_at": time.time()},
-            )
+            self.trust.persist(fetch.envelope, fetch.etag, revision)
             self._swap_in(bundle, revision)
             self.etag = fetch.etag
             self.counts["applied"] += 1
@@ -272,19 +226,6 @@ class Agent:
         self.engine.refresh(bundle.org)
         self.applied_at = time.time()
 
-    def _pin_hub_keys(self) -> None:
-        keys = self.client.bundle_keys()
-        trusted = {}
-        for entry in keys:
-            with contextlib.suppress(SignatureError):
-                key = PublicKey.from_b64(entry.get("public_key"))
-                trusted[key.key_id] = key
-        if not trusted:
-            raise HubUnavailable("the hub publishes no usable bundle key yet")
-        self.state.write_json(KEYS_FILE, {"keys": [k.published() for k in trusted.values()]})
-        self.trusted = trusted
-        log.info("pinned the hub's bundle keys %s", ", ".join(trusted))
-
     # -- loops ------------------------------------------------------------------------------------
 
     def _follow(self) -> None:
@@ -301,7 +242,7 @@ class Agent:
                 self.counts["rebootstraps"] += 1
                 self._error(str(exc))
                 need_bundle = rebootstrap = True
-                self.feed_after = 0
+                self.feed_after = self.confirmed_revision = 0
                 self._stop.wait(backoff.next())
             except (HubError, BundleRefused, OSError) as exc:
                 if isinstance(exc, HubError):
@@ -319,7 +260,7 @@ class Agent:
         means fetch the bundle again (a 304 if none concerns this environment); a page with none moves
         the cursor past the events the feed skips (keys, other orgs' business), with no fetch."""
         applied = self.applied
-        after = max(self.feed_after, applied.revision if applied else 0)
+        after = max(self.feed_after, self.confirmed_revision, applied.revision if applied else 0)
         started = time.monotonic()
         page = self.client.changes(after, self.config.poll_wait_s)
         self._contact_ok()
@@ -327,8 +268,7 @@ class Agent:
         next_after = next_after if isinstance(next_after, int) else after
         if page.get("changes"):
             self.sync_bundle()
-            current = self.applied
-            self.feed_after = current.revision if current else 0
+            self.feed_after = self.known_revision()
             if self.feed_after < next_after:
                 self._stop.wait(0.2)  # the bundle lags the feed (a replica behind): ask again shortly
         else:
@@ -403,7 +343,7 @@ class Agent:
         """The org revision the agent's state is known current at: the applied bundle's (moved on by 304s),
         or later when the feed has reported only changes that concern no decision since."""
         applied = self.applied
-        return max(applied.revision if applied else 0, self.feed_after)
+        return max(applied.revision if applied else 0, self.confirmed_revision, self.feed_after)
 
     def status(self) -> dict[str, Any]:
         """What ``GET /status`` shows (and, as :meth:`status_report`, what the hub is told)."""
