@@ -21,7 +21,7 @@ from .helpers import FakeContext
 
 CTX = FakeContext(references={("jfrog.rule", "rule-12345")})
 REGISTRY = default_registry()
-OUR_PREFIXES = ("kosli.", "jfrog.", "syftspace.", "apinizer.", "flashback.")
+OUR_PREFIXES = ("kosli.", "jfrog.", "syftspace.", "apinizer.", "flashback.", "access_rules")
 OUR_TYPES = [t for t in REGISTRY if t.name.startswith(OUR_PREFIXES)]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -47,6 +47,20 @@ VALID: dict[str, dict[str, Any]] = {
     "syftspace.access": {"allowed_users": ["*"], "denied_users": ["bob@x.org"]},
     "syftspace.accounting": {"price": 1.25},
     "flashback.ai": {"content": "No secrets in prompts.", "riskType": "MEDIUM", "actionType": 1},
+    "access_rules": {
+        "rules": [
+            {
+                "id": "r",
+                "effect": "allow",
+                "subject": {"type": "user", "id": ["a*", "b"]},
+                "action": {"name": "read"},
+                "when": [{"path": "resource.properties.owner", "equals_path": "subject.id", "negate": False}],
+                "rate_limit": {"limit": 5, "window_s": 60, "per": "subject.id"},
+                "obligations": [{"type": "custom", "properties": {"k": 1}}],
+            }
+        ],
+        "entities": {"subjects": [{"type": "user", "id": "a", "properties": {"r": "x"}}], "actions": [{"name": "r"}]},
+    },
     "apinizer.policy-api-based-throttling": {
         "targetVariableForIdentity": {"type": "HEADER", "headerName": "X-API-Key"},
         "messageCountForInterval": 5,

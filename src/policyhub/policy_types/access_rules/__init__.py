@@ -23,6 +23,7 @@ most 64 KiB of text per condition.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -86,8 +87,13 @@ class Condition(_Model):
         given = [op for op in OPERATORS if (op if op != "in" else "in_") in self.model_fields_set]
         if len(given) != 1:
             raise ValueError(f"exactly one of {', '.join(OPERATORS)} is required, got {len(given)}")
-        if given[0] in ("equals", "contains") and getattr(self, given[0]) is None:
+        value = getattr(self, given[0] if given[0] != "in" else "in_")
+        if value is None:
             raise ValueError(f"{given[0]} null is not supported (a missing value never equals anything)")
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            raise ValueError(f"{given[0]} must be plain JSON (no NaN or Infinity)") from None
         for name in self.detects or ():
             if name not in DETECTORS and name not in DETECTOR_GROUPS:
                 raise ValueError(
