@@ -4,6 +4,7 @@ tests/agent runs real agent processes). An unknown environment is a 400 before a
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -161,3 +162,34 @@ def test_environments_of_another_org_are_unknown(api: Apinizer, other_org: OrgCl
     assert other_org.post("/apiops/environments/", json={"name": "staging"}).status_code == 200
     r = api.add("p", **deploy_meta("staging"))
     assert r.status_code == 400
+
+
+def test_waiting_deployments_hold_no_thread(database_url: str) -> None:
+    """Four deployments wait for a stuck agent on a server of two worker threads; meanwhile a request that
+    needs a worker thread is answered at once (it would wait for the deadline if the waits held threads)."""
+    settings = make_settings(database_url, deploy_wait_s=2.0, agent_live_s=10.0, threads=2)
+    with own_container(settings) as container, own_client(container) as client:
+        api = setup_org(new_org(client, container))
+        org = api.org
+        stuck = SimulatedAgent(org, "production", "gw-stuck", token=org.key("agent"), frozen=True)
+        assert org.put("environments/production", json={"scopes": []}).status_code == 201
+        stuck.start()
+        results: dict[int, Any] = {}
+
+        def deploy(i: int) -> None:
+            results[i] = api.add(f"p{i}", **deploy_meta("production"))
+
+        writers = [threading.Thread(target=deploy, args=(i,)) for i in range(4)]
+        started = time.perf_counter()
+        for w in writers:
+            w.start()
+        time.sleep(0.5)  # the writes have committed and wait
+        asked = time.perf_counter()
+        status = org.get("environments/production/status")  # a sync route: it needs a worker thread
+        answered = time.perf_counter() - asked
+        for w in writers:
+            w.join()
+        stuck.stop()
+        assert status.status_code == 200 and answered < 1.0, answered
+        assert time.perf_counter() - started >= 2.0
+        assert [results[i].json()["deploymentResult"]["success"] for i in range(4)] == [False] * 4
