@@ -19,6 +19,7 @@ from policyhub.domain.canonical import now, utc
 from policyhub.domain.records import Actor, Org
 from policyhub.errors import Unauthenticated
 from policyhub.services import keys
+from policyhub.services.authz import refuse_agent
 from policyhub.storage.repositories.console_sessions import ConsoleSession
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -55,6 +56,7 @@ def sign_in(uow: UnitOfWork, api_key: str, lifetimes: Lifetimes) -> Opened:
         raise Unauthenticated("invalid API key")
     key_hash = keys.hash_token(api_key)
     actor, org, _ = keys.authenticate_hash(uow, key_hash)
+    refuse_agent(actor)  # an agent key reads bundles and reports, nothing a person does in the console
     assert actor.key_id is not None
     at = now()
     uow.console_sessions.delete_expired(at)

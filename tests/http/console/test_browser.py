@@ -225,6 +225,17 @@ def test_a_denied_decision_leads_to_the_policy_version_that_denied_it(site: Site
     shot(page, "scopes")
     page.click("nav.mainnav >> text=API keys")
     shot(page, "keys")
+    for env, scopes in (("prod", ["payments/prod"]), ("staging", ["payments"])):
+        assert site.api.put(f"environments/{env}", json={"scopes": scopes}).status_code == 201
+    desired = site.api.get("environments/prod/status").json()["desired"]["revision"]
+    agent = site.key("agent", "Edge agents")
+    for name, env, revision in (("edge-fra-1", "prod", desired), ("edge-fra-2", "prod", desired - 3)):
+        status = {"environment": env, "revision": revision, "address": "10.0.4.2:8181", "last_error": None}
+        r = site.api.post(f"agents/{name}/status", json=status, headers={"Authorization": f"Bearer {agent}"})
+        assert r.status_code == 204, r.text
+    page.click("nav.mainnav >> text=Rollout")
+    assert "drift: 3 behind" in page.inner_text("main")
+    shot(page, "rollout")
 
 
 def test_a_viewer_sees_no_edit_controls_and_a_forged_post_is_refused(site: Site, page: Any) -> None:

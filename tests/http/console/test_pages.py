@@ -10,7 +10,7 @@ import pytest
 
 from policyhub.http.console import policies as policy_pages
 from tests.conftest import OrgClient
-from tests.http.console.support import Browser
+from tests.http.console.support import Browser, csrf_of
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
@@ -219,3 +219,24 @@ def test_pages_send_a_strict_content_security_policy(org: OrgClient) -> None:
     r = Browser(org, org.token).get("policies")
     assert "script-src 'self'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+
+
+def test_rollout_shows_each_environment_with_desired_and_applied_revisions(org: OrgClient) -> None:
+    assert org.post("scopes", json={"kind": "team", "key": "pay", "name": "Payments"}).status_code == 201
+    assert org.put("environments/prod", json={"scopes": ["pay"]}).status_code == 201
+    org.create_policy("p", {"n": 1})
+    agent = org.key("agent")
+    desired = org.get("environments/prod/status").json()["desired"]["revision"]
+    assert desired > 1
+    for name, revision in (("edge-1", desired), ("edge-2", 1)):
+        status = {"environment": "prod", "revision": revision, "address": "10.0.0.7:8181", "last_error": None}
+        assert org.post(f"agents/{name}/status", json=status, token=agent).status_code == 204
+    html = Browser(org, org.token).get("rollout").text
+    assert "prod" in html and "<code>pay</code>" in html and f"<strong>{desired}</strong>" in html
+    assert "1/2 in sync" in html and f"drift: {desired - 1} behind" in html and "edge-1" in html
+    b = Browser(org)  # an agent key is for bundles and reports: it cannot sign in
+    page = b.client.get("/console/sign-in")
+    r = b.client.post("/console/sign-in", data={"csrf": csrf_of(page.text), "api_key": agent})
+    assert r.status_code == 403 and "cannot sign in" in r.text
+    scoped = Browser(org, org.key("viewer", scope="pay"))
+    assert "Rollout" not in scoped.get("policies").text and scoped.get("rollout").status_code == 403

@@ -13,7 +13,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from policyhub import errors as e
-from policyhub.http.console import audit, decisions, edit, history, keys, policies, scopes, signin  # noqa: F401
+from policyhub.http.console import (  # noqa: F401  (each module adds its pages to the router)
+    audit,
+    decisions,
+    edit,
+    history,
+    keys,
+    policies,
+    rollout,
+    scopes,
+    signin,
+)
 from policyhub.http.console.pages import router as pages_router
 from policyhub.http.console.session import PATH, clear_cookie, sign_in_url
 from policyhub.http.console.templating import STATIC_DIR, render

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from policyhub.app import Container
+from policyhub.domain.records import Role
 from policyhub.errors import Forbidden, InvalidInput
 from policyhub.http.console.session import ConsoleUser
 from policyhub.http.console.templating import render
-from policyhub.services.authz import require_org_admin
+from policyhub.services.authz import require_org_admin, require_role
 
 router = APIRouter(prefix="/console/orgs/{org}", include_in_schema=False)
 
@@ -26,6 +27,7 @@ def page(
     """A page inside the console's layout (the user, the org, the session's CSRF token for its forms)."""
     base = f"/console/orgs/{user.org.slug}"
     is_admin = may(lambda: require_org_admin(user.actor))
+    can_rollout = may(lambda: require_role(user.actor, Role.VIEWER, None))
     return render(
         request,
         template,
@@ -35,6 +37,7 @@ def page(
         nav=nav,
         csrf=user.csrf,
         is_admin=is_admin,
+        can_rollout=can_rollout,
         **ctx,
     )
 

@@ -74,6 +74,8 @@ async def sign_in(request: Request) -> Response:
         )
     except Unauthenticated:
         return _sign_in_page(request, error="That API key is not valid (unknown, revoked or expired).", status_code=401)
+    except Forbidden as exc:
+        return _sign_in_page(request, error=f"That key cannot sign in to the console: {exc.detail}", status_code=403)
     nxt = form.get("next")
     target = s.safe_next(nxt if isinstance(nxt, str) else None) or f"{s.PATH}/orgs/{opened.org.slug}/policies"
     response = see_other(target)

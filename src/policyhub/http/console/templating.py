@@ -26,9 +26,15 @@ SECURITY_HEADERS = {
 }
 
 
-def _when(value: datetime | None) -> str:
-    if value is None:
+def _when(value: datetime | str | None) -> str:
+    """A time as the console shows it (a datetime, or an ISO 8601 text as the services' JSON holds)."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
     return utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
