@@ -16,10 +16,12 @@ It gives up (None: the caller reads the org in full) when:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from policyhub.domain.records import Scope
 from policyhub.engine.snapshot import Compile, reference_stamp
 from policyhub.evaluation.snapshot import Entry, OrgSnapshot
-from policyhub.storage.repositories.feed import ChangeFeedRepository
+from policyhub.storage.repositories.feed import ChangeFeedRepository, Touch
 from policyhub.storage.repositories.resources import Resource
 from policyhub.storage.unit_of_work import UnitOfWork
 
@@ -29,18 +31,22 @@ NOT_DECISION_STATE = frozenset({"org", "api_key", "principal", "document_schema"
 
 
 def apply_delta(
-    uow: UnitOfWork, held: OrgSnapshot, seq: int, compile_policy: Compile, *, max_events: int
+    uow: UnitOfWork,
+    held: OrgSnapshot,
+    seq: int,
+    touched: Sequence[Touch],
+    compile_policy: Compile,
+    *,
+    max_events: int,
 ) -> OrgSnapshot | None:
-    """The snapshot at ``seq`` made from ``held`` and the changes after it; None: read the org in full
-    (see the module docstring). ``seq`` was read before the changes, so the result may already hold
-    later changes too: it is never older than its stamp, and the next check applies them again."""
-    if seq < held.seq:
+    """The snapshot at ``seq`` made from ``held`` and ``touched``, what the events after ``held.seq`` up to
+    ``seq`` changed (read with ``seq``: ``ChangeFeedRepository.since``); None: read the org in full (see
+    the module docstring). The objects are read after ``seq``, so the result may already hold later
+    changes too: it is never older than its stamp, and the next check applies those again."""
+    if seq < held.seq or len(touched) > max_events:
         return None
     org_id = held.org_id
     feed = ChangeFeedRepository(uow.conn)
-    touched = feed.touched(org_id, held.seq, max_events + 1)
-    if len(touched) > max_events:
-        return None
     policy_ids: set[str] = set()
     scope_ids: set[str] = set()
     resource_keys: set[tuple[str, str]] = set()

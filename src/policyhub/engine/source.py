@@ -30,6 +30,7 @@ from policyhub.engine.delta import apply_delta
 from policyhub.engine.snapshot import Compile, load_snapshot
 from policyhub.evaluation.snapshot import OrgSnapshot
 from policyhub.storage.db import Database
+from policyhub.storage.repositories.feed import ChangeFeedRepository
 
 
 class SnapshotSource(Protocol):
@@ -55,10 +56,12 @@ class DatabaseSource:
     def snapshot(self, org_id: str, held: OrgSnapshot | None, compile_policy: Compile) -> OrgSnapshot:
         with self.db.read() as uow:
             if held is not None:
-                seq, _ = uow.orgs.chain_head(org_id)
-                if seq == held.seq:
-                    return held
-                evolved = apply_delta(uow, held, seq, compile_policy, max_events=self.max_delta)
-                if evolved is not None:
-                    return evolved
+                found = ChangeFeedRepository(uow.conn).since(org_id, held.seq, self.max_delta + 1)
+                if found is not None:
+                    head, touched = found
+                    if head == held.seq:
+                        return held
+                    evolved = apply_delta(uow, held, head, touched, compile_policy, max_events=self.max_delta)
+                    if evolved is not None:
+                        return evolved
             return load_snapshot(uow, org_id, compile_policy)

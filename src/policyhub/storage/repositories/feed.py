@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from policyhub.domain.records import Event
+from policyhub.storage.prepared import Prepared
 from policyhub.storage.repositories.events import _event
 from policyhub.storage.tables import events, orgs, policy_references
 
@@ -24,20 +25,34 @@ class Touch:
     type: str
 
 
+#: The org's head and what its events after ``b_after`` touched, in one statement (so the two agree).
+_SINCE = Prepared(
+    select(orgs.c.chain_seq, events.c.seq, events.c.object_kind, events.c.object_id, events.c.type)
+    .select_from(orgs.outerjoin(events, and_(events.c.org_id == orgs.c.id, events.c.seq > bindparam("b_after"))))
+    .where(orgs.c.id == bindparam("b_org"))
+    .order_by(events.c.seq)
+    .limit(bindparam("b_limit"))
+    .offset(bindparam("b_offset"))  # SQLite renders an offset with every limit: bound here, always 0
+)
+_REFERENCES = Prepared(
+    select(policy_references.c.kind, policy_references.c.ref_id).where(
+        policy_references.c.org_id == bindparam("b_org"), policy_references.c.policy_id == bindparam("b_id")
+    )
+)
+
+
 class ChangeFeedRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def touched(self, org_id: str, after: int, limit: int) -> list[Touch]:
-        """What the org's events after ``after`` changed, in chain order (at most ``limit``)."""
-        stmt = (
-            select(events.c.seq, events.c.object_kind, events.c.object_id, events.c.type)
-            .where(events.c.org_id == org_id, events.c.seq > after)
-            .order_by(events.c.seq)
-            .limit(limit)
-        )
-        rows = self.conn.execute(stmt)
-        return [Touch(int(r.seq), r.object_kind, r.object_id, r.type) for r in rows]
+    def since(self, org_id: str, after: int, limit: int) -> tuple[int, list[Touch]] | None:
+        """The org's chain head and what its first ``limit`` events after ``after`` touched, read together
+        (the decision engine's freshness check and delta: one indexed statement); None: no such org."""
+        rows = _SINCE.all(self.conn, {"b_org": org_id, "b_after": after, "b_limit": limit, "b_offset": 0})
+        if not rows:
+            return None
+        touched = [Touch(int(r.seq), r.object_kind, r.object_id, r.type) for r in rows if r.seq is not None]
+        return int(rows[0].chain_seq), touched
 
     def page(self, org_id: str, after: int, upto: int, limit: int, skip_kinds: Collection[str]) -> list[Event]:
         """The org's events with ``after < seq <= upto`` whose object kind is not in ``skip_kinds``, in
@@ -61,15 +76,12 @@ class ChangeFeedRepository:
         return {r.id: int(r.chain_seq) for r in rows}
 
     def references_of(self, org_id: str, policy_ids: Collection[str]) -> dict[str, list[tuple[str, str]]]:
-        """The (kind, id) references of these policies, by policy id."""
-        if not policy_ids:
-            return {}
-        stmt = select(policy_references.c.policy_id, policy_references.c.kind, policy_references.c.ref_id).where(
-            policy_references.c.org_id == org_id, policy_references.c.policy_id.in_(sorted(policy_ids))
-        )
+        """The (kind, id) references of these policies (few: a delta's), by policy id."""
         found: dict[str, list[tuple[str, str]]] = {}
-        for row in self.conn.execute(stmt):
-            found.setdefault(row.policy_id, []).append((row.kind, row.ref_id))
+        for policy_id in policy_ids:
+            rows = _REFERENCES.all(self.conn, {"b_org": org_id, "b_id": policy_id})
+            if rows:
+                found[policy_id] = [(r.kind, r.ref_id) for r in rows]
         return found
 
     def referencing(self, org_id: str, kind: str, ref_id: str) -> list[str]:
