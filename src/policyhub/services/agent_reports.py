@@ -19,10 +19,10 @@ from policyhub.domain import names
 from policyhub.domain.bounded_json import bounded
 from policyhub.domain.canonical import now
 from policyhub.domain.ids import is_canonical_uuid
-from policyhub.domain.records import Actor
-from policyhub.errors import InvalidInput
+from policyhub.domain.records import Actor, Role
+from policyhub.errors import InvalidInput, NotFound
 from policyhub.evaluation.outcome import Decision
-from policyhub.services.authz import require_agent
+from policyhub.services.authz import require_agent, require_role, require_rollout_reader
 from policyhub.services.decision_log import bounded_results
 from policyhub.services.rollout import environment_name
 from policyhub.storage.repositories.decisions import LoggedDecision, LoggedPolicy
@@ -55,6 +55,9 @@ def report(uow: UnitOfWork, actor: Actor, agent: str, body: Any) -> AgentReport:
     if not isinstance(body, dict):
         raise InvalidInput.field("body", "must be a JSON object")
     environment = environment_name(body.get("environment"))
+    known = uow.rollout.environment(actor.org_id, environment)
+    # a key bound to a scope reports only on an environment it may read (an unknown one: the whole org's)
+    require_rollout_reader(actor, known.scopes if known is not None else None)
     revision = body.get("revision")
     if not isinstance(revision, int) or isinstance(revision, bool) or not 0 <= revision < 2**62:
         raise InvalidInput.field("revision", "must be a non-negative integer")
@@ -167,3 +170,10 @@ def _policy(item: Any, where: str) -> LoggedPolicy:
     if not (isinstance(effect, str) and len(effect) <= 16):
         raise InvalidInput.field(f"{where}.effect", "must be a string of at most 16 characters")
     return LoggedPolicy(policy_id, kind, version, effect)
+
+
+def forget(uow: UnitOfWork, actor: Actor, agent: str) -> None:
+    """Forget a decommissioned agent's reports (editor of the whole org); it reappears if it reports again."""
+    require_role(actor, Role.EDITOR, None)
+    if not uow.rollout.forget_agent(actor.org_id, agent_name(agent)):
+        raise NotFound(f"agent {agent!r} not found")

@@ -143,6 +143,11 @@ def test_agent_keys_are_issued_like_others_and_a_scoped_one_reads_only_covered_e
     scoped = org.key("agent", scope="payments")
     assert org.get("bundles/eu", token=scoped).status_code == 200
     assert org.get("bundles/all", token=scoped).status_code == 403
+    report = {"environment": "eu", "revision": 1}
+    assert org.post("agents/eu-1/status", json=report, token=scoped).status_code == 204
+    for other in ("all", "unknown"):
+        report = {"environment": other, "revision": 1}
+        assert org.post("agents/eu-1/status", json=report, token=scoped).status_code == 403
     listed = {k["role"] for k in org.get("keys").json()}
     assert "agent" in listed
 
@@ -169,6 +174,11 @@ def test_status_shows_desired_revision_and_each_agents_lag(org: OrgClient) -> No
     assert not by_name["gw-2"]["in_sync"] and by_name["gw-2"]["lag_s"] > 0
     assert by_name["gw-2"]["last_error"] == "bad signature" and by_name["gw-2"]["address"] == "gw-2:8181"
     assert status["summary"] == {"agents": 2, "live": 2, "in_sync": 1}
+    # a decommissioned agent is forgotten (editor), until it reports again
+    assert org.delete("agents/gw-2", token=org.key("viewer")).status_code == 403
+    assert org.delete("agents/gw-2").status_code == 204
+    assert org.delete("agents/gw-2").status_code == 404
+    assert [a["name"] for a in org.get("environments/prod/status").json()["agents"]] == ["gw-1"]
     for body, field in (
         ({"environment": "prod", "revision": -1}, "revision"),
         ({"environment": "prod", "revision": True}, "revision"),

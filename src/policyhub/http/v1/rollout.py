@@ -169,3 +169,13 @@ def ship_decisions(
         lambda uow: agent_reports.ship_decisions(uow, actor, agent, body), tracked=False
     )
     return FastJSON({"accepted": accepted, "duplicates": duplicates})
+
+
+@router.delete(
+    ORG + "/agents/{agent}",
+    status_code=204,
+    summary="Forget a decommissioned agent (editor); it reappears in the status if it reports again",
+)
+def forget_agent(c: ContainerDep, actor: CurrentActor, org: OrgDep, agent: AgentName) -> Response:
+    c.db.transact(lambda uow: agent_reports.forget(uow, actor, agent), tracked=False)
+    return Response(status_code=204)

@@ -147,6 +147,12 @@ class RolloutRepository:
             stmt = stmt.where(rollout_agents.c.environment == environment)
         return [_agent(r) for r in self.conn.execute(stmt.order_by(rollout_agents.c.name))]
 
+    def forget_agent(self, org_id: str, name: str) -> bool:
+        found = self.conn.execute(
+            delete(rollout_agents).where(rollout_agents.c.org_id == org_id, rollout_agents.c.name == name)
+        )
+        return bool(found.rowcount)
+
     # -- the change feed's head -----------------------------------------------------------------------
 
     def last_change(self, org_id: str) -> tuple[int, datetime] | None:
