@@ -192,6 +192,7 @@ def main() -> None:
         ("decision (why)", f"{base}/decisions/{names['decision']}", None),
         ("scopes (tree, policies per node)", f"{base}/scopes", None),
         ("keys", f"{base}/keys", None),
+        ("rollout", f"{base}/rollout", None),
         ("/docs", "/docs", None),
         ("audit/verify (whole chain, on demand)", f"{base}/audit/verify", None),
     ]

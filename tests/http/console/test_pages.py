@@ -240,3 +240,30 @@ def test_rollout_shows_each_environment_with_desired_and_applied_revisions(org: 
     assert r.status_code == 403 and "cannot sign in" in r.text
     scoped = Browser(org, org.key("viewer", scope="pay"))
     assert "Rollout" not in scoped.get("policies").text and scoped.get("rollout").status_code == 403
+
+
+def test_a_logged_decision_whose_results_were_cut_still_renders(org: OrgClient) -> None:
+    from datetime import UTC, datetime
+
+    from policyhub.storage.repositories.decisions import LoggedDecision
+
+    marker = {"_truncated": True, "bytes": 99_999_999, "sha256": "0" * 64}
+    row = LoggedDecision(
+        id="01a00000-0000-7000-8000-000000000001",
+        org_id=org.org_id,
+        at=datetime.now(UTC),
+        source="v1",
+        point="http_request",
+        scope_path=None,
+        decision="deny",
+        input_hash="h" * 64,
+        input=marker,
+        results=marker,  # type: ignore[arg-type]  # what an old oversized row reads back as
+        obligations=[],
+        principal_id=None,
+        policy_state=1,
+    )
+    org.container.db.transact(lambda uow: uow.decisions.insert_many([row]), tracked=False)
+    b = Browser(org, org.token)
+    assert b.get("decisions").status_code == 200
+    assert b.get(f"decisions/{row.id}").status_code == 200

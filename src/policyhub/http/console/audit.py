@@ -4,11 +4,11 @@ and the chain verification's result, in plain words."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from policyhub.app import Container
 from policyhub.domain.records import Event, EventType, Role
 from policyhub.errors import InvalidInput, NotFound
 from policyhub.http.console.pages import container, may, page, router
@@ -54,7 +54,7 @@ def _filter(f: dict[str, str]) -> EventFilter:
     )
 
 
-def _names(uow: UnitOfWork, c: Any, user: ConsoleUser, found: list[Event]) -> dict[str, str]:
+def _names(uow: UnitOfWork, c: Container, user: ConsoleUser, found: list[Event]) -> dict[str, str]:
     """The current names of the policies these events are about (the ones the user may see)."""
     names: dict[str, str] = {}
     for object_id in {e.object_id for e in found if e.object_kind == "policy"}:

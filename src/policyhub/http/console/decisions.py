@@ -4,14 +4,14 @@ it was at (linked to that version's content), its effect, reasons and the obliga
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from policyhub.app import Container
 from policyhub.errors import InvalidInput
 from policyhub.http.console.pages import container, decode_cursor, encode_cursor, page, router
-from policyhub.http.console.session import User
+from policyhub.http.console.session import ConsoleUser, User
 from policyhub.http.console.text import to_yaml
 from policyhub.storage.repositories.decisions import DecisionFilter, LoggedDecision
 from policyhub.storage.unit_of_work import UnitOfWork
@@ -20,7 +20,7 @@ PAGE_SIZE = 50
 DECISIONS = ("allow", "warn", "deny")
 
 
-def _filter(c: Any, uow: UnitOfWork, user: Any, f: dict[str, str], cursor: str | None) -> DecisionFilter:
+def _filter(c: Container, uow: UnitOfWork, user: ConsoleUser, f: dict[str, str], cursor: str | None) -> DecisionFilter:
     after = None
     if cursor:
         raw = decode_cursor(cursor)
@@ -92,7 +92,7 @@ async def decision_list(request: Request, user: User) -> Response:
 async def decision_page(request: Request, user: User, decision_id: str) -> Response:
     c = container(request)
     found: LoggedDecision = await c.db.read_async(lambda uow: c.decisions.logged(uow, user.actor, decision_id))
-    results = [r for r in found.results if isinstance(r, dict)]
+    results = [r for r in found.results if isinstance(r, dict)] if isinstance(found.results, list) else []
     return page(
         request,
         user,
@@ -101,5 +101,5 @@ async def decision_page(request: Request, user: User, decision_id: str) -> Respo
         d=found,
         results=results,
         input_yaml=to_yaml(found.input) if found.input is not None else "",
-        obligations=[to_yaml(o) for o in found.obligations],
+        obligations=[to_yaml(o) for o in found.obligations] if isinstance(found.obligations, list) else [],
     )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from policyhub.app import Container
 from policyhub.domain.policy_document import etag
 from policyhub.domain.records import Event, Policy, Role, Version
 from policyhub.errors import InvalidInput, PreconditionFailed
 from policyhub.http.console.pages import container, may, page, router, see_other
-from policyhub.http.console.session import User, checked_form
+from policyhub.http.console.session import ConsoleUser, User, checked_form
 from policyhub.http.console.text import side_by_side, to_yaml
 from policyhub.services.authz import require_role
 from policyhub.services.commands import RollbackPolicy, WriteOptions
@@ -95,7 +96,11 @@ async def diff_page(request: Request, user: User, name: str) -> Response:
     )
 
 
-def _rollback_context(c: Any, user: Any, name: str, number: int) -> Any:
+def _rollback_context(
+    c: Container, user: ConsoleUser, name: str, number: int
+) -> Callable[[UnitOfWork], tuple[Policy, Version, Version]]:
+    """The read a rollback's confirmation shows: the policy, the version restored, the current version."""
+
     def read(uow: UnitOfWork) -> tuple[Policy, Version, Version]:
         policy, target = c.policies.version(uow, user.actor, name, number)
         _, current = c.policies.version(uow, user.actor, policy.id, policy.version)
@@ -114,7 +119,7 @@ async def rollback_confirm(request: Request, user: User, name: str) -> Response:
 
 def _confirm_page(
     request: Request,
-    user: Any,
+    user: ConsoleUser,
     policy: Policy,
     target: Version,
     current: Version,

@@ -32,7 +32,7 @@ def _when(value: datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return _when(datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             return value
     return utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
