@@ -21,7 +21,7 @@ from .helpers import FakeContext
 
 CTX = FakeContext(references={("jfrog.rule", "rule-12345")})
 REGISTRY = default_registry()
-OUR_PREFIXES = ("kosli.", "jfrog.", "syftspace.", "apinizer.", "flashback.", "access_rules")
+OUR_PREFIXES = ("kosli.", "jfrog.", "syftspace.", "apinizer.", "flashback.", "access_rules", "rego")
 OUR_TYPES = [t for t in REGISTRY if t.name.startswith(OUR_PREFIXES)]
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -47,6 +47,7 @@ VALID: dict[str, dict[str, Any]] = {
     "syftspace.access": {"allowed_users": ["*"], "denied_users": ["bob@x.org"]},
     "syftspace.accounting": {"price": 1.25},
     "flashback.ai": {"content": "No secrets in prompts.", "riskType": "MEDIUM", "actionType": 1},
+    "rego": {"module": "package p\nimport rego.v1\nallow if input.subject.id == data.who\n", "data": {"who": "a"}},
     "access_rules": {
         "rules": [
             {

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from policyhub.errors import FieldError, InvalidInput, Unavailable
@@ -74,6 +75,10 @@ def module_problems(source: str, data: dict[str, Any] | None) -> list[FieldError
     except RegoInvalid as exc:
         return [FieldError("spec.module", str(exc))]
     if data is not None:
+        try:
+            orjson.dumps(data)
+        except (TypeError, orjson.JSONEncodeError) as exc:
+            return [FieldError("spec.data", f"is not plain JSON the Rego engine can read: {exc}")]
         try:
             sandbox().module({MODULE_NAME: source}, data)
         except RegoInvalid as exc:
