@@ -61,7 +61,9 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
             )
             agents.append(agent)
         for agent in agents:
-            agent.start(wait="ready")
+            agent.start(wait=None)
+        for agent in agents:
+            agent.wait_ready(30)
         yield Rollout(hub, admin, agents)
     finally:
         for agent in agents:

@@ -262,7 +262,12 @@ class Agent:
         applied = self.applied
         after = max(self.feed_after, self.confirmed_revision, applied.revision if applied else 0)
         started = time.monotonic()
-        page = self.client.changes(after, self.config.poll_wait_s)
+        try:
+            page = self.client.changes(after, self.config.poll_wait_s)
+        except HubUnavailable:
+            if self._connected:  # the feed was open until now, so the state was current until now
+                self._last_ok = time.time()
+            raise
         self._contact_ok()
         next_after = page.get("next_after")
         next_after = next_after if isinstance(next_after, int) else after
