@@ -21,12 +21,15 @@ class TreeNode:
 
 def scope_tree(uow: UnitOfWork, scopes: ScopeService, actor: Actor, per_scope: int) -> list[TreeNode]:
     """The org level (when the actor sees it) and every scope the actor sees, parents before children."""
-    held = uow.scopes.live_policies_by_scope(actor.org_id, per_scope)
+    visible = sorted(scopes.list(uow, actor), key=lambda s: s.path)
+    org_level = covers(actor, None)
+    ids: list[str | None] = [None] if org_level else []
+    held = uow.scopes.live_policies_by_scope(actor.org_id, ids + [s.id for s in visible], per_scope)
     nodes = []
-    if covers(actor, None):
+    if org_level:
         count, names = held.get(None, (0, []))
         nodes.append(TreeNode(None, 0, count, names))
-    for s in sorted(scopes.list(uow, actor), key=lambda s: s.path):
+    for s in visible:
         count, names = held.get(s.id, (0, []))
         nodes.append(TreeNode(s, s.path.count("/") + 1, count, names))
     return nodes

@@ -120,6 +120,8 @@ policies = Table(
     Index("ix_policies_org_scope", "org_id", "scope_id"),
     Index("ix_policies_org_type", "org_id", "type"),
     Index("ix_policies_org_created", "org_id", "created_at", "id"),
+    # The live policies held at each scope, by name (the console's scope tree reads only this index).
+    Index("ix_policies_org_live_scope_name", "org_id", "archived", "scope_id", "name"),
     # Names are unique among an org's live policies; archived ones keep theirs for history.
     Index(
         "uq_policies_org_live_name",

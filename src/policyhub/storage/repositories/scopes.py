@@ -78,21 +78,19 @@ class ScopeRepository:
     def delete(self, org_id: str, scope_id: str) -> None:
         self.conn.execute(delete(scopes).where(scopes.c.org_id == org_id, scopes.c.id == scope_id))
 
-    def live_policies_by_scope(self, org_id: str, per_scope: int) -> dict[str | None, tuple[int, builtins.list[str]]]:
-        """For each scope holding live policies (None: the org level): how many, and the first ``per_scope``
-        names. One pass over the names (no policy content is read), for the console's scope tree."""
-        ranked = (
-            select(
-                policies.c.scope_id,
-                policies.c.name,
-                func.row_number().over(partition_by=policies.c.scope_id, order_by=policies.c.name).label("rank"),
-                func.count().over(partition_by=policies.c.scope_id).label("total"),
-            )
-            .where(policies.c.org_id == org_id, policies.c.archived.is_(False))
-            .subquery()
-        )
-        stmt = select(ranked.c.scope_id, ranked.c.name, ranked.c.total).where(ranked.c.rank <= per_scope)
+    def live_policies_by_scope(
+        self, org_id: str, scope_ids: builtins.list[str | None], per_scope: int
+    ) -> dict[str | None, tuple[int, builtins.list[str]]]:
+        """For each of ``scope_ids`` holding live policies (None: the org level): how many, and the first
+        ``per_scope`` names. Reads only the index of live policies by scope and name (no policy content)."""
+        live = and_(policies.c.org_id == org_id, policies.c.archived.is_(False))
+        counts = select(policies.c.scope_id, func.count()).where(live).group_by(policies.c.scope_id)
+        held = {row[0]: int(row[1]) for row in self.conn.execute(counts)}
         found: dict[str | None, tuple[int, builtins.list[str]]] = {}
-        for row in self.conn.execute(stmt.order_by(ranked.c.scope_id, ranked.c.rank)):
-            found.setdefault(row.scope_id, (int(row.total), []))[1].append(row.name)
+        for scope_id in scope_ids:
+            if not held.get(scope_id):
+                continue
+            at = policies.c.scope_id.is_(None) if scope_id is None else policies.c.scope_id == scope_id
+            first = select(policies.c.name).where(live, at).order_by(policies.c.name).limit(per_scope)
+            found[scope_id] = (held[scope_id], list(self.conn.execute(first).scalars()))
         return found

@@ -1,4 +1,5 @@
-"""console sessions: a signed-in browser's session, exchanged for an API key (idle and absolute expiry, sign-out)
+"""console sessions: a signed-in browser's session, exchanged for an API key (idle and absolute expiry, sign-out);
+an index of live policies by scope and name for the console's scope tree
 
 Revision ID: 0005
 Revises: 0004
@@ -30,8 +31,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_console_sessions"),
     )
     op.create_index("ix_console_sessions_key", "console_sessions", ["key_id"])
+    op.create_index("ix_policies_org_live_scope_name", "policies", ["org_id", "archived", "scope_id", "name"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_policies_org_live_scope_name", table_name="policies")
     op.drop_index("ix_console_sessions_key", table_name="console_sessions")
     op.drop_table("console_sessions")
