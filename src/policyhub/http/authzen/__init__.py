@@ -11,15 +11,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from policyhub.http.authzen.errors import render_error
-from policyhub.http.authzen.routes import WELL_KNOWN, Backend, build_router
+from policyhub.http.authzen.routes import WELL_KNOWN, Backend, build_router, fast_routes
 from policyhub.http.problems import ErrorFaces
 from policyhub.http.routing import include_flat
 
-__all__ = ["Backend", "build_router", "install"]
+__all__ = ["Backend", "build_router", "fast_routes", "install"]
 
 
 def install(app: FastAPI, faces: ErrorFaces, backend: Backend | None = None, prefix: str = "") -> None:
     """Serve the AuthZEN routes in ``app`` and render every error under their paths in AuthZEN's shape."""
-    include_flat(app, build_router(backend, prefix))
+    include_flat(app, build_router(backend, prefix))  # the documented routes (and the metadata)
+    app.router.routes[0:0] = fast_routes(backend, prefix)  # what serves the POSTs: matched first
     faces.register(f"{prefix}/orgs", render_error)
     faces.register(f"{prefix}{WELL_KNOWN}", render_error)
