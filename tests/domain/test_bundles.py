@@ -14,6 +14,7 @@ from policyhub.domain.bundles import (
     build_bundle,
     bundle_digest,
     canonical_texts,
+    compose,
     content_digest,
     decode_bundle,
     decode_policy,
@@ -22,6 +23,8 @@ from policyhub.domain.bundles import (
     encode_policy,
     encode_resource,
     encode_scope,
+    item_text,
+    list_text,
 )
 from policyhub.domain.canonical import canonical_json, sha256_hex
 from policyhub.domain.records import Enforcement, Policy, Resource, Scope
@@ -129,6 +132,16 @@ def test_a_bundle_comes_back_with_its_records_in_id_order(s: list[Scope], p: lis
     # the one-pass texts are the canonical ones, and the content text leaves only the revision out
     full, content = canonical_texts(bundle)
     assert full == canonical_json(bundle)
+    # and so are the texts composed from each item's own text (how the hub writes a bundle again)
+    composed = compose(
+        org="o",
+        environment="prod",
+        revision=7,
+        scopes=list_text(item_text(i) for i in bundle["scopes"]),
+        policies=list_text(item_text(i) for i in bundle["policies"]),
+        resources=list_text(item_text(i) for i in bundle["resources"]),
+    )
+    assert composed == (full, content)
     assert sha256_hex(content) == content_digest(bundle) == content_digest({**bundle, "revision": 8})
 
 

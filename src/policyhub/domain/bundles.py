@@ -140,6 +140,38 @@ def content_digest(bundle: dict[str, Any]) -> str:
     return bundle_digest({k: v for k, v in bundle.items() if k != "revision"})
 
 
+def item_text(item: dict[str, Any]) -> str:
+    """One encoded item's canonical JSON: what :func:`compose` joins (kept per item, so a bundle is written
+    again by re-encoding only the items that changed)."""
+    return canonical_json(item)
+
+
+def list_text(texts: Iterable[str]) -> str:
+    """The canonical JSON of a list whose items' canonical texts are ``texts`` (in order)."""
+    return "[" + ",".join(texts) + "]"
+
+
+def compose(
+    *, org: str, environment: str, revision: int, scopes: str, policies: str, resources: str
+) -> tuple[str, str]:
+    """``(canonical_json(bundle), its text without the revision)`` of the bundle whose member lists have the
+    canonical texts ``scopes``, ``policies`` and ``resources`` (items in :func:`build_bundle`'s order)."""
+    members = {
+        "environment": canonical_json(environment),
+        "format": canonical_json(FORMAT),
+        "org": canonical_json(org),
+        "policies": policies,
+        "resources": resources,
+        "revision": canonical_json(revision),
+        "scopes": scopes,
+    }
+
+    def joined(keys: Iterable[str]) -> str:
+        return "{" + ",".join(f"{canonical_json(key)}:{members[key]}" for key in keys) + "}"
+
+    return joined(sorted(members)), joined(k for k in sorted(members) if k != "revision")
+
+
 def canonical_texts(bundle: dict[str, Any]) -> tuple[str, str]:
     """``(canonical_json(bundle), its text without the revision)``, serialising each member once: what the
     hub signs and what its ETag digests (:func:`content_digest`), for the price of one serialisation."""

@@ -15,32 +15,24 @@ reports having applied, and the decisions agents ship.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from policyhub.domain import names
-from policyhub.domain.bundles import build_bundle, canonical_texts
-from policyhub.domain.canonical import iso, now, sha256_hex
+from policyhub.domain.canonical import iso, now
 from policyhub.domain.records import Actor, Role
 from policyhub.errors import FieldError, InvalidInput, NotFound, Unavailable
 from policyhub.services import audit
 from policyhub.services.authz import require_role, require_rollout_reader
+from policyhub.services.bundle_builds import BundleBuilds, SignedBundle
 from policyhub.services.bundle_keys import MISSING, BundleKeys
 from policyhub.storage.repositories.rollout import AgentReport, Environment
 from policyhub.storage.unit_of_work import UnitOfWork
 
 KIND = "rollout_environment"
 MAX_SCOPES = 100
-
-
-@dataclass(frozen=True)
-class SignedBundle:
-    envelope: dict[str, Any]
-    etag: str
-    revision: int  # the org's head when read
 
 
 def environment_name(value: Any, field: str = "environment") -> str:
@@ -51,22 +43,13 @@ def environment_name(value: Any, field: str = "environment") -> str:
     return value
 
 
-def _included(path: str | None, listed: list[str]) -> bool:
-    """Whether a policy or scope at ``path`` reaches the environment: org level, a listed scope, one of its
-    ancestors (whose policies apply below them) or of its descendants."""
-    if path is None:
-        return True
-    return any(path == s or s.startswith(path + "/") or path.startswith(s + "/") for s in listed)
-
-
 class RolloutService:
     def __init__(self, keys: BundleKeys | None, *, live_s: float, keys_problem: str = MISSING) -> None:
         self.keys = keys
         #: Why bundles cannot be signed, when ``keys`` is None (the 503's text).
         self.keys_problem = keys_problem
         self.live_s = live_s
-        self._bundles: dict[tuple[str, str], tuple[int, SignedBundle]] = {}
-        self._lock = threading.Lock()
+        self._builds = BundleBuilds(keys.signer) if keys is not None else None
 
     # -- environments ---------------------------------------------------------------------------------
 
@@ -148,42 +131,13 @@ class RolloutService:
 
     def bundle(self, uow: UnitOfWork, actor: Actor, name: str) -> SignedBundle:
         """The environment's signed bundle; ``revision`` is the org's head now (the bundle's own revision is
-        the head it was built at). Built again only when a decision-relevant change happened since the last
-        build (key and principal events leave the content as it was)."""
+        the head it was built at: a change it does not hold, a key's creation, builds nothing new)."""
         env = self._environment(uow, actor, name)
         require_rollout_reader(actor, env.scopes)
-        if self.keys is None:
+        if self._builds is None:
             raise Unavailable(self.keys_problem)
         head, _ = uow.orgs.chain_head(actor.org_id)  # read first: the rest can only be newer
-        cache_key = (actor.org_id, env.name)
-        with self._lock:
-            cached = self._bundles.get(cache_key)
-        if cached is not None:
-            built_at, signed = cached
-            last = uow.rollout.last_change(actor.org_id) if built_at != head else None
-            if built_at == head or last is None or last[0] <= built_at:
-                return replace(signed, revision=head)
-        scopes = [s for s in uow.scopes.list(actor.org_id) if _included(s.path, env.scopes)]
-        bundle = build_bundle(
-            org=actor.org_id,
-            environment=env.name,
-            revision=head,
-            scopes=scopes,
-            policies=uow.policies.live_enabled_at(actor.org_id, [s.id for s in scopes]),
-            resources=uow.resources.all(actor.org_id),
-        )
-        text, content = canonical_texts(bundle)
-        envelope = {
-            "bundle": bundle,
-            "signature": self.keys.signer.sign_canonical(text),
-            "key_id": self.keys.signer.key_id,
-        }
-        signed = SignedBundle(envelope, f'"{sha256_hex(content)}"', head)
-        with self._lock:
-            if len(self._bundles) > 1024:
-                self._bundles.clear()
-            self._bundles[cache_key] = (head, signed)
-        return signed
+        return self._builds.signed(uow, actor.org_id, env, head)
 
     def written_revision(self, uow: UnitOfWork, actor: Actor) -> tuple[int, datetime]:
         """In a write's transaction, after its changes: the org's revision that includes them, and when it

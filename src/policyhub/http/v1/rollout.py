@@ -131,7 +131,7 @@ def get_bundle(
     headers = {"ETag": signed.etag, "PolicyHub-Revision": str(signed.revision), "Cache-Control": "no-cache"}
     if _matches(if_none_match, signed.etag):
         return Response(status_code=304, headers=headers)
-    return FastJSON(signed.envelope, headers=headers)
+    return Response(signed.body, media_type="application/json", headers=headers)
 
 
 @router.get("/v1/bundle-keys", summary="The public keys that verify bundles (no authentication)")

@@ -167,6 +167,16 @@ class RolloutRepository:
         row = self.conn.execute(stmt).first()
         return (int(row.seq), utc(row.at)) if row else None
 
+    def touched(self, org_id: str, after: int, limit: int) -> builtins.list[tuple[str, str]]:
+        """``(object kind, object id)`` of the org's events after ``after``, in order (at most ``limit``)."""
+        stmt = (
+            select(events.c.object_kind, events.c.object_id)
+            .where(events.c.org_id == org_id, events.c.seq > after)
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
+        return [(r.object_kind, r.object_id) for r in self.conn.execute(stmt)]
+
     def event_at(self, org_id: str, seq: int) -> datetime | None:
         at = self.conn.execute(select(events.c.at).where(events.c.org_id == org_id, events.c.seq == seq)).scalar()
         return utc(at) if at is not None else None
