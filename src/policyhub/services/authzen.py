@@ -10,18 +10,21 @@ search``: it counts no rate limit, and it is in the decision log like any other)
 entities the policies at the scope know (:class:`~policyhub.evaluation.inputs.authzen.KnowsEntities`:
 each policy's ``spec.entities`` and, for ``access_rules``, the literal ids and action names of its
 rules), so a search is exactly as enumerable as the policies make it; the searched entity's ``id`` in
-the request is ignored. At most :data:`MAX_CANDIDATES` candidates are evaluated.
+the request is ignored. At most :data:`MAX_CANDIDATES` candidates are evaluated, within
+:data:`SEARCH_BUDGET_S` seconds (beyond it the search is a 503: its answer would be incomplete).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import anyio
 
 from policyhub.domain.records import Actor
 from policyhub.engine.engine import DecisionRequest
+from policyhub.errors import Unavailable
 from policyhub.evaluation.inputs.authzen import AUTHZEN, EntityKind, KnowsEntities
 from policyhub.evaluation.outcome import Decision, DecisionResult, Effect
 from policyhub.services.decisions import DecisionService
@@ -29,6 +32,7 @@ from policyhub.services.decisions import DecisionService
 POINT = AUTHZEN.name
 SOURCE = "authzen"
 MAX_CANDIDATES = 1000
+SEARCH_BUDGET_S = 10.0
 _APPLIED = frozenset({Effect.ALLOW, Effect.WARN, Effect.AUDIT})
 
 
@@ -72,7 +76,10 @@ async def search(
     asked = request.get(kind) or {}
     probe = {**request, kind: {**asked, "id": ""} if kind != "action" else {"name": ""}}
     results: list[dict[str, Any]] = []
+    until = time.monotonic() + SEARCH_BUDGET_S
     for candidate in await candidates(decisions, actor, scope, kind, probe):
+        if time.monotonic() > until:
+            raise Unavailable(f"the search did not finish within {SEARCH_BUDGET_S:g} s; narrow it")
         properties = {**candidate.get("properties", {}), **(asked.get("properties") or {})}
         if kind == "action":
             entity: dict[str, Any] = {"name": candidate["name"], "properties": properties}
