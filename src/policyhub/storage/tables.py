@@ -120,8 +120,9 @@ policies = Table(
     Index("ix_policies_org_scope", "org_id", "scope_id"),
     Index("ix_policies_org_type", "org_id", "type"),
     Index("ix_policies_org_created", "org_id", "created_at", "id"),
-    # The live policies held at each scope, by name (the console's scope tree reads only this index).
-    Index("ix_policies_org_live_scope_name", "org_id", "archived", "scope_id", "name"),
+    # The policies held at each scope, by name (the console's scope tree reads only this index; archived
+    # last, so that listing the whole org still sorts by name rather than walk this index).
+    Index("ix_policies_org_live_scope_name", "org_id", "scope_id", "name", "archived"),
     # Names are unique among an org's live policies; archived ones keep theirs for history.
     Index(
         "uq_policies_org_live_name",

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_console_sessions"),
     )
     op.create_index("ix_console_sessions_key", "console_sessions", ["key_id"])
-    op.create_index("ix_policies_org_live_scope_name", "policies", ["org_id", "archived", "scope_id", "name"])
+    op.create_index("ix_policies_org_live_scope_name", "policies", ["org_id", "scope_id", "name", "archived"])
 
 
 def downgrade() -> None:
