@@ -163,3 +163,46 @@ def test_every_post_needs_the_sessions_csrf_token_and_origin(org: OrgClient) -> 
     assert b.post("policies/p/edit", {**form, "csrf": other.csrf}, csrf=False).status_code == 403
     assert b.post("policies/p/edit", form, headers={"Origin": "http://testserver"}).status_code == 303
     assert org.get("policies/p").json()["spec"] == {"n": 2}
+
+
+def test_signing_in_again_ends_the_browsers_previous_session(org: OrgClient) -> None:
+    b = Browser(org, org.token)
+    old = dict(b.client.cookies)
+    b.sign_in(org.token)
+    assert len(_sessions(org)) == 1
+    replay = Browser(org)
+    replay.client.cookies.update(old)
+    assert replay.get("policies").status_code == 303
+
+
+def test_secure_cookies_behind_a_trusted_tls_proxy_only(database_url: str, org: OrgClient) -> None:
+    from fastapi.testclient import TestClient
+
+    from policyhub.app import build_container
+    from policyhub.http.app import create_app
+    from tests.conftest import make_settings
+
+    for trusted in (False, True):
+        c = build_container(make_settings(database_url, trust_forwarded_proto=trusted))
+        try:
+            client = TestClient(create_app(container=c))
+            page = client.get("/console/sign-in")
+            r = client.post(
+                "/console/sign-in",
+                data={"csrf": csrf_of(page.text), "api_key": org.token},
+                headers={"X-Forwarded-Proto": "https"},
+                follow_redirects=False,
+            )
+            assert r.status_code == 303
+            assert ("Secure" in _cookie(r, "policyhub_session")) is trusted
+        finally:
+            c.db.dispose()
+
+
+def test_only_admins_manage_keys(org: OrgClient) -> None:
+    editor = Browser(org, org.key("editor"))
+    assert editor.get("keys").status_code == 403
+    assert editor.post("keys", {"display_name": "x", "role": "admin"}).status_code == 403
+    key_id = org.get("keys").json()[0]["id"]
+    assert editor.post(f"keys/{key_id}/revoke", {}).status_code == 403
+    assert org.get("keys").json()[0]["revoked_at"] is None

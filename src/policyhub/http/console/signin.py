@@ -13,6 +13,7 @@ from policyhub.http.console import session as s
 from policyhub.http.console.pages import container, see_other
 from policyhub.http.console.templating import render
 from policyhub.services import console_sessions
+from policyhub.storage.unit_of_work import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,10 +69,15 @@ async def sign_in(request: Request) -> Response:
     if not expected or not isinstance(presented, str) or not _equal(expected, presented):
         return _sign_in_page(request, error="The sign-in form expired: please try again.", status_code=400)
     api_key = form.get("api_key")
+    previous = request.cookies.get(s.COOKIE)
+
+    def open_session(uow: UnitOfWork) -> console_sessions.Opened:
+        if previous:  # a new sign-in never keeps the browser's old session (no fixation, no orphan)
+            console_sessions.sign_out(uow, previous)
+        return console_sessions.sign_in(uow, api_key if isinstance(api_key, str) else "", s.lifetimes(c))
+
     try:
-        opened = await c.db.transact_async(
-            lambda uow: console_sessions.sign_in(uow, api_key if isinstance(api_key, str) else "", s.lifetimes(c))
-        )
+        opened = await c.db.transact_async(open_session)
     except Unauthenticated:
         return _sign_in_page(request, error="That API key is not valid (unknown, revoked or expired).", status_code=401)
     except Forbidden as exc:
