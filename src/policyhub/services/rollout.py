@@ -6,8 +6,9 @@ reports having applied, and the decisions agents ship.
   the change feed and move the org's revision.
 - A bundle (``domain.bundles``) holds the org-level policies and those of the environment's scopes, their
   ancestors and their subtrees (live and enabled: what the engine compiles), those scopes, and every
-  resource of the org; its ``revision`` is the org's chain head when it was read, its ETag the digest of
-  its content without the revision (two revisions that changed nothing for it share the ETag).
+  resource of the org; its ``revision`` is the org's chain head when it was built, its ETag the digest of
+  its content without the revision (two revisions that changed nothing for it share the ETag). It is
+  written again from what changed since the last build (``services.bundle_builds``).
 - The desired revision of an environment is the sequence number of the org's last decision-relevant
   event (keys and principals are not); an agent is in sync when it reports that revision or a later one.
 - What agents report (their status, their decisions) is ``services.agent_reports``.
