@@ -58,21 +58,28 @@ Caller = tuple[Actor, DecisionService]
 
 
 class Backend:
-    """The services the AuthZEN face calls, read from the app's container (``app.state.container``)."""
+    """The services the AuthZEN face calls: a container's (by default the app's, ``app.state.container``).
+
+    Another app serving the face passes a container of its own, or overrides these methods."""
+
+    def __init__(self, container: Container | None = None) -> None:
+        self.container = container
+
+    def _container(self, request: Request) -> Container:
+        found: Container = self.container or request.app.state.container
+        return found
 
     async def caller(self, request: Request, org: str) -> Caller:
-        container: Container = request.app.state.container
+        container = self._container(request)
         actor = await authenticated(request.scope, container)
         key_org(request, org)
         return actor, container.decisions
 
     def base_url(self, request: Request) -> str:
-        container: Container = request.app.state.container
-        return public_base_url(container.settings)
+        return public_base_url(self._container(request).settings)
 
     def max_json_depth(self, request: Request) -> int:
-        container: Container = request.app.state.container
-        return container.settings.max_json_depth
+        return self._container(request).settings.max_json_depth
 
 
 def _json(request: Request, body: dict[str, Any]) -> Response:
