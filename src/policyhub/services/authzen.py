@@ -24,7 +24,7 @@ import anyio
 
 from policyhub.domain.records import Actor
 from policyhub.engine.engine import DecisionRequest
-from policyhub.errors import Unavailable
+from policyhub.errors import InvalidInput, Unavailable
 from policyhub.evaluation.inputs.authzen import AUTHZEN, EntityKind, KnowsEntities
 from policyhub.evaluation.outcome import Decision, DecisionResult, Effect
 from policyhub.services.decisions import DecisionService
@@ -46,6 +46,35 @@ async def evaluate(
 ) -> DecisionResult:
     """One AuthZEN evaluation (``subject``, ``resource``, ``action``, ``context``) as a decision."""
     return await decisions.decide_async(actor, DecisionRequest(POINT, request, scope), source=SOURCE)
+
+
+async def evaluate_many(
+    decisions: DecisionService,
+    actor: Actor,
+    scope: str | None,
+    items: list[dict[str, Any] | InvalidInput],
+    semantic: str = "execute_all",
+) -> list[DecisionResult | InvalidInput]:
+    """AuthZEN's Access Evaluations: each item in order (an item already known to be invalid, or invalid
+    for the point, keeps its error in its place), stopping after the first deny (``deny_on_first_deny``)
+    or the first permit (``permit_on_first_permit``); ``execute_all`` evaluates them all. A scope that does
+    not exist, or that the key may not ask at, fails the whole request (it is the same for every item)."""
+    out: list[DecisionResult | InvalidInput] = []
+    for item in items:
+        answer: DecisionResult | InvalidInput
+        if isinstance(item, InvalidInput):
+            answer = item
+        else:
+            try:
+                answer = await evaluate(decisions, actor, scope, item)
+            except InvalidInput as exc:
+                answer = exc
+        out.append(answer)
+        allowed = not isinstance(answer, InvalidInput) and permitted(answer)
+        if (semantic == "deny_on_first_deny" and not allowed) or (semantic == "permit_on_first_permit" and allowed):
+            break
+        await asyncio.sleep(0)  # let other requests in between the items of a large batch
+    return out
 
 
 def _key(kind: EntityKind, entity: dict[str, Any]) -> tuple[str, ...]:

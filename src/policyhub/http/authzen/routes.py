@@ -129,23 +129,11 @@ def _handlers(backend: Backend) -> dict[str, Handler]:
             item = wire.evaluation_input(body)
             return _json(request, wire.decision(await decide(request, actor, decisions, item), item))
         items, semantic = parsed
-        out: list[dict[str, Any]] = []
-        for each in items:
-            if isinstance(each, InvalidInput):
-                answer = wire.item_error(each, 400)
-            else:
-                try:
-                    result = await decide(request, actor, decisions, each)
-                except InvalidInput as exc:
-                    answer = wire.item_error(exc, 400)
-                else:
-                    answer = wire.decision(result, each)
-            out.append(answer)
-            if (semantic == "deny_on_first_deny" and not answer["decision"]) or (
-                semantic == "permit_on_first_permit" and answer["decision"]
-            ):
-                break
-        return _json(request, {"evaluations": out})
+        try:
+            results = await authzen.evaluate_many(decisions, actor, _scope(request), items, semantic)
+        except InvalidInput as exc:  # not an item's: the request's
+            raise wire.wire_error(exc) from None
+        return _json(request, {"evaluations": [wire.answer(r, item) for r, item in zip(results, items, strict=False)]})
 
     def search(kind: EntityKind) -> Handler:
         async def handler(request: Request) -> Response:

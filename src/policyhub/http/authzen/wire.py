@@ -226,6 +226,13 @@ def decision(result: DecisionResult, request: dict[str, Any]) -> dict[str, Any]:
     return {"decision": allowed, "context": context} if context else {"decision": allowed}
 
 
+def answer(result: DecisionResult | InvalidInput, item: dict[str, Any] | InvalidInput) -> dict[str, Any]:
+    """One item of an Access Evaluations response: its decision, or its error as a closed decision."""
+    if isinstance(result, InvalidInput):
+        return item_error(wire_error(result), 400)
+    return decision(result, item if isinstance(item, dict) else {})
+
+
 def item_error(exc: InvalidInput | Exception, status: int) -> dict[str, Any]:
     """An evaluation that could not be made, in its place in the answer (closed: ``false``)."""
     message = getattr(exc, "detail", None) or str(exc)
