@@ -35,6 +35,7 @@ class AgentProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    _http: httpx.Client | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.name = self.name or f"agent-{self.port}"
@@ -70,18 +71,22 @@ class AgentProcess:
             self.wait_ready(timeout_s)
         return self
 
+    @property
+    def http(self) -> httpx.Client:
+        """A keep-alive client for this agent (a new client per request costs tens of ms: its TLS context)."""
+        if self._http is None:
+            self._http = httpx.Client(timeout=10.0)
+        return self._http
+
     def get(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=5.0, **kw)
+        return self.http.get(f"{self.url}{path}", **kw)
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = self.get("/status").json()
         return body
 
     def decide(self, body: dict[str, Any], client: httpx.Client | None = None) -> httpx.Response:
-        url = f"{self.url}/v1/orgs/{self.org}/decisions"
-        if client is not None:
-            return client.post(url, json=body)
-        return httpx.post(url, json=body, timeout=10.0)
+        return (client or self.http).post(f"{self.url}/v1/orgs/{self.org}/decisions", json=body)
 
     def wait_ready(self, timeout_s: float = 20.0, revision: int | None = None) -> dict[str, Any]:
         """Wait until the agent serves a bundle (at ``revision`` or later when given); its status."""
@@ -107,11 +112,18 @@ class AgentProcess:
         raise TimeoutError(f"agent not {what} within {timeout_s}s; log: {self.log_tail()}")
 
     def kill9(self) -> None:
+        self._close_http()
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
+    def _close_http(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
     def stop(self) -> None:
+        self._close_http()
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
