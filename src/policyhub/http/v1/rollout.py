@@ -24,6 +24,8 @@ from policyhub.http.deps import (
     require_json_object,
 )
 from policyhub.http.media import require_json
+from policyhub.http.openapi import body_schema
+from policyhub.http.v1 import rollout_schemas as S
 from policyhub.http.v1.render import FastJSON
 from policyhub.services import agent_reports
 from policyhub.services.preconditions import parse_tags
@@ -57,6 +59,9 @@ def environment_out(env: Environment) -> dict[str, Any]:
 
 @router.put(
     ORG + "/environments/{env}",
+    response_model=S.RolloutEnvironmentOut,
+    responses={201: {"description": "created", "model": S.RolloutEnvironmentOut}},
+    openapi_extra=body_schema({"application/json": S.RolloutEnvironmentIn}),
     summary="Create or replace a rollout environment (editor)",
     description='Body `{"scopes": ["payments", ...]}`: the environment\'s agents receive the org-level policies '
     "and those of these scopes, their ancestors and their subtrees. 201 when created, 200 when replaced.",
@@ -74,14 +79,14 @@ def put_environment(
     return FastJSON(environment_out(found), status_code=201 if created else 200)
 
 
-@router.get(ORG + "/environments", summary="List rollout environments")
+@router.get(ORG + "/environments", response_model=S.RolloutEnvironmentList, summary="List rollout environments")
 def list_environments(c: ContainerDep, actor: CurrentActor, org: OrgDep) -> Response:
     with c.db.read() as uow:
         found = c.rollout.list_environments(uow, actor)
     return FastJSON({"environments": [environment_out(e) for e in found]})
 
 
-@router.get(ORG + "/environments/{env}", summary="Get a rollout environment")
+@router.get(ORG + "/environments/{env}", response_model=S.RolloutEnvironmentOut, summary="Get a rollout environment")
 def get_environment(c: ContainerDep, actor: CurrentActor, org: OrgDep, env: EnvName) -> Response:
     with c.db.read() as uow:
         return FastJSON(environment_out(c.rollout.get_environment(uow, actor, env)))
@@ -95,6 +100,7 @@ def delete_environment(c: ContainerDep, actor: CurrentActor, org: OrgDep, env: E
 
 @router.get(
     ORG + "/environments/{env}/status",
+    response_model=S.RolloutStatusOut,
     summary="What each agent of the environment has applied",
     description="`desired`: the org's last decision-relevant change (revision and commit time). Per agent: the "
     "revision it applied and when, `in_sync`, `lag_s` (time since the desired revision committed, 0 in sync), "
@@ -114,6 +120,11 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 @router.get(
     ORG + "/bundles/{env}",
+    response_model=S.SignedBundleOut,
+    responses={
+        304: {"description": "If-None-Match names the current ETag"},
+        503: {"description": "no bundle-signing key is configured"},
+    },
     summary="The environment's signed bundle (agent or viewer key)",
     description='`{"bundle": {...}, "signature": <base64 Ed25519 over the canonical JSON of bundle>, "key_id"}`. '
     "Strong ETag (the content's digest, revision aside); 304 on If-None-Match. Every answer carries "
@@ -134,7 +145,9 @@ def get_bundle(
     return Response(signed.body, media_type="application/json", headers=headers)
 
 
-@router.get("/v1/bundle-keys", summary="The public keys that verify bundles (no authentication)")
+@router.get(
+    "/v1/bundle-keys", response_model=S.BundleKeyList, summary="The public keys that verify bundles (no authentication)"
+)
 async def bundle_keys(c: ContainerDep) -> Response:
     return FastJSON({"keys": c.rollout.published_keys()})
 
@@ -142,6 +155,7 @@ async def bundle_keys(c: ContainerDep) -> Response:
 @router.post(
     ORG + "/agents/{agent}/status",
     status_code=204,
+    openapi_extra=body_schema({"application/json": S.AgentStatusIn}),
     summary="An agent reports what it applied (agent key)",
     description='`{"environment", "revision", "address": "host:port", "last_error": str|null, "counts": {...}, '
     '"stale_s": float|null}`.',
@@ -156,6 +170,8 @@ def report_status(
 
 @router.post(
     ORG + "/agents/{agent}/decisions",
+    response_model=S.AgentDecisionsOut,
+    openapi_extra=body_schema({"application/json": S.AgentDecisionsIn}),
     summary="An agent ships decision log entries (agent key), each stored once by its id",
     description='`{"decisions": [{"id", "at", "point", "scope", "decision", "input_hash", "input", "results", '
     '"obligations", "policies", "bundle_revision"}, ...]}` (at most 1000) -> `{"accepted", "duplicates"}`; '
