@@ -129,10 +129,7 @@ def _handlers(backend: Backend) -> dict[str, Handler]:
             item = wire.evaluation_input(body)
             return _json(request, wire.decision(await decide(request, actor, decisions, item), item))
         items, semantic = parsed
-        try:
-            results = await authzen.evaluate_many(decisions, actor, _scope(request), items, semantic)
-        except InvalidInput as exc:  # not an item's: the request's
-            raise wire.wire_error(exc) from None
+        results = await authzen.evaluate_many(decisions, actor, _scope(request), items, semantic)
         return _json(request, {"evaluations": [wire.answer(r, item) for r, item in zip(results, items, strict=False)]})
 
     def search(kind: EntityKind) -> Handler:
