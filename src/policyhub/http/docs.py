@@ -13,6 +13,9 @@ from starlette.responses import HTMLResponse
 
 ASSETS = Path(str(files("fastapi_offline") / "static"))
 PREFIX = "/static-docs"
+#: The pages may fetch only from this server: ReDoc's bundle shows a logo from cdn.redoc.ly, which the
+#: browser now never requests (an offline machine would wait on it; an online one would call out).
+OFFLINE = {"Content-Security-Policy": "img-src 'self' data:; font-src 'self' data:; connect-src 'self'"}
 
 
 def install_docs(app: FastAPI) -> None:
@@ -23,14 +26,16 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=title,
-            swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
-            swagger_css_url=f"{PREFIX}/swagger-ui.css",
-            swagger_favicon_url=f"{PREFIX}/favicon.png",
-            oauth2_redirect_url="/docs/oauth2-redirect",
-            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
+        return _offline(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=title,
+                swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
+                swagger_css_url=f"{PREFIX}/swagger-ui.css",
+                swagger_favicon_url=f"{PREFIX}/favicon.png",
+                oauth2_redirect_url="/docs/oauth2-redirect",
+                swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
+            )
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
@@ -39,10 +44,17 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=openapi_url,
-            title=title,
-            redoc_js_url=f"{PREFIX}/redoc.standalone.js",
-            redoc_favicon_url=f"{PREFIX}/favicon.png",
-            with_google_fonts=False,
+        return _offline(
+            get_redoc_html(
+                openapi_url=openapi_url,
+                title=title,
+                redoc_js_url=f"{PREFIX}/redoc.standalone.js",
+                redoc_favicon_url=f"{PREFIX}/favicon.png",
+                with_google_fonts=False,
+            )
         )
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers.update(OFFLINE)
+    return page

@@ -298,3 +298,25 @@ def test_hostile_names_labels_and_values_render_inert(site: Site, page: Any) -> 
     page.goto(site.url(f"{BASE}/scopes"))
     assert HOSTILE in page.inner_text("main")
     assert page.dialogs == []
+
+
+def test_api_docs_render_offline(site: Site, page: Any) -> None:
+    """/docs and /redoc render with every request to another host refused (as on a machine offline)."""
+    outside: list[str] = []
+
+    def only_here(route: Any) -> None:
+        if route.request.url.startswith(site.server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto(site.url("/docs"))
+    page.wait_for_selector(".swagger-ui .opblock")
+    assert "PolicyHub" in page.inner_text(".swagger-ui .info")
+    assert page.locator(".opblock").count() > 10  # the operations are listed
+    page.goto(site.url("/redoc"))
+    page.wait_for_selector("text=API docs by Redocly")
+    assert "/v1/orgs/{org}/policies" in page.inner_text("body")
+    assert outside == []
