@@ -15,8 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from policyhub import __version__
 from policyhub.app import build_container
 from policyhub.errors import DomainError, Unauthenticated
-from policyhub.http import authzen, compat, extauthz, problems
-from policyhub.http import console
+from policyhub.http import authzen, compat, console, extauthz, problems
 from policyhub.http.deps import Container
 from policyhub.http.docs import install_docs
 from policyhub.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
