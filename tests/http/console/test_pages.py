@@ -165,6 +165,9 @@ def test_a_denied_decision_explains_itself_and_links_the_policy_version(org: Org
     listing = b.get("decisions?decision=deny").text
     assert f"/decisions/{decided['id']}" in listing
     assert decided["id"] not in b.get("decisions?decision=allow").text
+    assert f"/decisions/{decided['id']}" in b.get("decisions?policy=block").text
+    missing = b.get("decisions?policy=nope")
+    assert missing.status_code == 200 and "no policy &#39;nope&#39;" in missing.text
     page = b.get(f"decisions/{decided['id']}").text
     policy_id = decided["results"][0]["policy_id"]
     assert f"/policies/{policy_id}/versions/1" in page

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from policyhub.app import Container
-from policyhub.errors import InvalidInput
+from policyhub.errors import InvalidInput, NotFound
 from policyhub.http.console.pages import container, decode_cursor, encode_cursor, page, router
 from policyhub.http.console.session import ConsoleUser, User
 from policyhub.http.console.text import to_yaml
@@ -38,7 +38,10 @@ def _filter(c: Container, uow: UnitOfWork, user: ConsoleUser, f: dict[str, str],
             since = datetime.fromisoformat(f["since"])
         except ValueError:
             raise InvalidInput.field("since", "must be a date or time, e.g. 2026-12-05") from None
-    policy_id = c.policies.get(uow, user.actor, f["policy"]).id if f["policy"] else None
+    try:
+        policy_id = c.policies.get(uow, user.actor, f["policy"]).id if f["policy"] else None
+    except NotFound:
+        raise InvalidInput.field("policy", f"no policy {f['policy']!r} in this organization") from None
     return DecisionFilter(
         policy_id=policy_id,
         decision=f["decision"] or None,
