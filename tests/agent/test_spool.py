@@ -56,3 +56,15 @@ def test_state_files_are_replaced_whole_and_stale_temporaries_removed(tmp_path: 
     (tmp_path / "keys.json").write_bytes(b"{not json")
     with pytest.raises(ValueError):
         state.read_json("keys.json")
+
+
+def test_a_full_spool_drops_and_counts_instead_of_filling_the_disk(tmp_path: Path) -> None:
+    spool = DecisionSpool(tmp_path, max_bytes=100)
+    for i in range(10):
+        spool.append({"id": f"decision-{i:04d}"})  # 23 bytes a line: four fit
+    assert (spool.pending, spool.dropped) == (4, 6)
+    [segment] = spool.seal()
+    spool.remove(segment, 4)
+    spool.append({"id": "after"})  # room again once shipped
+    assert (spool.pending, spool.dropped, spool.bytes) == (1, 6, 15)
+    assert DecisionSpool(tmp_path / "x").bytes == 0

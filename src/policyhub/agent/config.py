@@ -38,6 +38,8 @@ class AgentSettings(BaseSettings):
     ship_interval_s: float = Field(default=1.0, gt=0, le=600)
     max_backoff_s: float = Field(default=10.0, ge=0.1, le=600)
     spool_fsync: bool = False
+    #: Bytes of unshipped decisions kept at most (a long hub outage must not fill the disk).
+    spool_max_bytes: int = Field(default=1 << 30, ge=1 << 20)
 
     @field_validator("hub")
     @classmethod

@@ -67,7 +67,7 @@ class Agent:
         self.client = HubClient(config.hub, config.org, token)
         self.source = BundleSource()
         self.engine = self._engine()
-        self.spool = DecisionSpool(self.state.spool_dir, fsync=config.spool_fsync)
+        self.spool = DecisionSpool(self.state.spool_dir, fsync=config.spool_fsync, max_bytes=config.spool_max_bytes)
         s = self.settings
         log_policy = LogPolicy(
             enabled=s.decision_log,
@@ -344,6 +344,9 @@ class Agent:
             return None
         return round(max(0.0, time.time() - self._last_ok), 3)
 
+    def _counts(self) -> dict[str, int]:
+        return {**self.counts, "spooled": self.spool.pending, "spool_dropped": self.spool.dropped}
+
     def known_revision(self) -> int:
         """The org revision the agent's state is known current at: the applied bundle's (moved on by 304s),
         or later when the feed has reported only changes that concern no decision since."""
@@ -366,7 +369,7 @@ class Agent:
             "last_error": self.last_error,
             "hub_error": self.hub_error,
             "connected": self._connected,
-            "counts": {**self.counts, "spooled": self.spool.pending},
+            "counts": self._counts(),
             "address": self.config.address,
         }
 
@@ -378,7 +381,7 @@ class Agent:
             "revision": self.known_revision() if applied else 0,
             "address": self.config.address,
             "last_error": self.last_error,
-            "counts": {**self.counts, "spooled": self.spool.pending},
+            "counts": self._counts(),
             "stale_s": self.stale_s(),
         }
 

@@ -14,6 +14,10 @@ de-duplicates by decision id, so delivery is at least once and the log holds eac
 
 A line cut short (a crash in the middle of a very large write) is dropped at start-up: it was never
 acknowledged to anyone, since its response is sent only after the write returned.
+
+The spool is bounded (``max_bytes``, default 1 GiB): during a hub outage long enough to fill it, further
+decisions are still answered but not logged, and counted (``dropped``, in the agent's status), rather
+than filling the disk the enforcement point shares.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ _SUFFIX = ".log"
 class DecisionSpool:
     """Append-only segment files in ``directory``; thread-safe."""
 
-    def __init__(self, directory: Path, *, fsync: bool = False) -> None:
+    def __init__(self, directory: Path, *, fsync: bool = False, max_bytes: int = 1 << 30) -> None:
         self.directory = directory
         self.fsync = fsync
+        self.max_bytes = max_bytes
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
         segments = self.segments()
@@ -48,7 +53,9 @@ class DecisionSpool:
         self._size = os.fstat(self._fd).st_size
         #: Decisions waiting for the hub's acknowledgement (counted from the files at start-up).
         self.pending = sum(_count_lines(self._path(n)) for n in segments)
+        self.bytes = sum(self._path(n).stat().st_size for n in segments if self._path(n).exists())
         self.appended = 0
+        self.dropped = 0
 
     def _path(self, number: int) -> Path:
         return self.directory / f"{number:012d}{_SUFFIX}"
@@ -61,15 +68,19 @@ class DecisionSpool:
         return sorted(found)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Write one decision (one ``write()``; returns once the kernel has it)."""
+        """Write one decision (one ``write()``; returns once the kernel has it); a full spool drops it."""
         line = orjson.dumps(record) + b"\n"
         with self._lock:
+            if self.bytes + len(line) > self.max_bytes:
+                self.dropped += 1
+                return
             view = memoryview(line)
             while view:  # one call for a regular file in practice; a short write is finished, not lost
                 view = view[os.write(self._fd, view) :]
             if self.fsync:
                 os.fsync(self._fd)
             self._size += len(line)
+            self.bytes += len(line)
             self.pending += 1
             self.appended += 1
 
@@ -86,10 +97,15 @@ class DecisionSpool:
 
     def remove(self, segment: Path, count: int) -> None:
         """Delete a segment whose ``count`` decisions the hub acknowledged."""
+        try:
+            size = segment.stat().st_size
+        except FileNotFoundError:
+            size = 0
         segment.unlink(missing_ok=True)
         fsync_dir(self.directory)
         with self._lock:
             self.pending = max(0, self.pending - count)
+            self.bytes = max(0, self.bytes - size)
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(OSError):
