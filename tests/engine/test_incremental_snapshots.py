@@ -2,9 +2,9 @@
 
 Random sequences of writes through the real app (policy create, merge patch, disable, archive, unarchive,
 rollback; scope create and delete; resource create, update and delete, including Kosli environments
-whose attachments select policies) on SQLite and PostgreSQL: after each write the engine's snapshot,
-made from the held one and the change feed, is compared with a fresh full load, for every decision
-point and every scope.
+whose attachments select policies and a JFrog rule a policy refers to) on SQLite and PostgreSQL: after
+each write the engine's snapshot, made from the held one and the change feed, is compared with a fresh
+full load, for every decision point and every scope.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from policyhub.engine.snapshot import load_snapshot
 from policyhub.evaluation.inputs.attachments import ENVIRONMENT_KIND
 from policyhub.evaluation.inputs.environment import attachments
 from policyhub.evaluation.snapshot import OrgSnapshot
+from policyhub.policy_types.jfrog.kinds import RULE_KIND, TEMPLATE_KIND
 from tests.conftest import OrgClient, new_org
 
 SCOPES = ["a", "a/b", "a/b/c", "d"]
@@ -42,6 +43,7 @@ ACTIONS = [
     "resource",
     "attach",
     "drop_resource",
+    "rule",
 ]
 
 
@@ -103,7 +105,13 @@ def _step(org: OrgClient, action: str, n: int, m: int) -> None:
 def _resource_step(org: OrgClient, action: str, n: int, m: int) -> None:
     """Resources through the service (no core route writes them): Kosli environments and another kind."""
     c: Container = org.container
-    actor = Actor(org_id=org.org_id, principal_id="tester", name="tester", role=Role.ADMIN, scope_path=None)
+    actor = _actor(org)
+    if action == "rule":  # the JFrog policy refers to the rule: the delta must recompile it
+        with c.db.write() as uow:
+            found = uow.resources.by_key(org.org_id, RULE_KIND, "rule")
+            if found is not None:
+                c.resources.update(uow, actor, RULE_KIND, found.id, _rule_data(found.data["template_id"], n + m))
+        return
     kind = ENVIRONMENT_KIND if n % 2 == 0 else "test.thing"
     key = f"r{m % 2}"
     with c.db.write() as uow:
@@ -120,10 +128,40 @@ def _resource_step(org: OrgClient, action: str, n: int, m: int) -> None:
             c.resources.update(uow, actor, kind, found.id, data)
 
 
+def _actor(org: OrgClient) -> Actor:
+    return Actor(org_id=org.org_id, principal_id="tester", name="tester", role=Role.ADMIN, scope_path=None)
+
+
+def _rule_data(template_id: str, max_vulns: int) -> dict[str, Any]:
+    return {"template_id": template_id, "parameters": [{"name": "max_vulns", "value": str(max_vulns)}]}
+
+
+def _jfrog(org: OrgClient) -> None:
+    """A JFrog template, a rule of it, and a lifecycle policy that refers to the rule."""
+    c, actor = org.container, _actor(org)
+    rego = (
+        "package curation.policies\n\nimport rego.v1\n\n"
+        'default allow := {"should_allow": false, "explanation": "no"}\n'
+    )
+    template = {"name": "t", "rego": rego, "parameters": [{"name": "max_vulns", "type": "int"}]}
+    with c.db.write() as uow:
+        made = c.resources.create(uow, actor, TEMPLATE_KIND, "template", template)
+        rule = c.resources.create(uow, actor, RULE_KIND, "rule", _rule_data(made.id, 1))
+    spec = {
+        "mode": "block",
+        "action": {"type": "certify_to_gate", "stage": {"key": "production", "gate": "entry"}},
+        "scope": {"type": "project", "project_keys": ["my-project"]},
+        "rule_ids": [rule.id],
+    }
+    r = org.post("policies", json={"name": "gate", "type": "jfrog.lifecycle", "spec": spec})
+    assert r.status_code == 201, r.text
+
+
 def _view(snapshot: OrgSnapshot, points: list[str], paths: list[str | None]) -> dict[str, Any]:
     """Everything a decision reads of a snapshot, as plain values."""
     selected = {
-        (point, path): [(e.policy.id, e.policy.revision, type(e.compiled).__name__) for e in found]
+        # the compiled object itself: a policy not recompiled after its rule changed keeps the old one
+        (point, path): [(e.policy.id, e.policy.revision, id(e.compiled)) for e in found]
         for point in points
         for path in paths
         for found in (snapshot.at_scope(point, path),)
@@ -157,6 +195,7 @@ def test_incremental_snapshot_selects_what_a_full_load_selects(
         org.post("scopes", json={"kind": "project", "key": key, **({"parent": parent} if parent else {})})
     for i, scope in enumerate((None, "a", "a/b")):
         _step(org, "create", i, PLACES.index(scope))
+    _jfrog(org)
     engine = container.decisions.engine
     points = engine.points.names()
     engine.snapshot(org.org_id)
