@@ -67,9 +67,10 @@ class FakeHub:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def publish(self, ips: list[str], *, tamper: bool = False) -> int:
-        """A new revision allowing ``ips``; ``tamper``: change the bundle after signing it."""
-        self.revision += 1
+    def publish(self, ips: list[str], *, tamper: bool = False, revision: int | None = None) -> int:
+        """A new revision allowing ``ips``; ``tamper``: change the bundle after signing it; ``revision``: this
+        one rather than the next (lower: a hub restored from a backup)."""
+        self.revision = self.revision + 1 if revision is None else revision
         bundle = build_bundle(
             org=ORG_ID,
             environment=self.environment,
@@ -97,6 +98,8 @@ class FakeHub:
 
         async def changes(request: Request) -> Response:
             after = int(request.query_params.get("after", "0"))
+            if after > self.revision:  # ahead of the head: a restored hub
+                return JSONResponse({"status": 410, "head": self.revision}, status_code=410)
             deadline = time.monotonic() + min(float(request.query_params.get("wait", "0")), 30)
             while self.revision <= after and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)

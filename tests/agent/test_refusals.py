@@ -97,3 +97,25 @@ def test_a_bundle_signed_by_another_key_than_the_pinned_one_is_refused(hub: Fake
         assert not (tmp_path / "state" / "bundle.json").exists()
     finally:
         agent.stop()
+
+
+def test_an_older_bundle_is_refused_unless_the_feed_says_bootstrap_again(hub: FakeHub, tmp_path: Path) -> None:
+    agent = agent_for(hub, tmp_path).start(wait="ready")
+    try:
+        hub.publish(["192.168.0.0/16"])
+        agent.wait_ready(10, 2)
+        old = hub.envelope
+        hub.publish(["172.16.0.0/12"])
+        agent.wait_ready(10, 3)
+        hub.envelope, hub.revision = old, 4  # an old signed bundle (revision 2) replayed as if it were current
+        agent.wait_for(lambda: "older than the applied" in (agent.status()["last_error"] or ""), 10, "refusing")
+        assert agent.decide(OUTSIDE).json()["decision"] == "deny"  # 172.16/12 still, not the replayed 192.168/16
+
+        hub.publish(["192.168.0.0/16"], revision=1)  # the hub restored from a backup: the feed answers 410
+        agent.wait_for(lambda: agent.status()["counts"]["rebootstraps"] >= 1, 10, "bootstrapping again")
+        agent.wait_for(lambda: agent.status()["bundle_revision"] == 1, 10, "at the restored revision")
+        status = agent.status()
+        assert status["last_error"] is None and status["revision"] == 1
+        assert agent.decide(OUTSIDE).json()["decision"] == "allow"  # the restored content, compiled afresh
+    finally:
+        agent.stop()

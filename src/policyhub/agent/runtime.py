@@ -209,16 +209,20 @@ class Agent:
                 raise
             revision = max(bundle.revision, fetch.revision or 0)
             self.trust.persist(fetch.envelope, fetch.etag, revision)
-            self._swap_in(bundle, revision)
+            self._swap_in(bundle, revision, fresh=rebootstrap)
             self.etag = fetch.etag
             self.counts["applied"] += 1
             self.hub_error = self.refusal = None
             self._report_now.set()
 
-    def _swap_in(self, bundle: Bundle, revision: int) -> None:
-        """Build the snapshot now (so a bad policy or a slow compile shows here, not in a decision)."""
+    def _swap_in(self, bundle: Bundle, revision: int, *, fresh: bool = False) -> None:
+        """Build the snapshot now (so a bad policy or a slow compile shows here, not in a decision).
+
+        The compiled cache is keyed by policy revision; it starts afresh when the resources changed
+        (compiled policies may read them) and after a re-bootstrap (``fresh``: a restored hub may number
+        new content with revisions the agent has compiled before)."""
         digest = canonical_json([r.id + r.updated_at.isoformat() for r in bundle.resources])
-        if digest != self._resources_digest:  # compiled policies may read resources: compile afresh
+        if fresh or digest != self._resources_digest:
             self.engine.cache = CompiledCache()
             self._resources_digest = digest
         self.source.apply(Applied(bundle, revision))
@@ -244,7 +248,12 @@ class Agent:
                 need_bundle = rebootstrap = True
                 self.feed_after = self.confirmed_revision = 0
                 self._stop.wait(backoff.next())
-            except (HubError, BundleRefused, OSError) as exc:
+            except BundleRefused:
+                # Keep the last good state and go on following the feed (its next change, or a 410 after
+                # a restore, brings another bundle); with no state at all, keep asking for one.
+                need_bundle = self.applied is None
+                self._stop.wait(backoff.next())
+            except (HubError, OSError) as exc:
                 if isinstance(exc, HubError):
                     self._contact_failed(str(exc))
                 need_bundle = True
