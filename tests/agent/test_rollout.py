@@ -185,6 +185,18 @@ def test_the_hub_and_both_agents_agree_on_every_decision(rollout: Rollout) -> No
         assert [comparable(a) for a in batch.json()["decisions"]] == expected
 
 
+def test_rate_limits_count_in_each_agent_by_default(rollout: Rollout) -> None:
+    """Exact per agent: each agent counts the requests it sees (documented; --redis-url shares them)."""
+    user = "metered@example.org"
+    spec = {"limit": "3/h", "scope": "per_user", "applied_to": [user]}
+    create(rollout.admin, {"name": "metered", "type": "syftspace.rate_limit", "scope": SCOPE, "spec": spec})
+    desired = desired_revision(rollout.admin, ENV)
+    ask = {"point": "http_request", "scope": SCOPE, "input": {"client_ip": "10.1.2.3", "user": user}}
+    for agent in rollout.agents:
+        agent.wait_ready(10, desired)
+        assert [agent.decide(ask).json()["decision"] for _ in range(4)] == ["allow", "allow", "allow", "deny"]
+
+
 def logged_ids(admin: httpx.Client, source: str) -> set[str]:
     found: set[str] = set()
     token = None
