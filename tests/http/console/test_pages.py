@@ -83,6 +83,7 @@ def test_a_scoped_key_sees_only_its_scope(org: OrgClient) -> None:
     assert b.get("policies/in-web/history").status_code == 404
     assert "in-web" not in b.get("scopes").text
     assert b.get("audit").status_code == 403  # as GET /v1/orgs/{org}/events: the whole org's log
+    assert f'href="{b.base}/audit"' not in html
 
 
 def test_edit_preview_is_a_dry_run_with_the_diff_and_errors_next_to_fields(org: OrgClient) -> None:

@@ -27,7 +27,7 @@ def page(
     """A page inside the console's layout (the user, the org, the session's CSRF token for its forms)."""
     base = f"/console/orgs/{user.org.slug}"
     is_admin = may(lambda: require_org_admin(user.actor))
-    can_rollout = may(lambda: require_role(user.actor, Role.VIEWER, None))
+    org_wide = may(lambda: require_role(user.actor, Role.VIEWER, None))
     return render(
         request,
         template,
@@ -37,7 +37,7 @@ def page(
         nav=nav,
         csrf=user.csrf,
         is_admin=is_admin,
-        can_rollout=can_rollout,
+        org_wide=org_wide,
         **ctx,
     )
 
