@@ -62,9 +62,30 @@ def test_options_reach_the_listener_as_settings(clean_env: pytest.MonkeyPatch, t
     clean_env.setattr(uvicorn, "run", lambda app, **kw: ran.update(kw, app=app))
     from policyhub.agent.config import AgentSettings
 
-    result = CliRunner().invoke(cli, [*BASE, "--port", "18282", "--state-dir", str(tmp_path), "--name", "gw-1"])
+    redis = ["--redis-url", "redis://127.0.0.1:6379/3"]
+    args = [*BASE, "--port", "18282", "--state-dir", str(tmp_path), "--name", "gw-1", *redis]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert ran["app"] == "policyhub.http.agent.asgi:create" and ran["port"] == 18282 and ran["workers"] == 1
     config = AgentSettings.from_environment()  # what the listener process builds its agent from
     assert (config.hub, config.org, config.environment, config.name) == ("http://127.0.0.1:1", "acme", "prod", "gw-1")
     assert config.state_dir == tmp_path and config.address == "127.0.0.1:18282"
+    assert config.redis_url == "redis://127.0.0.1:6379/3"  # the agent's rate-limit counters are then shared
+
+
+def test_the_agent_counts_in_memory_unless_given_a_redis(tmp_path: Path) -> None:
+    from policyhub.agent.config import AgentSettings
+    from policyhub.agent.runtime import Agent
+    from policyhub.engine.ratelimit.memory import MemoryRateLimiter
+    from policyhub.engine.ratelimit.redis import RedisRateLimiter
+
+    for redis_url, kind in ((None, MemoryRateLimiter), ("redis://127.0.0.1:6379/3", RedisRateLimiter)):
+        name = "shared" if redis_url else "local"
+        config = AgentSettings(hub="http://127.0.0.1:1", org="acme", environment="prod", state_dir=tmp_path / name)
+        config.redis_url = redis_url
+        agent = Agent(config, "phk_x")
+        try:
+            assert isinstance(agent.engine.limiter, kind)  # no connection is made until a limit is counted
+        finally:
+            agent.spool.close()
+            agent.client.close()
