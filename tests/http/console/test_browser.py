@@ -105,7 +105,7 @@ def browser(site: Site) -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 820})
     pg = context.new_page()
-    pg.set_default_timeout(10_000)
+    pg.set_default_timeout(20_000)  # generous: the machine may be busy with other tests
     dialogs: list[str] = []
     pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     pg.dialogs = dialogs
@@ -313,10 +313,10 @@ def test_api_docs_render_offline(site: Site, page: Any) -> None:
 
     page.route("**/*", only_here)
     page.goto(site.url("/docs"))
-    page.wait_for_selector(".swagger-ui .opblock")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=60_000)  # a 1.5 MB bundle and the whole OpenAPI
     assert "PolicyHub" in page.inner_text(".swagger-ui .info")
     assert page.locator(".opblock").count() > 10  # the operations are listed
     page.goto(site.url("/redoc"))
-    page.wait_for_selector("text=API docs by Redocly")
+    page.wait_for_selector("text=API docs by Redocly", timeout=60_000)
     assert "/v1/orgs/{org}/policies" in page.inner_text("body")
     assert outside == []
