@@ -1,13 +1,15 @@
 """The first decision after a write against a steady decision, by org size (issue 13: incremental snapshots).
 
-On a scratch SQLite file, in one process (one worker): an org of N policies (``--sizes``; the policies are
-spread ten per scope, the decision asks at scope ``bench``, which holds four), seeded with bulk row
-inserts (no validation: the bench measures reads), then, ``--writes`` times: a policy write through the
-real app (PATCH: alternately a policy of the decision's scope and one of another scope) and the next
-decision, against ``--steady`` decisions with nothing written; both through HTTP (``POST .../decisions``
-on the in-process app, as an enforcement point asks) and in the engine alone (``DecisionEngine.decide``:
-the freshness check, applying the change, selection, evaluation). Memory: what a full load of the org holds (the
-snapshot and its compiled policies, by ``tracemalloc``), per 10,000 policies.
+On a scratch SQLite file, in one process (one worker): an org of N policies (``--sizes``; the policies
+are spread ten per scope, the decision asks at scope ``bench``, which holds four), seeded with bulk row
+inserts (no validation: the bench measures reads). Then, ``--writes`` times: a policy write through the
+real app (PATCH: alternately a policy of the decision's scope and one of another scope), the next
+decision, and the one after it (the same rhythm with nothing to apply: on a busy machine a decision
+after a pause is slower whatever it does); and ``--steady`` decisions back to back. Decisions are timed
+through HTTP (``POST .../decisions`` on the in-process app, as an enforcement point asks) and in the
+engine alone (``DecisionEngine.decide``: the freshness check, applying the change, selection,
+evaluation). Memory: what a full load of the org holds (the snapshot and its compiled policies, by
+``tracemalloc``), per 10,000 policies.
 
     python -m bench.snapshots --sizes 100,10000 [--writes 100] [--steady 2000]
 """
@@ -150,10 +152,11 @@ def measure(size: int, writes: int, steady: int) -> dict[str, float]:
                         else (lambda: _decide_ms(c, org_id, request))
                     )
                     steady_ms = [timed() for _ in range(steady)]
-                    after_ms = []
+                    after_ms, next_ms = [], []
                     for i in range(writes):
                         _write(client, base, headers, i)
                         after_ms.append(timed())
+                        next_ms.append(timed())  # the same rhythm, nothing to apply
                     figures.update(
                         {
                             f"{mode}_steady_p50": _pct(steady_ms, 50),
@@ -161,6 +164,8 @@ def measure(size: int, writes: int, steady: int) -> dict[str, float]:
                             f"{mode}_after_p50": _pct(after_ms, 50),
                             f"{mode}_after_p99": _pct(after_ms, 99),
                             f"{mode}_after_max": max(after_ms),
+                            f"{mode}_next_p50": _pct(next_ms, 50),
+                            f"{mode}_next_p99": _pct(next_ms, 99),
                         }
                     )
                 gc.collect()
@@ -185,7 +190,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "mode    policies  seed s  full load ms  steady p50 / p99 ms  first after a write p50 / p99 / max ms"
-        "  ratio p50  ratio p99  MiB per 10k policies"
+        "  second p50 / p99 ms  ratio p50 / p99 to steady  to second  MiB per 10k policies"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         m = measure(size, args.writes, args.steady)
@@ -195,7 +200,9 @@ def main() -> None:
                 f"{mode:<6}  {size:>8}  {m['seed_s']:6.1f}  {m['load_ms']:12.1f}"
                 f"  {g['steady_p50']:8.3f} / {g['steady_p99']:6.3f}"
                 f"  {g['after_p50']:19.3f} / {g['after_p99']:6.3f} / {g['after_max']:7.2f}"
-                f"  {g['after_p50'] / g['steady_p50']:9.2f}  {g['after_p99'] / g['steady_p99']:9.2f}"
+                f"  {g['next_p50']:9.3f} / {g['next_p99']:6.3f}"
+                f"  {g['after_p50'] / g['steady_p50']:9.2f} / {g['after_p99'] / g['steady_p99']:5.2f}"
+                f"  {g['after_p50'] / g['next_p50']:5.2f} / {g['after_p99'] / g['next_p99']:5.2f}"
                 f"  {m['mib_per_10k']:11.1f}",
                 flush=True,
             )
