@@ -47,6 +47,10 @@ def test_a_tampered_bundle_is_refused_reported_and_the_last_good_state_kept(hub:
         denied = agent.decide(OUTSIDE).json()
         assert denied["decision"] == "deny" and denied["bundle_revision"] == 1
         assert denied["results"][0]["version"] == 1  # the policy version that decided
+        other = agent.http.post(f"{agent.url}/v1/orgs/other/decisions", json=INSIDE)
+        assert other.status_code == 404 and other.json()["detail"] == "org 'other' not found"
+        bad = agent.http.post(f"{agent.url}/v1/orgs/acme/decisions", json={"point": "http_request"})
+        assert bad.status_code == 400 and "input" in bad.text  # the hub's own parsing and problem+json
 
         hub.publish(["192.168.0.0/16"], tamper=True)  # the bundle now allows everyone; its signature does not
         agent.wait_for(lambda: agent.status()["counts"]["refused"] >= 1, 10, "refusing")
@@ -88,8 +92,15 @@ def test_a_tampered_state_file_is_refused_at_start_up_and_nothing_is_allowed(hub
 
 
 def test_a_bundle_signed_by_another_key_than_the_pinned_one_is_refused(hub: FakeHub, tmp_path: Path) -> None:
-    agent = agent_for(hub, tmp_path, public_key=SigningKey.generate().public.b64).start(wait="listening")
+    """Also: with a local token set, the agent's routes but /healthz need it."""
+    agent = agent_for(hub, tmp_path, public_key=SigningKey.generate().public.b64)
+    token = "local-token-0123456789"
+    agent.extra_env = {**agent.extra_env, "POLICYHUB_AGENT_LOCAL_TOKEN": token}
+    agent.start(wait="listening")
     try:
+        assert agent.get("/status").status_code == 401
+        assert agent.decide(INSIDE).status_code == 401
+        agent.http.headers["Authorization"] = f"Bearer {token}"
         agent.wait_for(lambda: agent.status()["counts"]["refused"] >= 1, 10, "refusing")
         status = agent.status()
         assert status["ready"] is False and "is not trusted" in status["last_error"]
