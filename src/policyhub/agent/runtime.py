@@ -216,7 +216,8 @@ class Agent:
             self._report_now.set()
 
     def _swap_in(self, bundle: Bundle, revision: int, *, fresh: bool = False) -> None:
-        """Build the snapshot now (so a bad policy or a slow compile shows here, not in a decision).
+        """Build the snapshot before swapping it in (so a bad policy or a slow compile shows here, and no
+        decision waits for it).
 
         The compiled cache is keyed by policy revision; it starts afresh when the resources changed
         (compiled policies may read them) and after a re-bootstrap (``fresh``: a restored hub may number
@@ -225,9 +226,11 @@ class Agent:
         if fresh or digest != self._resources_digest:
             self.engine.cache = CompiledCache()
             self._resources_digest = digest
-        self.source.apply(Applied(bundle, revision))
+        applied = Applied(bundle, revision)
+        self.source.prebuild(bundle.org, applied)  # decisions go on with the old snapshot meanwhile
+        self.source.apply(applied)
         self.engine.invalidate(bundle.org)
-        self.engine.refresh(bundle.org)
+        self.engine.refresh(bundle.org)  # the prebuilt snapshot: no wait for decisions
         self.applied_at = time.time()
 
     # -- loops ------------------------------------------------------------------------------------
