@@ -1,56 +1,54 @@
-"""The public JSON document of a policy: what GET returns and what PUT/PATCH edit."""
+"""The public JSON document of a policy: what GET returns and what PUT/PATCH edit (derived from the declaration
+of a policy's fields, ``domain.policy_fields``)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Protocol, cast, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, create_model
 
-from policyhub.domain.canonical import iso
+from policyhub.domain import policy_fields
 from policyhub.domain.records import Policy
 
 #: Fields the server owns: a write may repeat them only with their stored value.
-SERVER_OWNED = (
-    "id",
-    "type",
-    "scope",
-    "revision",
-    "version",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "updated_by",
-    "archived",
-    "archived_at",
-)
+SERVER_OWNED = policy_fields.SERVER_OWNED
 #: How a client changes a server-owned field instead (used in the 400 message).
-HOW_INSTEAD = {
-    "id": "the id is assigned at creation",
-    "type": "the type is fixed at creation; create a new policy of the other type",
-    "scope": "the scope is fixed at creation; create the policy in the other scope and archive this one",
-    "revision": "the revision is assigned by the server; use If-Match for preconditions",
-    "version": "versions are created by changing spec; use POST .../rollback to restore an old one",
-    "archived": "use DELETE to archive and POST .../unarchive to restore",
-    "archived_at": "use DELETE to archive and POST .../unarchive to restore",
-}
+HOW_INSTEAD = {f.key: f.how_instead for f in policy_fields.SHOWN if f.key is not None and f.how_instead}
 
-
-class PolicyFields(BaseModel):
-    """The writable fields of a policy, strictly typed; unknown keys are rejected."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str = Field(min_length=1, max_length=128)
-    description: str = Field(default="", max_length=4096)
-    spec: dict[str, Any] | None = None
-    source: str | None = None
-    enforcement: Literal["enforce", "warn", "audit"] = "enforce"
-    enabled: bool = True
-    labels: dict[str, str] = Field(default_factory=dict)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
+#: The writable fields of a policy, strictly typed; unknown keys are rejected (read through
+#: :class:`WrittenFields`, made by :func:`written_fields`).
+PolicyFields: type[BaseModel] = create_model(
+    "PolicyFields",
+    __config__=ConfigDict(extra="forbid", strict=True),
+    __doc__="The writable fields of a policy, strictly typed; unknown keys are rejected.",
+    **policy_fields.validated(policy_fields.EDITABLE),
+)
 WRITABLE = tuple(PolicyFields.model_fields)
+
+
+class WrittenFields(Protocol):
+    """A validated write (a :data:`PolicyFields`), as the rules that read its fields by name see it; the
+    others are read by name from the declaration (``getattr``)."""
+
+    name: str
+    spec: dict[str, Any] | None
+    source: str | None
+
+
+def _check_written() -> None:
+    """``WrittenFields`` reads fields as the declaration types them."""
+    declared = {f.name: f.input_type for f in policy_fields.EDITABLE}
+    wrong = sorted(name for name, hint in get_type_hints(WrittenFields).items() if declared.get(name) != hint)
+    if wrong:
+        raise TypeError(f"WrittenFields differs from POLICY_FIELDS for {wrong}")
+
+
+_check_written()
+
+
+def written_fields(body: dict[str, Any]) -> WrittenFields:
+    """``body`` validated as the writable fields (raises Pydantic's ``ValidationError``)."""
+    return cast(WrittenFields, PolicyFields.model_validate(body))
 
 
 def scope_ref(value: object) -> object:
@@ -66,26 +64,10 @@ def etag(policy: Policy) -> str:
     return f'"{policy.id}.{policy.revision}"'
 
 
+#: (document key, attribute, conversion) of each shown field, in document order.
+_SHOWN = tuple((f.key, f.name, f.show) for f in policy_fields.SHOWN if f.key is not None)
+
+
 def to_document(policy: Policy) -> dict[str, Any]:
-    """The policy as clients see it. Keys are in a stable order."""
-    return {
-        "id": policy.id,
-        "name": policy.name,
-        "description": policy.description,
-        "type": policy.type,
-        "scope": policy.scope_path,
-        "spec": policy.spec,
-        "source": policy.source,
-        "enforcement": policy.enforcement.value,
-        "enabled": policy.enabled,
-        "labels": policy.labels,
-        "attributes": policy.attributes,
-        "revision": policy.revision,
-        "version": policy.version,
-        "created_at": iso(policy.created_at),
-        "created_by": policy.created_by,
-        "updated_at": iso(policy.updated_at),
-        "updated_by": policy.updated_by,
-        "archived": policy.archived,
-        "archived_at": iso(policy.archived_at) if policy.archived_at else None,
-    }
+    """The policy as clients see it. Keys are in a stable order (the declaration's)."""
+    return {key: show(getattr(policy, name)) if show else getattr(policy, name) for key, name, show in _SHOWN}

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from policyhub.domain import names
 from policyhub.domain.canonical import content_hash, now, same_json
 from policyhub.domain.ids import is_canonical_uuid
-from policyhub.domain.policy_document import SERVER_OWNED, PolicyFields, etag, to_document
+from policyhub.domain.policy_document import SERVER_OWNED, WrittenFields, etag, to_document, written_fields
+from policyhub.domain.policy_fields import CHECKED
 from policyhub.domain.records import Actor, Org, Policy, Role
 from policyhub.errors import Conflict, InvalidInput, NotFound
 from policyhub.policy_types.base import NormalizedSpec, PolicyType, spec_errors
@@ -193,12 +194,11 @@ class PolicyPlanning(PolicyPersistence):
         comment: str,
     ) -> Draft:
         try:
-            fields = PolicyFields.model_validate(body)
+            fields = written_fields(body)
         except ValidationError as exc:
             raise spec_errors(exc, prefix="") from None
-        fields.name = names.policy_name(fields.name)
-        fields.description = names.check_text("description", fields.description, max_len=4096, allow_newlines=True)
-        fields.labels = names.labels(fields.labels)
+        for name, check in CHECKED:  # the declared checks, in field order (the first bad field is reported)
+            setattr(fields, name, check(getattr(fields, name)))
         comment = names.check_text("comment", comment, max_len=4096, allow_newlines=True)
         normalized = self._normalize(plugin, fields, previous, ctx)
         if previous is not None:
@@ -208,7 +208,7 @@ class PolicyPlanning(PolicyPersistence):
     @staticmethod
     def _normalize(
         plugin: PolicyType,
-        fields: PolicyFields,
+        fields: WrittenFields,
         previous: Policy | None,
         ctx: UowValidationContext,
     ) -> NormalizedSpec:

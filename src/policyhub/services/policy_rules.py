@@ -4,13 +4,14 @@ may not change, and the checks of a write's raw values. No storage, no lock."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from enum import Enum
+from typing import Any
 
 from policyhub.domain.canonical import content_hash, same_json
-from policyhub.domain.policy_document import HOW_INSTEAD, SERVER_OWNED, WRITABLE, PolicyFields, scope_ref
-from policyhub.domain.records import Enforcement, Policy, Version
+from policyhub.domain.policy_document import HOW_INSTEAD, SERVER_OWNED, WRITABLE, WrittenFields, scope_ref
+from policyhub.domain.policy_fields import EDITABLE
+from policyhub.domain.records import Policy, Version
 from policyhub.errors import Conflict, FieldError, InvalidInput
 from policyhub.policy_types.base import NormalizedSpec, PolicyType
 from policyhub.services.validation_context import UowValidationContext
@@ -18,7 +19,7 @@ from policyhub.services.validation_context import UowValidationContext
 
 @dataclass
 class Draft:
-    fields: PolicyFields
+    fields: WrittenFields
     normalized: NormalizedSpec
     comment: str
 
@@ -26,14 +27,10 @@ class Draft:
 # -- rules -------------------------------------------------------------------------------------------
 def defaults() -> dict[str, Any]:
     """The optional fields' defaults (fresh objects for the mutable ones): what an omitted field resets to."""
-    return {name: factory() if factory else default for name, default, factory in DEFAULTS}
+    return {f.name: f.default_value() for f in _OPTIONAL}
 
 
-DEFAULTS: list[tuple[str, Any, Callable[[], Any] | None]] = [
-    (name, info.default, cast("Callable[[], Any] | None", info.default_factory))  # no factory takes arguments
-    for name, info in PolicyFields.model_fields.items()
-    if name != "name"
-]
+_OPTIONAL = tuple(f for f in EDITABLE if not f.required)
 
 
 def reject_server_owned(document: dict[str, Any], stored: dict[str, Any] | None) -> None:
@@ -73,15 +70,18 @@ def content_hash_changes(current: Policy, new: NormalizedSpec, new_hash: str) ->
     return new_hash != content_hash(current.spec, current.source)
 
 
-#: The metadata fields: every writable field but the name (a change of its own) and the content (a version).
-METADATA_FIELDS = tuple(name for name in PolicyFields.model_fields if name not in ("name", "spec", "source"))
+#: The metadata fields: every writable field but the name (a change of its own) and the content (versioned:
+#: a change makes a new version).
+_METADATA = tuple(f for f in EDITABLE if not f.versioned and f.name != "name")
+METADATA_FIELDS = tuple(f.name for f in _METADATA)
 
 
 def drafted_fields(draft: Draft) -> dict[str, Any]:
     """The policy's fields as the draft sets them (its content normalised), by record field: a new policy is
     made of them, a changed one replaces its own with them."""
-    fields = {name: getattr(draft.fields, name) for name in METADATA_FIELDS}
-    fields["enforcement"] = Enforcement(fields["enforcement"])
+    fields = {
+        f.name: f.load(getattr(draft.fields, f.name)) if f.load else getattr(draft.fields, f.name) for f in _METADATA
+    }
     return {**fields, "name": draft.fields.name, "spec": draft.normalized.spec, "source": draft.normalized.source}
 
 
@@ -107,7 +107,7 @@ def restorable(
 
 
 def plain(value: Any) -> Any:
-    return value.value if isinstance(value, Enforcement) else value
+    return value.value if isinstance(value, Enum) else value
 
 
 def check_immutable_spec(plugin: PolicyType, old: dict[str, Any], new: dict[str, Any]) -> None:

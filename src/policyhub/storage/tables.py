@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -19,6 +21,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.types import TypeEngine
+
+from policyhub.domain.policy_fields import COLUMNS, Stored
 
 metadata = MetaData(
     naming_convention={
@@ -31,6 +36,40 @@ metadata = MetaData(
 
 TS = DateTime(timezone=True)
 ID = String(36)
+
+
+def _column_type(stored: Stored) -> TypeEngine[Any]:
+    match stored.kind:
+        case "id":
+            return ID
+        case "string":
+            return String(stored.size)
+        case "text":
+            return Text()
+        case "json":
+            return JSON()
+        case "boolean":
+            return Boolean()
+        case "integer":
+            return Integer()
+        case "timestamp":
+            return TS
+
+
+def policy_columns() -> list[Column[Any]]:
+    """The ``policies`` columns, as ``domain/policy_fields.py`` declares them (the first is the key)."""
+    return [
+        Column(
+            f.name,
+            _column_type(f.column),
+            *([ForeignKey(f.column.references)] if f.column.references else []),
+            primary_key=f.column.primary_key,
+            nullable=f.nullable,
+        )
+        for f in COLUMNS
+        if f.column is not None
+    ]
+
 
 orgs = Table(
     "orgs",
@@ -97,26 +136,8 @@ api_keys = Table(
 policies = Table(
     "policies",
     metadata,
-    Column("id", ID, primary_key=True),
-    Column("org_id", ID, ForeignKey("orgs.id"), nullable=False),
-    Column("scope_id", ID, ForeignKey("scopes.id"), nullable=True),
-    Column("name", String(128), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("type", String(96), nullable=False),
-    Column("spec", JSON, nullable=False),
-    Column("source", Text, nullable=True),
-    Column("enforcement", String(8), nullable=False),
-    Column("enabled", Boolean, nullable=False),
-    Column("labels", JSON, nullable=False),
-    Column("attributes", JSON, nullable=False),
-    Column("revision", Integer, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("created_at", TS, nullable=False),
-    Column("created_by", ID, nullable=False),
-    Column("updated_at", TS, nullable=False),
-    Column("updated_by", ID, nullable=False),
-    Column("archived", Boolean, nullable=False),
-    Column("archived_at", TS, nullable=True),
+    # The columns are declared with the policy's fields (``domain/policy_fields.py``).
+    *policy_columns(),
     Index("ix_policies_org_scope", "org_id", "scope_id"),
     Index("ix_policies_org_type", "org_id", "type"),
     Index("ix_policies_org_created", "org_id", "created_at", "id"),

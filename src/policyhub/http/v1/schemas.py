@@ -7,43 +7,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# A policy's models are built from the declaration of its fields (``domain/policy_fields.py``).
+from policyhub.http.v1.policy_models import PolicyCreate as PolicyCreate
+from policyhub.http.v1.policy_models import PolicyList as PolicyList
+from policyhub.http.v1.policy_models import PolicyOut as PolicyOut
+from policyhub.http.v1.policy_models import PolicyReplace as PolicyReplace
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class PolicyCreate(Strict):
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_.~]*$")
-    type: str = Field(description="a policy type from GET /v1/policy-types")
-    scope: str | None = Field(default=None, description="scope path such as 'payments/api'; null: org level")
-    description: str = ""
-    spec: dict[str, Any] | None = Field(default=None, description="type-specific content (or give source)")
-    source: str | None = Field(default=None, description="source text (e.g. YAML) for types that have one")
-    enforcement: Literal["enforce", "warn", "audit"] = "enforce"
-    enabled: bool = True
-    labels: dict[str, str] = Field(default_factory=dict)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    comment: str = Field(default="", description="comment recorded on the first version")
-
-
-class PolicyReplace(Strict):
-    """Full replacement: omitted optional fields reset to their defaults."""
-
-    name: str | None = Field(
-        default=None,
-        description="omitted: kept. PUT to a policy by name never renames (another name is a 400): PATCH "
-        '{"name": "new"} renames; PUT by id replaces the name too',
-    )
-    type: str | None = Field(default=None, description="required when the PUT creates the policy")
-    scope: str | None = None
-    description: str = ""
-    spec: dict[str, Any] | None = None
-    source: str | None = None
-    enforcement: Literal["enforce", "warn", "audit"] = "enforce"
-    enabled: bool = True
-    labels: dict[str, str] = Field(default_factory=dict)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    comment: str = ""
 
 
 class MergePatch(BaseModel):
@@ -59,33 +31,6 @@ class JsonPatchOperation(BaseModel):
     path: str
     value: Any = None
     from_: str | None = Field(default=None, alias="from")
-
-
-class PolicyOut(BaseModel):
-    id: str
-    name: str
-    description: str
-    type: str
-    scope: str | None
-    spec: dict[str, Any]
-    source: str | None
-    enforcement: Literal["enforce", "warn", "audit"]
-    enabled: bool
-    labels: dict[str, str]
-    attributes: dict[str, Any]
-    revision: int
-    version: int
-    created_at: datetime
-    created_by: str
-    updated_at: datetime
-    updated_by: str
-    archived: bool
-    archived_at: datetime | None
-
-
-class PolicyList(BaseModel):
-    items: list[PolicyOut]
-    next_page_token: str | None
 
 
 class VersionOut(BaseModel):

@@ -21,9 +21,11 @@ from policyhub.storage.prepared import Prepared
 from policyhub.storage.repositories.events import EVENT_KEYS, EventRepository, event_columns
 from policyhub.storage.repositories.orgs import OrgRepository
 from policyhub.storage.repositories.policies import (
+    INSERT_ONLY_KEYS,
     VERSION_KEYS,
     WRITE_KEYS,
     PolicyRepository,
+    insert_columns,
     version_columns,
     write_columns,
 )
@@ -38,7 +40,7 @@ def _values(prefix: str, table: Any, keys: Sequence[str]) -> tuple[list[str], li
 
 
 #: The columns a change that creates its policy inserts.
-INSERT_KEYS = ("id", "org_id", "created_at", "created_by", *WRITE_KEYS)
+INSERT_KEYS = (*INSERT_ONLY_KEYS, *WRITE_KEYS)
 
 
 def _statement(creates: bool, with_version: bool, event_count: int) -> Prepared:
@@ -102,15 +104,9 @@ class PolicyChangeRepository:
         statement = _STATEMENTS.get(key)
         if statement is None:
             statement = _STATEMENTS[key] = _statement(*key)
-        params: dict[str, object] = {"p_" + k: v for k, v in write_columns(updated).items()}
-        if creates:
-            params.update(
-                p_id=updated.id,
-                p_org_id=updated.org_id,
-                p_created_at=updated.created_at,
-                p_created_by=updated.created_by,
-            )
-        else:
+        columns = insert_columns(updated) if creates else write_columns(updated)
+        params: dict[str, object] = {"p_" + k: v for k, v in columns.items()}
+        if not creates:
             params.update(b_id=updated.id, b_org_id=updated.org_id, b_revision=expected_revision)
         if version is not None:
             params.update({"v_" + k: v for k, v in version_columns(updated.org_id, version).items()})

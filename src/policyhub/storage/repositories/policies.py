@@ -11,17 +11,16 @@ from sqlalchemy import bindparam, delete, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from policyhub.domain.records import Enforcement, Policy, Version
+from policyhub.domain.policy_fields import COLUMNS, POLICY_FIELDS
+from policyhub.domain.records import Policy, Version
 from policyhub.domain.selectors import Requirement
 from policyhub.storage.prepared import Prepared
 from policyhub.storage.tables import policies, policy_references, policy_versions, principals, scopes
 
 _SELECT = select(policies, scopes.c.path.label("scope_path")).outerjoin(scopes, scopes.c.id == policies.c.scope_id)
-#: Columns a write sets (see ``_columns``), and those only an insert sets.
-WRITE_KEYS = (
-    "scope_id", "name", "description", "type", "spec", "source", "enforcement", "enabled", "labels",
-    "attributes", "revision", "version", "updated_at", "updated_by", "archived", "archived_at",
-)  # fmt: skip
+#: Columns a write sets (``write_columns``), in column order; an insert also sets ``INSERT_ONLY_KEYS``.
+WRITE_KEYS = tuple(f.name for f in COLUMNS if f.column is not None and not f.column.insert_only)
+INSERT_ONLY_KEYS = tuple(f.name for f in COLUMNS if f.column is not None and f.column.insert_only)
 VERSION_KEYS = (
     "policy_id",
     "org_id",
@@ -48,37 +47,23 @@ _UPDATE = Prepared(
     ),
     column_keys=WRITE_KEYS,
 )
-_INSERT = Prepared(policies.insert().inline(), column_keys=("id", "org_id", "created_at", "created_by", *WRITE_KEYS))
+_INSERT = Prepared(policies.insert().inline(), column_keys=(*INSERT_ONLY_KEYS, *WRITE_KEYS))
 _INSERT_VERSION = Prepared(policy_versions.insert().inline(), column_keys=VERSION_KEYS)
 
 #: Versions are an INTEGER column: 32 bits on PostgreSQL (SQLite's 64-bit INTEGER holds more).
 MAX_VERSION = 2**31 - 1
 
 
+#: (attribute, conversion) of each field a row holds (``scope_path`` is the joined scope's).
+_LOADS = tuple((f.name, f.load) for f in POLICY_FIELDS)
+#: (column, conversion) of each column a write sets, and of each an insert sets.
+_DUMPS = {f.name: f.dump for f in COLUMNS}
+_WRITE_DUMPS = tuple((name, _DUMPS[name]) for name in WRITE_KEYS)
+_INSERT_DUMPS = tuple((name, _DUMPS[name]) for name in (*INSERT_ONLY_KEYS, *WRITE_KEYS))
+
+
 def _policy(row: Row[Any]) -> Policy:
-    return Policy(
-        id=row.id,
-        org_id=row.org_id,
-        scope_id=row.scope_id,
-        scope_path=row.scope_path,
-        name=row.name,
-        description=row.description,
-        type=row.type,
-        spec=row.spec,
-        source=row.source,
-        enforcement=Enforcement(row.enforcement),
-        enabled=bool(row.enabled),
-        labels=dict(row.labels or {}),
-        attributes=dict(row.attributes or {}),
-        revision=row.revision,
-        version=row.version,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        updated_at=row.updated_at,
-        updated_by=row.updated_by,
-        archived=bool(row.archived),
-        archived_at=row.archived_at,
-    )
+    return Policy(**{name: load(getattr(row, name)) if load else getattr(row, name) for name, load in _LOADS})
 
 
 def version_columns(org_id: str, v: Version) -> dict[str, Any]:
@@ -98,24 +83,12 @@ def version_columns(org_id: str, v: Version) -> dict[str, Any]:
 
 def write_columns(p: Policy) -> dict[str, Any]:
     """What a write sets in a policy's row, by column (``WRITE_KEYS``)."""
-    return {
-        "scope_id": p.scope_id,
-        "name": p.name,
-        "description": p.description,
-        "type": p.type,
-        "spec": p.spec,
-        "source": p.source,
-        "enforcement": p.enforcement.value,
-        "enabled": p.enabled,
-        "labels": p.labels,
-        "attributes": p.attributes,
-        "revision": p.revision,
-        "version": p.version,
-        "updated_at": p.updated_at,
-        "updated_by": p.updated_by,
-        "archived": p.archived,
-        "archived_at": p.archived_at,
-    }
+    return {name: dump(getattr(p, name)) if dump else getattr(p, name) for name, dump in _WRITE_DUMPS}
+
+
+def insert_columns(p: Policy) -> dict[str, Any]:
+    """What inserting a policy sets in its row, by column (``INSERT_ONLY_KEYS``, then ``WRITE_KEYS``)."""
+    return {name: dump(getattr(p, name)) if dump else getattr(p, name) for name, dump in _INSERT_DUMPS}
 
 
 @dataclass(frozen=True)
@@ -205,14 +178,7 @@ class PolicyRepository:
         return found
 
     def insert(self, p: Policy) -> None:
-        params = {
-            "id": p.id,
-            "org_id": p.org_id,
-            "created_at": p.created_at,
-            "created_by": p.created_by,
-            **write_columns(p),
-        }
-        _INSERT.execute(self.conn, params)
+        _INSERT.execute(self.conn, insert_columns(p))
 
     def update(self, p: Policy, expected_revision: int) -> bool:
         """Compare-and-set on ``revision``: False when someone else changed the row first."""
