@@ -18,7 +18,7 @@ metadata: its changes are recorded in ``metadata_update`` events), the API model
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum, StrEnum
@@ -162,11 +162,15 @@ def _object(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
+DESCRIPTION_MAX = 4096
+
+
 def _description(value: str) -> str:
-    return names.check_text("description", value, max_len=4096, allow_newlines=True)
+    return names.check_text("description", value, max_len=DESCRIPTION_MAX, allow_newlines=True)
 
 
 _SET_AT_CREATION = "the {} is fixed at creation; "
+_ARCHIVE_INSTEAD = "use DELETE to archive and POST .../unarchive to restore"
 POLICY_FIELDS: tuple[PolicyField, ...] = (
     PolicyField("id", str, Stored("id", insert_only=True, primary_key=True),
         how_instead="the id is assigned at creation"),
@@ -174,10 +178,10 @@ POLICY_FIELDS: tuple[PolicyField, ...] = (
     PolicyField("scope_id", str | None, Stored("id", references="scopes.id"), key=None),
     PolicyField("name", str, Stored("string", 128), Writes.ALWAYS,
         limits={"min_length": 1, "max_length": names.NAME_MAX}, check=names.policy_name,
-        documented={"min_length": 1, "max_length": names.NAME_MAX, "pattern": r"^[a-zA-Z0-9][a-zA-Z0-9\-_.~]*$"},
+        documented={"min_length": 1, "max_length": names.NAME_MAX, "pattern": names.NAME_PATTERN.pattern},
         put_description="omitted: kept. PUT to a policy by name never renames (another name is a 400): PATCH "
         '{"name": "new"} renames; PUT by id replaces the name too'),
-    PolicyField("description", str, Stored("text"), Writes.ALWAYS, default="", limits={"max_length": 4096},
+    PolicyField("description", str, Stored("text"), Writes.ALWAYS, default="", limits={"max_length": DESCRIPTION_MAX},
         check=_description),
     PolicyField("type", str, Stored("string", 96), Writes.AT_CREATION,
         description="a policy type from GET /v1/policy-types",
@@ -203,10 +207,8 @@ POLICY_FIELDS: tuple[PolicyField, ...] = (
     PolicyField("created_by", str, Stored("id", insert_only=True)),
     PolicyField("updated_at", datetime, Stored("timestamp")),
     PolicyField("updated_by", str, Stored("id")),
-    PolicyField("archived", bool, Stored("boolean"),
-        how_instead="use DELETE to archive and POST .../unarchive to restore"),
-    PolicyField("archived_at", datetime | None, Stored("timestamp"),
-        how_instead="use DELETE to archive and POST .../unarchive to restore"),
+    PolicyField("archived", bool, Stored("boolean"), how_instead=_ARCHIVE_INSTEAD),
+    PolicyField("archived_at", datetime | None, Stored("timestamp"), how_instead=_ARCHIVE_INSTEAD),
 )  # fmt: skip
 
 # -- views of the declaration ------------------------------------------------------------------------
@@ -236,16 +238,17 @@ def validated(declared: Iterable[PolicyField]) -> dict[str, Any]:
     return {f.name: (f.input_type, Field(**f.defaults(), **f.limits)) for f in declared}
 
 
-def _check_record() -> None:
-    """``Policy`` has the declared fields with the declared types (or the declaration is out of date)."""
-    hints = get_type_hints(Policy)
-    declared = {f.name: f.type for f in POLICY_FIELDS}
-    if {f.name for f in fields(Policy)} != set(declared):
-        missing, extra = set(declared) - set(hints), set(hints) - set(declared)
-        raise TypeError(f"Policy differs from POLICY_FIELDS: missing {sorted(missing)}, undeclared {sorted(extra)}")
-    wrong = sorted(name for name, hint in hints.items() if hint != declared[name])
+def check_record(record: type, declared: Sequence[PolicyField]) -> None:
+    """``record`` (a dataclass) has exactly the ``declared`` fields, with their types; else a TypeError."""
+    hints = get_type_hints(record)
+    types = {f.name: f.type for f in declared}
+    attributes = {f.name for f in fields(record)}
+    if attributes != set(types):
+        missing, extra = sorted(set(types) - attributes), sorted(attributes - set(types))
+        raise TypeError(f"{record.__name__} differs from its declaration: missing {missing}, undeclared {extra}")
+    wrong = sorted(name for name in attributes if hints[name] != types[name])
     if wrong:
-        raise TypeError(f"Policy's types differ from POLICY_FIELDS for {wrong}")
+        raise TypeError(f"{record.__name__} types {wrong} otherwise than its declaration")
 
 
-_check_record()
+check_record(Policy, POLICY_FIELDS)
