@@ -119,6 +119,9 @@ class Actor:
 
 @dataclass
 class Policy:
+    """A policy. Its fields are declared in ``domain/policy_fields.py`` (how each is stored, shown and set),
+    which checks this class against the declaration when it is imported."""
+
     id: str
     org_id: str
     scope_id: str | None
