@@ -33,7 +33,7 @@ class AgentSettings(BaseSettings):
     #: Required as ``Authorization: Bearer`` on the agent's decision endpoints when set (and required
     #: when it listens on anything but a loopback address).
     local_token: SecretStr | None = Field(default=None, min_length=16)
-    poll_wait_s: float = Field(default=25.0, ge=0, le=30)
+    poll_wait_s: float = Field(default=25.0, ge=1, le=30)  # a long poll; never a tight polling loop
     status_interval_s: float = Field(default=10.0, gt=0, le=3600)
     ship_interval_s: float = Field(default=1.0, gt=0, le=600)
     max_backoff_s: float = Field(default=10.0, ge=0.1, le=600)

@@ -290,7 +290,7 @@ class Agent:
                 self._stop.wait(0.2)  # the bundle lags the feed (a replica behind): ask again shortly
         else:
             self.feed_after = max(after, next_after)
-            if self.feed_after == after and time.monotonic() - started < min(0.05, self.config.poll_wait_s):
+            if self.feed_after == after and time.monotonic() - started < 0.05:
                 self._stop.wait(0.2)  # an empty answer that did not wait: never spin on it
 
     def _report(self) -> None:
