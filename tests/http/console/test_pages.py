@@ -271,3 +271,15 @@ def test_a_logged_decision_whose_results_were_cut_still_renders(org: OrgClient) 
     b = Browser(org, org.token)
     assert b.get("decisions").status_code == 200
     assert b.get(f"decisions/{row.id}").status_code == 200
+
+
+def test_saving_keeps_the_fields_the_form_does_not_edit(org: OrgClient) -> None:
+    """The save is a PUT, which resets what it omits: every editable field the form does not show is sent
+    as it is."""
+    org.post("policies", json={"name": "kept", "type": "document", "spec": {"n": 1}, "attributes": {"owner": "ann"}})
+    b = Browser(org, org.token)
+    form = _edit_form(b, "kept")
+    r = b.post("policies/kept/edit", {**form, "spec": "n: 2\n", "labels": "", "action": "save"})
+    assert r.status_code == 303
+    doc = org.get("policies/kept").json()
+    assert doc["spec"] == {"n": 2} and doc["attributes"] == {"owner": "ann"}

@@ -10,7 +10,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from policyhub.domain.policy_document import etag
+from policyhub.domain.policy_document import etag, to_document
+from policyhub.domain.policy_fields import EDITABLE
 from policyhub.domain.records import Policy
 from policyhub.errors import InvalidInput, PreconditionFailed
 from policyhub.http.console.pages import container, field_errors, page, router, see_other
@@ -69,14 +70,15 @@ class EditForm:
 
     def document(self, policy: Policy) -> dict[str, Any] | None:
         """The PUT body the form stands for (None when a field could not be read; see ``errors``)."""
-        doc: dict[str, Any] = {
-            "name": policy.name,
-            "description": self.description,
-            "enforcement": self.enforcement,
-            "enabled": self.enabled,
-            "attributes": policy.attributes,
-            "comment": self.comment,
-        }
+        # A PUT resets what it omits: start from every editable field as it is (the declaration's list,
+        # so a field added later is kept), then put in what the form edits.
+        current = to_document(policy)
+        doc: dict[str, Any] = {f.key: current[f.key] for f in EDITABLE if f.key is not None and f.key in current}
+        doc.pop("spec", None)
+        doc.pop("source", None)
+        doc.update(
+            description=self.description, enforcement=self.enforcement, enabled=self.enabled, comment=self.comment
+        )
         for name, parse in (("labels", parse_labels), ("spec", parse_spec)):
             if name == "spec" and self.source is not None:
                 continue  # a policy written as source: the spec is derived from it
