@@ -3,6 +3,7 @@ wake on a commit (this process's, or another replica's), the 410 re-bootstrap an
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -176,3 +177,57 @@ def test_the_feed_is_in_the_openapi_document(org: OrgClient) -> None:
     op = spec["paths"]["/v1/orgs/{org}/changes"]["get"]
     assert {p["name"] for p in op["parameters"]} >= {"after", "limit", "wait"}
     assert "410" in op["responses"]
+
+
+def _sse(text: str) -> list[dict[str, str]]:
+    """The events of a text/event-stream body (comments dropped)."""
+    events = []
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":"))
+        if fields:
+            events.append(fields)
+    return events
+
+
+def test_the_stream_sends_each_change_as_an_event_and_ends_after_its_duration(org: OrgClient) -> None:
+    for i in range(3):
+        _policy(org, f"s{i}")
+    page = _feed(org).json()
+    started = time.monotonic()
+    r = org.get("changes/stream", params={"duration": 0.5})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    assert time.monotonic() - started >= 0.45
+    events = _sse(r.text)
+    assert [int(e["id"]) for e in events] == [c["seq"] for c in page["changes"]]
+    assert {e["event"] for e in events} == {"change"}
+    assert [json.loads(e["data"]) for e in events] == page["changes"]
+    # resumed after the last one: nothing more, a keep-alive comment only
+    r = org.get("changes/stream", params={"duration": 0.2}, headers={"Last-Event-ID": events[-1]["id"]})
+    assert _sse(r.text) == [] and ": keep-alive" in r.text
+
+
+def test_the_stream_sends_a_change_that_commits_while_it_is_open(org: OrgClient) -> None:
+    head = _feed(org).json()["head"]
+    answer: dict[str, Any] = {}
+
+    def stream() -> None:
+        answer["text"] = org.get("changes/stream", params={"after": head, "duration": 2}).text
+
+    reader = threading.Thread(target=stream)
+    reader.start()
+    time.sleep(0.4)
+    made = _policy(org, "streamed")
+    reader.join(timeout=15)
+    (event,) = _sse(answer["text"])
+    assert json.loads(event["data"])["subject"] == made["id"]
+
+
+def test_the_stream_refuses_what_the_feed_refuses(org: OrgClient) -> None:
+    head = _feed(org).json()["head"]
+    r = org.get("changes/stream", params={"after": head + 1})
+    assert r.status_code == 410 and r.json()["head"] == head
+    r = org.get("changes/stream", headers={"Last-Event-ID": "later"})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "Last-Event-ID"
+    r = org.get("changes/stream", params={"duration": 301})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "duration"
+    assert org.get("changes/stream", token=org.key("editor", scope=None) + "x").status_code == 401

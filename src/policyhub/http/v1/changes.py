@@ -3,19 +3,23 @@ with long polling (``services.change_feed``). Agent keys may read it."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from policyhub.domain.bounded_json import json_bytes
 from policyhub.domain.canonical import iso
-from policyhub.domain.records import Event
+from policyhub.domain.records import Actor, Event
+from policyhub.errors import InvalidInput
 from policyhub.http.deps import ContainerDep, RolloutActor
 from policyhub.http.problems import problem_body
 from policyhub.http.v1.render import FastJSON
 from policyhub.http.v1.rollout import RolloutOrg
-from policyhub.services.change_feed import DEFAULT_LIMIT, MAX_LAG, MAX_LIMIT, MAX_WAIT_S, FeedGone
+from policyhub.services.change_feed import DEFAULT_LIMIT, MAX_LAG, MAX_LIMIT, MAX_WAIT_S, ChangeFeed, FeedGone, FeedPage
 
 router = APIRouter(prefix="/v1/orgs/{org}", tags=["rollout"])
 
@@ -75,7 +79,6 @@ def change_out(event: Event) -> dict[str, Any]:
     responses={410: {"model": GoneProblem, "description": "re-bootstrap from a bundle"}},
 )
 async def changes(
-    request: Request,
     c: ContainerDep,
     actor: RolloutActor,
     org: RolloutOrg,
@@ -86,8 +89,7 @@ async def changes(
     try:
         page = await c.change_feed.changes(actor, org.id, after, limit, wait)
     except FeedGone as gone:
-        body = {**problem_body(410, gone), "head": gone.head}
-        return JSONResponse(body, status_code=410, media_type="application/problem+json")
+        return _gone(gone)
     return FastJSON(
         {
             "changes": [change_out(e) for e in page.changes],
@@ -96,3 +98,63 @@ async def changes(
             "more": page.more,
         }
     )
+
+
+def _gone(gone: FeedGone) -> Response:
+    body = {**problem_body(410, gone), "head": gone.head}
+    return JSONResponse(body, status_code=410, media_type="application/problem+json")
+
+
+#: How long one event stream lasts at most; the client reconnects with ``Last-Event-ID``.
+MAX_STREAM_S = 300.0
+KEEP_ALIVE_S = 15.0
+
+
+@router.get(
+    "/changes/stream",
+    response_class=StreamingResponse,
+    summary="The change feed as server-sent events (agent or viewer key)",
+    description="The same changes as `GET .../changes`, as `text/event-stream`: one `change` event per change "
+    "(`id` = its seq, `data` = the change's JSON), a `: keep-alive` comment every 15 s without changes, and a "
+    "`gone` event (the 410 problem as `data`) when the caller must re-bootstrap. Resume with `Last-Event-ID` "
+    f"(or `after`). A stream lasts `duration` seconds (at most {MAX_STREAM_S:g}), then ends: reconnect. A position "
+    "the feed no longer serves before the stream starts is a plain 410.",
+    responses={410: {"model": GoneProblem, "description": "re-bootstrap from a bundle"}},
+)
+async def change_stream(
+    c: ContainerDep,
+    actor: RolloutActor,
+    org: RolloutOrg,
+    after: Annotated[int, Query(description="the last seq the caller has (0: from the start)")] = 0,
+    duration: Annotated[float, Query(description=f"seconds the stream lasts (0..{MAX_STREAM_S:g})")] = MAX_STREAM_S,
+    last_event_id: Annotated[str | None, Header(description="the last seq received (overrides `after`)")] = None,
+) -> Response:
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise InvalidInput.field("Last-Event-ID", "must be the seq of the last event received")
+        after = int(last_event_id)
+    if not 0 <= duration <= MAX_STREAM_S:
+        raise InvalidInput.field("duration", f"must be between 0 and {MAX_STREAM_S:g} seconds")
+    try:  # the first page before the stream starts: a refusal is still an HTTP status
+        first = await c.change_feed.changes(actor, org.id, after, MAX_LIMIT, 0)
+    except FeedGone as gone:
+        return _gone(gone)
+    events = _events(c.change_feed, actor, org.id, first, time.monotonic() + duration)
+    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+async def _events(feed: ChangeFeed, actor: Actor, org_id: str, page: FeedPage, deadline: float) -> AsyncIterator[bytes]:
+    while True:
+        for event in page.changes:
+            yield b"id: %d\nevent: change\ndata: %s\n\n" % (event.seq, json_bytes(change_out(event)))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if not page.changes:
+            yield b": keep-alive\n\n"
+        wait = 0 if page.more else min(KEEP_ALIVE_S, remaining)
+        try:
+            page = await feed.changes(actor, org_id, page.next_after, MAX_LIMIT, wait)
+        except FeedGone as gone:
+            yield b"event: gone\ndata: %s\n\n" % json_bytes({**problem_body(410, gone), "head": gone.head})
+            return
