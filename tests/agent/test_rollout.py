@@ -44,7 +44,8 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
     agents: list[AgentProcess] = []
     try:
         assert admin.post("/scopes", json={"kind": "endpoint", "key": SCOPE}).status_code == 201
-        jfrog_gate.setup((httpx.Client(base_url=hub.url), "", {"Authorization": admin.headers["Authorization"]}))
+        with httpx.Client(base_url=hub.url) as jfrog:  # the JFrog face: a template, a rule, a gate policy
+            jfrog_gate.setup((jfrog, "", {"Authorization": admin.headers["Authorization"]}))
         create(admin, flashback_content.CASE.policies[0])
         put_environment(admin, ENV, [SCOPE])
         token = agent_key(admin)
