@@ -5,6 +5,7 @@ The command line's options arrive as ``POLICYHUB_AGENT_*`` variables, the hub ke
 
 from __future__ import annotations
 
+import logging
 import os
 
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from policyhub.settings import get_settings
 def create() -> FastAPI:
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per long poll and status report
     agent = Agent(AgentSettings.from_environment(), os.environ.get("POLICYHUB_TOKEN", ""), settings)
     app = create_agent_app(agent)
     tune_gc()
