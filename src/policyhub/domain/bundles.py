@@ -14,21 +14,30 @@ sorted by id, so equal contents give equal canonical JSON, hence an equal conten
 
 Decoding checks every field's type and names the bad one (``policies[3].spec: must be an object``): a
 bundle comes from the hub and is signed, but an agent must refuse a malformed one clearly, not crash.
+
+A policy item is derived from the declaration of a policy's fields (``domain.policy_fields.POLICY_FIELDS``,
+see :class:`PolicyCodec`): it carries every declared field under its name, converted by its declared type,
+so a field added to the declaration travels in bundles with no edit here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from enum import Enum
+from operator import attrgetter
+from types import NoneType
+from typing import Any, Generic, TypeVar, get_args, get_origin
 
 from policyhub.domain.canonical import canonical_json, iso, sha256_hex, utc
-from policyhub.domain.records import Enforcement, Policy, Resource, Scope
+from policyhub.domain.policy_fields import POLICY_FIELDS, PolicyField, check_record
+from policyhub.domain.records import Policy, Resource, Scope
 
 FORMAT = 1
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BundleError(ValueError):
@@ -50,10 +59,6 @@ class Bundle:
 # -- encoding -------------------------------------------------------------------------------------------
 
 
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else iso(value)
-
-
 def encode_scope(scope: Scope) -> dict[str, Any]:
     return {
         "id": scope.id,
@@ -65,32 +70,6 @@ def encode_scope(scope: Scope) -> dict[str, Any]:
         "path": scope.path,
         "attributes": scope.attributes,
         "created_at": iso(scope.created_at),
-    }
-
-
-def encode_policy(policy: Policy) -> dict[str, Any]:
-    return {
-        "id": policy.id,
-        "org_id": policy.org_id,
-        "scope_id": policy.scope_id,
-        "scope_path": policy.scope_path,
-        "name": policy.name,
-        "description": policy.description,
-        "type": policy.type,
-        "spec": policy.spec,
-        "source": policy.source,
-        "enforcement": policy.enforcement.value,
-        "enabled": policy.enabled,
-        "labels": policy.labels,
-        "attributes": policy.attributes,
-        "revision": policy.revision,
-        "version": policy.version,
-        "created_at": iso(policy.created_at),
-        "created_by": policy.created_by,
-        "updated_at": iso(policy.updated_at),
-        "updated_by": policy.updated_by,
-        "archived": policy.archived,
-        "archived_at": _when(policy.archived_at),
     }
 
 
@@ -259,36 +238,6 @@ def decode_scope(item: Any, where: str = "scope") -> Scope:
     )
 
 
-def decode_policy(item: Any, where: str = "policy") -> Policy:
-    f = _Fields(item, where)
-    enforcement = f.text("enforcement")
-    if enforcement not in {e.value for e in Enforcement}:
-        raise BundleError(f"{where}.enforcement: must be one of {', '.join(e.value for e in Enforcement)}")
-    return Policy(
-        id=f.text("id"),
-        org_id=f.text("org_id"),
-        scope_id=f.optional_text("scope_id"),
-        scope_path=f.optional_text("scope_path"),
-        name=f.text("name"),
-        description=f.text("description"),
-        type=f.text("type"),
-        spec=f.mapping("spec"),
-        source=f.optional_text("source"),
-        enforcement=Enforcement(enforcement),
-        enabled=f.flag("enabled"),
-        labels=f.labels("labels"),
-        attributes=f.mapping("attributes"),
-        revision=f.integer("revision"),
-        version=f.integer("version"),
-        created_at=f.when("created_at"),
-        created_by=f.text("created_by"),
-        updated_at=f.when("updated_at"),
-        updated_by=f.text("updated_by"),
-        archived=f.flag("archived"),
-        archived_at=f.optional_when("archived_at"),
-    )
-
-
 def decode_resource(item: Any, where: str = "resource") -> Resource:
     f = _Fields(item, where)
     return Resource(
@@ -302,6 +251,182 @@ def decode_resource(item: Any, where: str = "resource") -> Resource:
         updated_at=f.when("updated_at"),
         updated_by=f.text("updated_by"),
     )
+
+
+# -- policies: derived from the declaration of their fields ---------------------------------------------
+
+#: A field's decoder: (the item's value, ``where.field``) -> the record's value, or a BundleError.
+_Decode = Callable[[Any, str], Any]
+
+
+class PolicyCodec(Generic[R]):
+    """Encodes ``record`` instances (a dataclass with exactly the ``declared`` fields) into bundle items and
+    decodes them back, every field by its declared type.
+
+    An item holds each declared field under its name (``scope_path`` and ``org_id`` too, though the
+    document shows them otherwise or not at all), in the record's field order: a datetime as RFC 3339 text
+    (``canonical.iso``; a naive one is read as UTC), an Enum as its value, ``str``, ``int``, ``bool`` and
+    ``dict`` (``dict[str, str]``: string values) as they are; ``X | None`` also admits null. A type it cannot
+    carry is a TypeError when the codec is built (so at import for the declared fields), never a silently
+    dropped field.
+    """
+
+    def __init__(self, declared: Sequence[PolicyField], record: type[R]) -> None:
+        check_record(record, declared)  # exactly the declared fields, with their types
+        by_name = {f.name: f for f in declared}
+        dataclass_: type = record
+        order = tuple(f.name for f in fields(dataclass_))  # the record's order: the items' key order as before
+        self.record = record
+        self.names = order
+        self._values: Callable[[Any], tuple[Any, ...]] = _values_of(order)
+        self._encoders = tuple((name, encode) for name in order if (encode := _encoder(by_name[name])) is not None)
+        self._decoders = tuple((name, _decoder(by_name[name])) for name in order)
+
+    def encode(self, record: R) -> dict[str, Any]:
+        item = dict(zip(self.names, self._values(record), strict=True))
+        for name, encode in self._encoders:
+            item[name] = encode(item[name])
+        return item
+
+    def decode(self, item: Any, where: str = "policy") -> R:
+        _Fields(item, where)  # an object, or "<where>: must be an object"
+        values: dict[str, Any] = {}
+        for name, decode in self._decoders:
+            if name not in item:
+                raise BundleError(f"{where}.{name}: missing")
+            values[name] = decode(item[name], f"{where}.{name}")
+        return self.record(**values)
+
+
+def _values_of(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    get = attrgetter(*names)
+    return get if len(names) > 1 else lambda record: (get(record),)
+
+
+def _base(f: PolicyField) -> tuple[Any, bool]:
+    """The field's type without None, and whether None is admitted."""
+    if not f.nullable:
+        return f.type, False
+    rest = [arg for arg in get_args(f.type) if arg is not NoneType]
+    if len(rest) != 1:
+        raise TypeError(f"bundles cannot carry policy field {f.name!r} of type {f.type}")
+    return rest[0], True
+
+
+def _encoder(f: PolicyField) -> Callable[[Any], Any] | None:
+    """Record value -> item value; None: the same value."""
+    base, nullable = _base(f)
+    convert: Callable[[Any], Any]
+    if base is datetime:
+        convert = iso
+    elif isinstance(base, type) and issubclass(base, Enum):
+        convert = _enum_value
+    else:
+        return None
+    return _or_none(convert) if nullable else convert
+
+
+def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+def _decoder(f: PolicyField) -> _Decode:
+    """Item value -> record value, checked; the error names the field and what it must be."""
+    base, nullable = _base(f)
+    check: Callable[[Any], bool]
+    convert: _Decode
+    if base is str:
+        check, what, convert = _is_str, "a string", _same
+    elif base is bool:
+        check, what, convert = _is_bool, "a boolean", _same
+    elif base is int:
+        check, what, convert = _is_int, "an integer", _same
+    elif base is datetime:
+        check, what, convert = _is_str, "a string", _parse_when
+    elif isinstance(base, type) and issubclass(base, Enum):
+        check, what, convert = _enum_decoder(base)
+    elif (base is dict or get_origin(base) is dict) and get_args(base) in {(), (str, Any)}:
+        check, what, convert = _is_dict, "an object", _copy
+    elif get_origin(base) is dict and get_args(base) == (str, str):
+        check, what, convert = _is_dict, "an object", _string_values
+    else:
+        raise TypeError(f"bundles cannot carry policy field {f.name!r} of type {f.type}")
+    must = f"must be {what}{' or null' if nullable else ''}"
+
+    def decode(value: Any, where: str) -> Any:
+        if value is None and nullable:
+            return None
+        if not check(value):
+            raise BundleError(f"{where}: {must}")
+        return convert(value, where)
+
+    return decode
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _same(value: Any, where: str) -> Any:
+    return value
+
+
+def _copy(value: dict[str, Any], where: str) -> dict[str, Any]:
+    return dict(value)
+
+
+def _string_values(value: dict[str, Any], where: str) -> dict[str, str]:
+    if not all(isinstance(v, str) for v in value.values()):
+        raise BundleError(f"{where}: values must be strings")
+    return dict(value)
+
+
+def _enum_decoder(enum: type[Enum]) -> tuple[Callable[[Any], bool], str, _Decode]:
+    """An enum's value: of its values' type first (a string enum: "must be a string"), then one of them."""
+    members = list(enum)
+    kinds = {type(m.value) for m in members}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    one_of = f"must be one of {', '.join(str(m.value) for m in members)}"
+
+    def member(value: Any, where: str) -> Enum:
+        for m in members:
+            if type(m.value) is type(value) and m.value == value:
+                return m
+        raise BundleError(f"{where}: {one_of}")
+
+    if kind is str:
+        return _is_str, "a string", member
+    if kind is int:
+        return _is_int, "an integer", member
+    return (lambda value: True), "", member
+
+
+#: The codec of :class:`Policy`, from the declaration of its fields.
+POLICY_CODEC = PolicyCodec(POLICY_FIELDS, Policy)
+
+
+def encode_policy(policy: Policy) -> dict[str, Any]:
+    return POLICY_CODEC.encode(policy)
+
+
+def decode_policy(item: Any, where: str = "policy") -> Policy:
+    return POLICY_CODEC.decode(item, where)
 
 
 def _items(bundle: dict[str, Any], name: str, decode: Callable[[Any, str], T]) -> tuple[T, ...]:
