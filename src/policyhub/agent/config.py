@@ -25,6 +25,10 @@ class AgentSettings(BaseSettings):
     name: str = Field(default="", pattern=r"^$|" + NAME_PATTERN)
     host: str = "127.0.0.1"
     port: int = Field(default=8282, ge=1, le=65535)
+    #: Envoy's gRPC services (ext_authz Check, rate limit) on this port too (the ``grpc`` extra).
+    grpc_port: int | None = Field(default=None, ge=1, le=65535)
+    #: Where enforcement points reach this agent (AuthZEN's metadata URLs); default ``http://host:port``.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     state_dir: Path = Path("var") / "agent"
     #: The hub's bundle-signing public key (base64, raw 32 bytes): pinned, the hub is never asked for it.
     public_key: str | None = None
@@ -65,6 +69,14 @@ class AgentSettings(BaseSettings):
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def public_base_url(self) -> str:
+        """``public_url`` without a trailing slash, else ``http://host:port`` (an IPv6 host bracketed)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
+        return f"http://{host}:{self.port}"
 
 
 def is_loopback(host: str) -> bool:

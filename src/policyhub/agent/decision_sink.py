@@ -39,13 +39,16 @@ class SpooledDecisionLog(DecisionLog):
     ) -> concurrent.futures.Future[None] | None:
         if not self.wanted(result, force=force):
             return None
-        # Every record says which agent decided (the batch path does not pass its source down).
+        # Every record says which agent decided (the batch path does not pass its source down), and the
+        # protocol it was asked in when that was not the native decision API (the hub logs both).
         entry = self.entry(org_id, result, raw_input, source=f"agent:{self.agent}", principal_id=None, at=now())
+        protocol = None if source == "v1" or source.startswith("agent:") else source
         self.spool.append(
             {
                 "id": entry.id,
                 "at": iso(entry.at),
-                "source": entry.source,
+                "source": entry.source if protocol is None else f"{entry.source}/{protocol}",
+                "protocol": protocol,
                 "point": entry.point,
                 "scope": entry.scope_path,
                 "decision": entry.decision,

@@ -6,12 +6,16 @@ An agent's status report is bookkeeping, an upsert with no audit event (``Rollou
 the agent's first report of a revision. Decisions arrive as the agent's spool holds them
 (``policyhub.agent.decision_sink``) and are stored with source ``agent:<name>`` and the bundle revision
 that decided them (the log's ``policy_state``), skipping ids already logged
-(``DecisionRepository.insert_new``).
+(``DecisionRepository.insert_new``). A decision asked in an enforcement protocol (the entry's
+``protocol``: ``authzen``, ``envoy_http``, ``nginx``, ``envoy_grpc``, ``envoy_ratelimit``) is stored
+with source ``agent:<name>/<protocol>``, unless that exceeds the log's 80 characters (an agent name of
+more than 58 characters with ``envoy_ratelimit``): then it is ``agent:<name>``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +35,8 @@ from policyhub.storage.unit_of_work import UnitOfWork
 
 MAX_DECISIONS = 1000
 AGENT_SOURCE = "agent:"
+MAX_SOURCE_CHARS = 80  # the decision log's source column
+PROTOCOL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DECISIONS = frozenset(d.value for d in Decision)
 
 
@@ -139,11 +145,17 @@ def _logged(actor: Actor, agent: str, entry: Any, where: str) -> LoggedDecision:
     for name, value in (("results", results), ("obligations", obligations), ("policies", policies)):
         if not isinstance(value, list):
             raise InvalidInput.field(f"{where}.{name}", "must be an array")
+    protocol = entry.get("protocol")
+    if protocol is not None and not (isinstance(protocol, str) and PROTOCOL.fullmatch(protocol)):
+        raise InvalidInput.field(f"{where}.protocol", "must be a protocol name such as 'authzen', or null")
+    source = AGENT_SOURCE + agent
+    if protocol is not None and len(source) + 1 + len(protocol) <= MAX_SOURCE_CHARS:
+        source = f"{source}/{protocol}"
     return LoggedDecision(
         id=decision_id,
         org_id=actor.org_id,
         at=at,
-        source=AGENT_SOURCE + agent,
+        source=source,
         point=text("point", 32),
         scope_path=text("scope", 1024, optional=True),
         decision=_decision(text("decision", 8), f"{where}.decision"),

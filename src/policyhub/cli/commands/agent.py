@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from policyhub.cli.commands.server import port_problem
+from policyhub.cli.commands.server import grpc_listener_problem, port_problem
 from policyhub.cli.output import fail
 
 app = typer.Typer(add_completion=False)
@@ -34,6 +34,10 @@ def agent(
         str | None, typer.Option(help="share rate-limit counters in this Redis (default: count in this agent)")
     ] = None,
     name: Annotated[str | None, typer.Option(help="the agent's name in the hub's status (default: host-port)")] = None,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="also serve Envoy's gRPC ext_authz Check and rate limit service here"),
+    ] = None,
 ) -> None:
     """Follow an environment's signed bundle and answer decisions locally, even while the hub is down.
 
@@ -58,6 +62,7 @@ def agent(
         "PUBLIC_KEY": public_key,
         "REDIS_URL": redis_url,
         "NAME": name,
+        "GRPC_PORT": None if grpc_port is None else str(grpc_port),
     }
     for key, value in values.items():
         if value is not None:  # the listener builds its agent from the environment
@@ -71,11 +76,16 @@ def agent(
     problem = port_problem(config.host, config.port)
     if problem:
         fail(problem, 2)
+    if config.grpc_port is not None:
+        grpc_problem = grpc_listener_problem(config.host, config.grpc_port)
+        if grpc_problem:
+            fail(grpc_problem, 2)
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
     typer.echo(
         f"PolicyHub agent {config.name!r} for {config.org}/{config.environment} on http://{config.address} "
         f"(hub {config.hub}, state in {config.state_dir})"
+        + (f"; Envoy gRPC services on {config.host}:{config.grpc_port}" if config.grpc_port is not None else "")
     )
     uvicorn.run(
         "policyhub.http.agent.asgi:create",

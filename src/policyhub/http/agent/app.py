@@ -1,6 +1,7 @@
 """The agent's ASGI app: ``POST /v1/orgs/{org}/decisions`` (and ``/batch``) exactly as the hub answers
 them (the same request parsing, the same :class:`DecisionService`, the same problem+json errors), plus
-``GET /status`` (also ``/v1/status``), ``/healthz`` and ``/readyz``.
+``GET /status`` (also ``/v1/status``), ``/healthz`` and ``/readyz``, and the enforcement protocols
+(AuthZEN, Envoy ext_authz, nginx auth_request: :mod:`.protocols`).
 
 Authentication: the agent is a sidecar on loopback, so by default its listener takes no key (the
 enforcement point next to it is the only caller that can reach it). With ``POLICYHUB_AGENT_LOCAL_TOKEN``
@@ -26,11 +27,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from policyhub.agent.runtime import Agent
-from policyhub.agent.source import NoState
 from policyhub.domain.bounded_json import json_bytes
-from policyhub.errors import DomainError, NotFound, Unauthenticated
+from policyhub.errors import DomainError, Unauthenticated
 from policyhub.evaluation.outcome import DecisionResult
 from policyhub.http import problems
+from policyhub.http.agent import protocols
 from policyhub.http.deps import header
 from policyhub.http.json_body import parse_json
 from policyhub.http.media import check_json_media
@@ -67,11 +68,16 @@ def create_agent_app(agent: Agent, *, start: bool = True) -> FastAPI:
     app.state.error_faces = faces
     problems.install(app, faces)
     guard = _LocalToken(agent.config.local_token.get_secret_value() if agent.config.local_token else None)
+    callers = protocols.install(app, faces, agent, guard.check_token, token_set=guard.required)
+    if agent.config.grpc_port is not None:  # Envoy's gRPC services, on this process's event loop
+        from policyhub.http.extauthz import grpc_listener
+
+        grpc_listener.install(app, agent.config.host, agent.config.grpc_port, callers)
 
     async def batch(request: Request) -> Response:
         guard.check(request.scope)
         org = request.path_params["org"]
-        _serving(agent, org)
+        protocols.serving(agent, org)
         check_json_media(request.headers.get("content-type"))
         body = parse_json(await request.body(), max_depth=settings.max_json_depth)
         answers = await agent.decisions.decide_batch(agent.actor(), batch_requests(body))
@@ -112,13 +118,6 @@ def create_agent_app(agent: Agent, *, start: bool = True) -> FastAPI:
     return app
 
 
-def _serving(agent: Agent, org: str) -> None:
-    if agent.applied is None:
-        raise NoState("the agent has no verified bundle yet; it does not decide on nothing")
-    if not agent.serves_org(org):
-        raise NotFound(f"org {org!r} not found")
-
-
 def _answer(result: DecisionResult) -> dict[str, Any]:
     return {**result.to_json(), "bundle_revision": result.snapshot_seq}
 
@@ -130,6 +129,10 @@ class _LocalToken:
     def __init__(self, token: str | None) -> None:
         self._digest = hashlib.sha256(token.encode()).digest() if token else None
 
+    @property
+    def required(self) -> bool:
+        return self._digest is not None
+
     def check(self, scope: Scope) -> None:
         if self._digest is None:
             return
@@ -137,6 +140,14 @@ class _LocalToken:
         digest = hashlib.sha256(given.strip().encode("utf-8", "surrogatepass")).digest()
         if scheme.lower() != "bearer" or not hmac.compare_digest(digest, self._digest):
             raise Unauthenticated("this agent needs 'Authorization: Bearer <POLICYHUB_AGENT_LOCAL_TOKEN>'")
+
+    def check_token(self, given: str | None) -> None:
+        """The token as a protocol face received it (its key header; None: none sent)."""
+        if self._digest is None:
+            return
+        digest = hashlib.sha256((given or "").encode("utf-8", "surrogatepass")).digest()
+        if not given or not hmac.compare_digest(digest, self._digest):
+            raise Unauthenticated("this agent needs its POLICYHUB_AGENT_LOCAL_TOKEN as the key")
 
 
 class _HotDecide:
@@ -149,7 +160,7 @@ class _HotDecide:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         agent = self.agent
         self.guard.check(scope)
-        _serving(agent, scope["path_params"]["org"])
+        protocols.serving(agent, scope["path_params"]["org"])
         check_json_media(header(scope, b"content-type"))
         body = parse_json(await _read_body(receive), max_depth=agent.settings.max_json_depth)
         result = await agent.decisions.decide_async(agent.actor(), decision_request(body), source=agent.source_label)

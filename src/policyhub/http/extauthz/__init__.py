@@ -14,16 +14,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from policyhub.http.extauthz.callers import Caller, Callers, KeyCallers
 from policyhub.http.extauthz.routes import ENVOY, NGINX, Dialect, render_error, routes
 from policyhub.http.problems import ErrorFaces
 
-__all__ = ["ENVOY", "NGINX", "Dialect", "install", "routes"]
+__all__ = ["ENVOY", "NGINX", "Caller", "Callers", "Dialect", "KeyCallers", "install", "routes"]
 
 
-def install(app: FastAPI, faces: ErrorFaces | None = None) -> None:
+def install(app: FastAPI, faces: ErrorFaces | None = None, callers: Callers | None = None) -> None:
     """Add the HTTP check routes to ``app``, matched before every other route (proxies call them on each
-    request they pass). Errors keep ``/v1``'s problem documents."""
-    app.router.routes[0:0] = routes()
+    request they pass). Errors keep ``/v1``'s problem documents. ``callers``: who may ask (default: the
+    app's API keys; an agent's listener passes its own rule)."""
+    app.router.routes[0:0] = routes(callers=callers)
     if faces is not None:
         for dialect in (ENVOY, NGINX):
             faces.register(dialect.prefix, render_error)

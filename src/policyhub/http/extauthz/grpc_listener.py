@@ -41,12 +41,11 @@ from google.protobuf.duration_pb2 import Duration
 from google.rpc import code_pb2, status_pb2
 
 from policyhub import errors as e
-from policyhub.domain.records import Actor, Org
 from policyhub.engine.engine import DecisionRequest
-from policyhub.http.deps import Container, key_actor
+from policyhub.http.deps import Container
 from policyhub.http.extauthz import ratelimit
+from policyhub.http.extauthz.callers import Caller, Callers, KeyCallers
 from policyhub.http.extauthz.translate import KEY_HEADER, POINT, OriginalRequest, Verdict, http_request_input, verdict
-from policyhub.services.authz import refuse_agent
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +68,21 @@ def _code(exc: e.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def _caller(container: Container, context: Any) -> tuple[Actor, Org, dict[str, str]]:
+async def _caller(callers: Callers, context: Any) -> tuple[Caller, dict[str, str]]:
     metadata = {str(k).lower(): v for k, v in context.invocation_metadata() or () if isinstance(v, str)}
     key = metadata.get(KEY_HEADER)
     if not key:
         scheme, _, token = metadata.get("authorization", "").partition(" ")
         key = token.strip() if scheme.lower() == "bearer" else None
-    if not key:
+    if not key and callers.requires_key:
         raise e.Unauthenticated(
             f"missing credentials: send the API key as '{KEY_HEADER}' or 'authorization: Bearer' metadata"
         )
-    actor, org = await key_actor(container, key.strip())
-    refuse_agent(actor)  # an agent key fetches bundles; it asks no decisions of the hub
-    return actor, org, metadata
+    return await callers.caller(key.strip() if key else None, None), metadata
 
 
-async def _decide(container: Container, actor: Actor, data: dict[str, Any], scope: str | None, source: str) -> Verdict:
-    result = await container.decisions.decide_async(actor, DecisionRequest(POINT, data, scope), source=source)
+async def _decide(caller: Caller, data: dict[str, Any], scope: str | None, source: str) -> Verdict:
+    result = await caller.decisions.decide_async(caller.actor, DecisionRequest(POINT, data, scope), source=source)
     return verdict(result)
 
 
@@ -144,18 +141,18 @@ def check_response(answer: Verdict) -> Any:
 
 
 class AuthorizationService(external_auth_pb2_grpc.AuthorizationServicer):  # type: ignore[misc]
-    def __init__(self, container: Container) -> None:
-        self.container = container
+    def __init__(self, callers: Callers) -> None:
+        self.callers = callers
 
     async def Check(self, request: Any, context: Any) -> Any:
         return await _guarded(context, self._check(request, context))
 
     async def _check(self, request: Any, context: Any) -> Any:
-        actor, _, metadata = await _caller(self.container, context)
+        caller, metadata = await _caller(self.callers, context)
         attributes = request.attributes
         scope = attributes.context_extensions.get(SCOPE_EXTENSION) or metadata.get(SCOPE_METADATA) or None
         data = http_request_input(original_request(attributes))
-        answer = await _decide(self.container, actor, data, scope, "envoy_grpc")
+        answer = await _decide(caller, data, scope, "envoy_grpc")
         return check_response(answer)
 
 
@@ -188,29 +185,31 @@ def rate_limit_response(answer: Verdict, descriptors: int) -> Any:
 
 
 class RateLimitService(rls_pb2_grpc.RateLimitServiceServicer):  # type: ignore[misc]
-    def __init__(self, container: Container) -> None:
-        self.container = container
+    def __init__(self, callers: Callers) -> None:
+        self.callers = callers
 
     async def ShouldRateLimit(self, request: Any, context: Any) -> Any:
         return await _guarded(context, self._should(request, context))
 
     async def _should(self, request: Any, context: Any) -> Any:
-        actor, org, _ = await _caller(self.container, context)
+        caller, _ = await _caller(self.callers, context)
         named, scope = ratelimit.split_domain(request.domain)
-        if named not in (org.slug, org.id):
+        if named not in caller.org_names:
             raise e.NotFound(f"org {named!r} (the domain's) not found")
         descriptors = [[(entry.key, entry.value) for entry in d.entries] for d in request.descriptors]
         data = ratelimit.descriptor_input(descriptors)
-        answer = await _decide(self.container, actor, data, scope, "envoy_ratelimit")
+        answer = await _decide(caller, data, scope, "envoy_ratelimit")
         return rate_limit_response(answer, len(request.descriptors))
 
 
 # -- the listener -------------------------------------------------------------------------------------
-async def start(container: Container, host: str, port: int) -> Any:
-    """A started ``grpc.aio`` server with both services on ``host:port`` (port 0: a free one, see ``.port``)."""
+async def start(who: Container | Callers, host: str, port: int) -> Any:
+    """A started ``grpc.aio`` server with both services on ``host:port`` (port 0: a free one, see ``.port``).
+    ``who``: the hub's container (its API keys and decisions) or another rule for who asks (an agent's)."""
+    callers: Callers = KeyCallers(who) if isinstance(who, Container) else who
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES), ("grpc.so_reuseport", 1)])
-    external_auth_pb2_grpc.add_AuthorizationServicer_to_server(AuthorizationService(container), server)
-    rls_pb2_grpc.add_RateLimitServiceServicer_to_server(RateLimitService(container), server)
+    external_auth_pb2_grpc.add_AuthorizationServicer_to_server(AuthorizationService(callers), server)
+    rls_pb2_grpc.add_RateLimitServiceServicer_to_server(RateLimitService(callers), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if not bound:
         raise OSError(f"cannot listen for gRPC on {host}:{port}")
@@ -219,14 +218,15 @@ async def start(container: Container, host: str, port: int) -> Any:
     return server
 
 
-def install(app: FastAPI, host: str, port: int) -> None:
-    """Serve the gRPC listener for as long as ``app`` runs (inside its lifespan, on its event loop)."""
+def install(app: FastAPI, host: str, port: int, callers: Callers | None = None) -> None:
+    """Serve the gRPC listener for as long as ``app`` runs (inside its lifespan, on its event loop).
+    ``callers``: who may ask (default: the app's container's API keys)."""
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(target: FastAPI) -> AsyncIterator[Any]:
         async with inner(target) as state:
-            server = await start(target.state.container, host, port)
+            server = await start(callers or target.state.container, host, port)
             log.info("gRPC listener on %s:%s (ext_authz Check, rate limit service)", host, server.port)
             try:
                 yield state

@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from policyhub.domain.bounded_json import json_bytes
 from policyhub.engine.engine import DecisionRequest
 from policyhub.errors import DomainError, NotFound, Unauthenticated
-from policyhub.http.deps import Container, key_actor
+from policyhub.http.extauthz.callers import Callers, KeyCallers
 from policyhub.http.extauthz.translate import (
     KEY_HEADER,
     POINT,
@@ -38,7 +38,6 @@ from policyhub.http.extauthz.translate import (
     verdict,
 )
 from policyhub.http.problems import problem_response
-from policyhub.services.authz import refuse_agent
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 #: nginx: the header naming the original method, when the subrequest's own method is not it.
@@ -74,11 +73,13 @@ def split_target(rest: str) -> tuple[str | None, str]:
     raise NotFound("a check path is /orgs/{org}/-/{original path} or /orgs/{org}/scopes/{scope}/-/{original path}")
 
 
-def routes(*dialects: Dialect) -> list[Route]:
+def routes(*dialects: Dialect, callers: Callers | None = None) -> list[Route]:
     """The check routes of ``dialects`` (both by default): plain ASGI routes, for this app or another (an
-    agent's): ``Router(routes=routes())`` or :func:`policyhub.http.extauthz.install`."""
+    agent's): ``Router(routes=routes())`` or :func:`policyhub.http.extauthz.install`. ``callers``: who
+    asks (default: the serving app's API keys, :class:`KeyCallers`)."""
+    chosen = callers or KeyCallers()
     return [
-        CheckRoute(dialect.prefix + "/orgs/{org}/{rest:path}", CheckApp(dialect), methods=METHODS)
+        CheckRoute(dialect.prefix + "/orgs/{org}/{rest:path}", CheckApp(dialect, chosen), methods=METHODS)
         for dialect in dialects or (ENVOY, NGINX)
     ]
 
@@ -100,21 +101,20 @@ class CheckApp:
     FastAPI's request objects and dependency solving (as ``/v1``'s hot decision route does). Errors are
     raised to the app's exception handlers."""
 
-    def __init__(self, dialect: Dialect) -> None:
+    def __init__(self, dialect: Dialect, callers: Callers | None = None) -> None:
         self.dialect = dialect
+        self.callers = callers or KeyCallers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         dialect = self.dialect
-        container: Container = scope["app"].state.container
         params = scope["path_params"]
         scope_path, path = split_target(params["rest"])
         headers = joined_headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
         key = headers.get(KEY_HEADER, "").strip()
-        if not key:
+        if not key and self.callers.requires_key:
             raise Unauthenticated(f"missing credentials: the proxy sends the PolicyHub API key in '{KEY_HEADER}'")
-        actor, found = await key_actor(container, key)
-        refuse_agent(actor)  # an agent key fetches bundles; it asks no decisions of the hub
-        if params["org"] not in (found.slug, found.id):
+        caller = await self.callers.caller(key or None, scope["app"])
+        if params["org"] not in caller.org_names:
             raise NotFound(f"org {params['org']!r} not found")
         method = headers.pop(ORIGINAL_METHOD, None) if dialect.trusts_original_method else None
         query = scope["query_string"].decode("latin-1")
@@ -125,7 +125,7 @@ class CheckApp:
             body=await _read_body(receive),
         )
         request = DecisionRequest(POINT, http_request_input(original), scope_path)
-        answer = verdict(await container.decisions.decide_async(actor, request, source=dialect.source))
+        answer = verdict(await caller.decisions.decide_async(caller.actor, request, source=dialect.source))
         status, payload = 200, b""
         if not answer.allowed:
             status, payload = answer.status, json_bytes(answer.body)
