@@ -174,3 +174,45 @@ def test_the_agents_protocol_decisions_reach_the_hubs_log_with_their_protocol(se
     # the agent's native decisions keep their source; the hub's own protocol decisions theirs
     assert logged(setup.admin, f"agent:{name}") == []
     assert len(logged(setup.admin, "authzen")) == 2
+
+
+def test_the_local_token_guards_every_protocol_and_an_agent_with_no_state_answers_503(
+    setup: Setup, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tmp = tmp_path_factory.mktemp("agent-token")
+    token = "local-token-0123456789abcdef"
+    guarded = AgentProcess(
+        setup.hub.url,
+        ORG,
+        ENV,
+        agent_key(setup.admin, "guarded"),
+        tmp / "guarded",
+        name="guarded",
+        log_path=tmp / "guarded.log",
+        extra_env={"POLICYHUB_AGENT_LOCAL_TOKEN": token},
+    )
+    empty = AgentProcess(  # its hub never answers: no bundle, ever
+        f"http://127.0.0.1:{free_port()}", ORG, ENV, "phk_unused", tmp / "empty", log_path=tmp / "empty.log"
+    )
+    try:
+        guarded.start(wait="listening")
+        bearer = {"Authorization": f"Bearer {token}"}
+        guarded.wait_for(lambda: guarded.get("/readyz", headers=bearer).status_code == 200, 30, "ready")
+        assert evaluation(guarded.url, READ).status_code == 401
+        assert evaluation(guarded.url, READ, {"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
+        allowed = evaluation(guarded.url, READ, bearer)
+        assert allowed.status_code == 200 and allowed.json()["decision"] is True
+        for face in ("ext_authz", "auth_request"):
+            assert ext_authz(guarded.url, face, PASSING).status_code == 401
+            # the original request's Authorization is the client's, never the agent's credential
+            assert ext_authz(guarded.url, face, {**PASSING, "Authorization": f"Bearer {token}"}).status_code == 401
+            assert ext_authz(guarded.url, face, {**PASSING, "x-policyhub-key": token}).status_code == 200
+            assert ext_authz(guarded.url, face, {**BLOCKED, "x-policyhub-key": token}).status_code == 403
+
+        empty.start(wait="listening")
+        assert evaluation(empty.url, READ).status_code == 503  # never a decision made on nothing
+        for face in ("ext_authz", "auth_request"):
+            assert ext_authz(empty.url, face, PASSING).status_code == 503
+    finally:
+        guarded.stop()
+        empty.stop()
