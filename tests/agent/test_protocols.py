@@ -17,17 +17,21 @@ import grpc
 import httpx
 import pytest
 from envoy.service.auth.v3 import external_auth_pb2_grpc
+from envoy.service.ratelimit.v3 import rls_pb2, rls_pb2_grpc
 from google.rpc import code_pb2
 from reliability.agents import AgentProcess, agent_key, put_environment
 from reliability.servers import ORG, ServerProcess, free_port
 
-from tests.protocols.grpc_support import check_request
+from tests.protocols.grpc_support import check_request, rate_limit_request
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agent-protocols")]
 
 ENV = "edge"
 SCOPE = "edge"
-RULES = {"rules": [{"subject": {"type": "user"}, "action": {"name": "read"}}]}
+RULES = {
+    "rules": [{"subject": {"type": "user"}, "action": {"name": "read"}}],
+    "entities": {"actions": [{"name": "read"}, {"name": "write"}]},  # for AuthZEN's action search
+}
 READ = {"subject": {"type": "user", "id": "ann"}, "action": {"name": "read"}, "resource": {"type": "doc", "id": "1"}}
 WRITE = {**READ, "action": {"name": "write"}}
 BLOCKED = {"x-forwarded-for": "192.0.2.7"}
@@ -133,6 +137,10 @@ def test_the_agent_answers_each_protocol_as_the_hub_and_still_with_the_hub_down(
     denied = grpc_check(setup.grpc_port, "192.0.2.5")
     assert denied.status.code == code_pb2.PERMISSION_DENIED and denied.denied_response.status.code == 403
     assert grpc_check(setup.grpc_port, "203.0.113.9").status.code == code_pb2.OK
+    with grpc.insecure_channel(f"127.0.0.1:{setup.grpc_port}") as channel:
+        rls = rls_pb2_grpc.RateLimitServiceStub(channel)
+        over = rls.ShouldRateLimit(rate_limit_request(f"{ORG}/{SCOPE}", [("remote_address", "192.0.2.5")]), timeout=10)
+        assert over.overall_code == rls_pb2.RateLimitResponse.OVER_LIMIT  # the IP deny list, through Envoy's RLS
     HUB_ANSWERS.update(hub)
 
 
@@ -163,6 +171,7 @@ def test_the_agents_protocol_decisions_reach_the_hubs_log_with_their_protocol(se
         f"agent:{name}/envoy_http": 4,
         f"agent:{name}/nginx": 4,
         f"agent:{name}/envoy_grpc": 2,
+        f"agent:{name}/envoy_ratelimit": 1,
     }
     found = wait_logged(setup.admin, expected)
     authzen = found[f"agent:{name}/authzen"]
@@ -202,6 +211,13 @@ def test_the_local_token_guards_every_protocol_and_an_agent_with_no_state_answer
         assert evaluation(guarded.url, READ, {"Authorization": "Bearer wrong-token-0123456789"}).status_code == 401
         allowed = evaluation(guarded.url, READ, bearer)
         assert allowed.status_code == 200 and allowed.json()["decision"] is True
+        pdp = f"{guarded.url}/orgs/{ORG}/scopes/{SCOPE}/access/v1"
+        batch = {**READ, "evaluations": [{}, {"action": {"name": "write"}}]}
+        items = httpx.post(f"{pdp}/evaluations", json=batch, headers=bearer).json()["evaluations"]
+        assert [a["decision"] for a in items] == [True, False]
+        search = {"subject": READ["subject"], "resource": READ["resource"]}
+        found = httpx.post(f"{pdp}/search/action", json=search, headers=bearer).json()
+        assert found["results"] == [{"name": "read"}]  # over the agent's snapshot
         for face in ("ext_authz", "auth_request"):
             assert ext_authz(guarded.url, face, PASSING).status_code == 401
             # the original request's Authorization is the client's, never the agent's credential
