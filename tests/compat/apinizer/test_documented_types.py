@@ -106,6 +106,4 @@ def test_a_stored_only_type_never_takes_part_in_decisions(api: Apinizer) -> None
 def test_protocol_transformations_cannot_be_added_as_apinizer_says(api: Apinizer, type_name: str) -> None:
     r = api.add("transform", {"type": type_name, "description": "x", "active": True})
     assert r.status_code == 400, r.text
-    assert r.json()["validation_errors"] == [
-        {"field": "policy.type", "message": NOT_ADDABLE[type_name]}
-    ]
+    assert r.json()["validation_errors"] == [{"field": "policy.type", "message": NOT_ADDABLE[type_name]}]

@@ -159,6 +159,7 @@ def test_a_detail_list_of_costly_patterns_is_refused_fast(api: Apinizer) -> None
 def test_a_param_path_with_too_many_placeholders_is_a_400_naming_it(api: Apinizer) -> None:
     """Reading a placeholder costs the path's length times the template's placeholders (341 fit in a
     1,024-character paramPath: half a second per read of an 8 KiB path); 32 are allowed."""
+
     def identity(count: int) -> dict[str, Any]:
         template = "/x/" + "".join(f"{{p{index}}}" for index in range(count))
         return {"type": "PARAMETER", "paramType": "PATH", "paramName": "p0", "paramPath": template}
