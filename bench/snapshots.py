@@ -2,7 +2,8 @@
 
 On a scratch SQLite file, in one process (one worker): an org of N policies (``--sizes``; the policies
 are spread ten per scope, the decision asks at scope ``bench``, which holds four), seeded with bulk row
-inserts (no validation: the bench measures reads). Then, ``--writes`` times: a policy write through the
+inserts (no validation: the bench measures reads; ``--crowded``: all at scope ``far``, one (scope, point)
+list of the whole org, which every other write edits). Then, ``--writes`` times: a policy write through the
 real app (PATCH: alternately a policy of the decision's scope and one of another scope), the next
 decision, and the one after it (the same rhythm with nothing to apply: on a busy machine a decision
 after a pause is slower whatever it does); and ``--steady`` decisions back to back. Decisions are timed
@@ -11,7 +12,7 @@ engine alone (``DecisionEngine.decide``: the freshness check, applying the chang
 evaluation). Memory: what a full load of the org holds (the snapshot and its compiled policies, by
 ``tracemalloc``), per 10,000 policies.
 
-    python -m bench.snapshots --sizes 100,10000 [--writes 100] [--steady 2000]
+    python -m bench.snapshots --sizes 100,10000 [--writes 100] [--steady 2000] [--crowded]
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _access(name: str, scope: str, user: int) -> dict[str, Any]:
     return {"name": name, "type": "syftspace.access", "scope": scope, "spec": spec}
 
 
-def _seed(c: Container, client: TestClient, size: int) -> tuple[str, str, dict[str, str]]:
+def _seed(c: Container, client: TestClient, size: int, crowded: bool = False) -> tuple[str, str, dict[str, str]]:
     with c.db.write() as uow:
         created = create_org(uow, f"bench-{uuid.uuid4().hex[:8]}")
     org, headers = created.org, {"Authorization": f"Bearer {created.admin_token}"}
@@ -68,6 +69,11 @@ def _seed(c: Container, client: TestClient, size: int) -> tuple[str, str, dict[s
         template = uow.policies.by_name(org.id, "far-0")
     assert template is not None
     remaining, scope_no = max(0, size - 5), 0
+    while crowded and remaining > 0:  # every policy at scope ``far``, in one (scope, point) list
+        with c.db.write() as uow:
+            for _ in range(min(BATCH, remaining)):
+                uow.policies.insert(replace(template, id=str(uuid.uuid4()), name=f"seed-{remaining}"))
+                remaining -= 1
     while remaining > 0:
         with c.db.write() as uow:
             for _ in range(min(BATCH, remaining) // PER_SCOPE + 1):
@@ -127,7 +133,7 @@ def _write(client: TestClient, base: str, headers: dict[str, str], i: int) -> No
     assert r.status_code == 200, r.text
 
 
-def measure(size: int, writes: int, steady: int) -> dict[str, float]:
+def measure(size: int, writes: int, steady: int, crowded: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'snapshots.db'}"
         upgrade(url)
@@ -135,7 +141,7 @@ def measure(size: int, writes: int, steady: int) -> dict[str, float]:
         try:
             with TestClient(create_app(container=c)) as client:
                 started = time.perf_counter()
-                org_id, base, headers = _seed(c, client, size)
+                org_id, base, headers = _seed(c, client, size, crowded)
                 seeded_s = time.perf_counter() - started
                 request = DecisionRequest("http_request", DECISION["input"], "bench")
                 engine = c.decisions.engine
@@ -187,13 +193,18 @@ def main() -> None:
     parser.add_argument("--sizes", default="100,10000", help="policies in the org, comma-separated")
     parser.add_argument("--writes", type=int, default=100)
     parser.add_argument("--steady", type=int, default=2000)
+    parser.add_argument(
+        "--crowded",
+        action="store_true",
+        help="seed every policy at one scope (the one every other write edits), not ten per scope",
+    )
     args = parser.parse_args()
     print(
         "mode    policies  seed s  full load ms  steady p50 / p99 ms  first after a write p50 / p99 / max ms"
         "  second p50 / p99 ms  ratio p50 / p99 to steady  to second  MiB per 10k policies"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        m = measure(size, args.writes, args.steady)
+        m = measure(size, args.writes, args.steady, args.crowded)
         for mode in ("http", "engine"):
             g = {k.removeprefix(mode + "_"): v for k, v in m.items() if k.startswith(mode + "_")}
             print(

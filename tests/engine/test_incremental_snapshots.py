@@ -20,6 +20,7 @@ from policyhub.app import Container
 from policyhub.domain.records import Actor, Role
 from policyhub.engine import source as source_module
 from policyhub.engine.snapshot import load_snapshot
+from policyhub.evaluation import sorted_chunks
 from policyhub.evaluation.inputs.attachments import ENVIRONMENT_KIND
 from policyhub.evaluation.inputs.environment import attachments
 from policyhub.evaluation.snapshot import OrgSnapshot
@@ -45,6 +46,13 @@ ACTIONS = [
     "drop_resource",
     "rule",
 ]
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of one policy (split past two), so these few policies' (scope, point) lists are chunked,
+    split and emptied as a list of the whole org would be."""
+    monkeypatch.setattr(sorted_chunks, "CHUNK", 1)
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ the org changes; decision points and policy types only read it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
 from policyhub.domain.records import Policy, Scope
 from policyhub.evaluation.compiled import CompiledPolicy
 from policyhub.evaluation.persistent_map import PersistentMap
+from policyhub.evaluation.sorted_chunks import SortedChunks
 from policyhub.storage.repositories.resources import Resource
 
 ORG_LEVEL = ""
@@ -26,6 +27,10 @@ class Entry:
     policy: Policy
     compiled: CompiledPolicy
     point: str
+
+
+#: A (scope, point) list: a list while a full load builds it, chunks once a change has rebuilt it.
+Listed = list[Entry] | SortedChunks[Entry]
 
 
 class OrgSnapshot:
@@ -46,8 +51,9 @@ class OrgSnapshot:
             ((r.kind, r.id), r) for r in resources
         )
         #: (scope path, point) -> its entries ordered by policy name; lists while :meth:`add` builds, then
-        #: replaced (as tuples), never changed, by :meth:`with_entries`.
-        self._by_scope: PersistentMap[tuple[str, str], Sequence[Entry]] = PersistentMap()
+        #: replaced, never changed, by :meth:`with_entries` (as :class:`SortedChunks`: a change to a list
+        #: of the whole org copies one chunk of it, not the list).
+        self._by_scope: PersistentMap[tuple[str, str], Listed] = PersistentMap()
         self._by_id: PersistentMap[str, Entry] = PersistentMap()
         self._selected: dict[tuple[str, str | None], tuple[Entry, ...]] = {}
         self._building = True
@@ -63,7 +69,7 @@ class OrgSnapshot:
         if listed is None:
             self._by_scope.set_while_building(key, [entry])
         else:
-            cast(list[Entry], listed).append(entry)
+            cast(list[Entry], listed).append(entry)  # a list while building
         self._by_id.set_while_building(entry.policy.id, entry)
 
     def evolve(
@@ -97,25 +103,25 @@ class OrgSnapshot:
 
     def with_entries(self, changes: Mapping[str, Entry | None]) -> OrgSnapshot:
         """A new snapshot (same seq) with these policies (by id) set, moved or removed (None). Only the
-        (scope, point) lists they leave or join are rebuilt."""
+        (scope, point) lists they leave or join change, each by the chunks the policies leave or join
+        (:mod:`policyhub.evaluation.sorted_chunks`): the cost follows the change, not the list's length."""
         self._building = False
         if not changes:
             return self
-        leaving: dict[tuple[str, str], set[str]] = {}
+        leaving: dict[tuple[str, str], list[Entry]] = {}
         joining: dict[tuple[str, str], list[Entry]] = {}
         for policy_id, entry in changes.items():
             old = self._by_id.get(policy_id)
             if old is not None:
-                leaving.setdefault(_list_key(old), set()).add(policy_id)
+                leaving.setdefault(_list_key(old), []).append(old)
             if entry is not None:
                 joining.setdefault(_list_key(entry), []).append(entry)
-        lists: dict[tuple[str, str], Sequence[Entry] | None] = {}
+        lists: dict[tuple[str, str], Listed | None] = {}
         for key in leaving.keys() | joining.keys():
-            gone = leaving.get(key, set())
-            kept = [e for e in self._by_scope.get(key) or () if e.policy.id not in gone]
-            kept.extend(joining.get(key, ()))
-            kept.sort(key=name_order)
-            lists[key] = tuple(kept) if kept else None
+            listed = self._by_scope.get(key) or ()
+            chunks = listed if isinstance(listed, SortedChunks) else SortedChunks(listed, name_order)
+            kept = chunks.changed(leaving.get(key, ()), joining.get(key, ()))
+            lists[key] = kept if len(kept) else None
         evolved = self._copy(self.seq)
         evolved._by_scope = self._by_scope.evolve(lists)
         evolved._by_id = self._by_id.evolve(changes)
