@@ -9,8 +9,9 @@ the app's list, in order: the same routes, matched once.
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope
 
 
 def include_flat(app: FastAPI, *routers: APIRouter) -> None:
@@ -40,3 +41,16 @@ class HotRoute(Route):
         if match is not Match.NONE:
             child_scope["route"] = self
         return match, child_scope
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body of a plain ASGI route, read as ``Request.body`` reads it."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()

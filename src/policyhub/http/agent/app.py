@@ -36,8 +36,8 @@ from policyhub.http.deps import header
 from policyhub.http.json_body import parse_json
 from policyhub.http.media import check_json_media
 from policyhub.http.middleware import BodyLimitMiddleware
-from policyhub.http.routing import HotRoute
-from policyhub.http.v1.decisions import _read_body, batch_requests, decision_request
+from policyhub.http.routing import HotRoute, read_body
+from policyhub.http.v1.decisions import batch_requests, decision_request
 from policyhub.http.v1.render import FastJSON
 
 
@@ -162,7 +162,7 @@ class _HotDecide:
         self.guard.check(scope)
         protocols.serving(agent, scope["path_params"]["org"])
         check_json_media(header(scope, b"content-type"))
-        body = parse_json(await _read_body(receive), max_depth=agent.settings.max_json_depth)
+        body = parse_json(await read_body(receive), max_depth=agent.settings.max_json_depth)
         result = await agent.decisions.decide_async(agent.actor(), decision_request(body), source=agent.source_label)
         payload = json_bytes(_answer(result))
         headers = [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
@@ -38,6 +38,7 @@ from policyhub.http.extauthz.translate import (
     verdict,
 )
 from policyhub.http.problems import problem_response
+from policyhub.http.routing import read_body
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 #: nginx: the header naming the original method, when the subrequest's own method is not it.
@@ -122,7 +123,7 @@ class CheckApp:
             method=method or scope["method"],
             path=f"{path}?{query}" if query else path,
             headers=headers,
-            body=await _read_body(receive),
+            body=await read_body(receive),
         )
         request = DecisionRequest(POINT, http_request_input(original), scope_path)
         answer = verdict(await caller.decisions.decide_async(caller.actor, request, source=dialect.source))
@@ -137,18 +138,6 @@ class CheckApp:
         raw.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": payload})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-        elif message["type"] == "http.disconnect":
-            raise ClientDisconnect()
 
 
 def render_error(status: int, exc: DomainError, request: Request) -> Response:

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -20,7 +19,7 @@ from policyhub.http.json_body import parse_json
 from policyhub.http.media import check_json_media, require_json
 from policyhub.http.openapi import body_schema
 from policyhub.http.problems import problem_body, status_of
-from policyhub.http.routing import HotRoute
+from policyhub.http.routing import HotRoute, read_body
 from policyhub.http.v1 import decision_docs
 from policyhub.http.v1.render import FastJSON, decode_token, encode_token
 from policyhub.http.v1.schemas import Strict
@@ -259,22 +258,9 @@ class HotDecide:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         c, actor = await caller(scope, scope["path_params"]["org"])
         check_json_media(header(scope, b"content-type"))  # stricter than json_body's check, which it replaces
-        body = parse_json(await _read_body(receive), max_depth=c.settings.max_json_depth)
+        body = parse_json(await read_body(receive), max_depth=c.settings.max_json_depth)
         result = await c.decisions.decide_async(actor, decision_request(body))
         payload = json_bytes(result.to_json())  # as FastJSON renders
         headers = [(b"content-length", str(len(payload)).encode()), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body, read as ``Request.body`` reads it."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.request":
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        elif message["type"] == "http.disconnect":
-            raise ClientDisconnect()
