@@ -7,7 +7,6 @@ its own state directory; every wait is bounded.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from reliability.servers import free_port
+from reliability.servers import free_port, kill_group, stop_group
 
 
 @dataclass
@@ -113,9 +112,7 @@ class AgentProcess:
 
     def kill9(self) -> None:
         self._close_http()
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        kill_group(self.proc)
 
     def _close_http(self) -> None:
         if self._http is not None:
@@ -124,12 +121,7 @@ class AgentProcess:
 
     def stop(self) -> None:
         self._close_http()
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        stop_group(self.proc)
 
     def log_tail(self) -> str:
         if self.log_path and self.log_path.exists():

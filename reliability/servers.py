@@ -34,6 +34,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def kill_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL a running child's whole process group (it was started in a session of its own)."""
+    if proc is not None and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a running child's process group; SIGKILL it if it has not exited within 10 s."""
+    if proc is not None and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+
+
 @dataclass
 class ServerProcess:
     """``policyhub serve`` in a subprocess, bootstrapped with org ``acme`` and a known admin token."""
@@ -107,17 +124,10 @@ class ServerProcess:
 
     def kill9(self) -> None:
         """SIGKILL the whole process group (uvicorn and its workers): a crash, not a shutdown."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        kill_group(self.proc)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        stop_group(self.proc)
 
     def client(self, token: str = TOKEN, org: str = ORG, *, timeout: float = 30.0, **kw: Any) -> httpx.Client:
         """A client whose relative paths are under ``/v1/orgs/{org}``, authenticated with ``token``."""
