@@ -150,3 +150,19 @@ def desired_revision(client: httpx.Client, environment: str) -> int:
     assert r.status_code == 200, r.text
     revision: int = r.json()["desired"]["revision"]
     return revision
+
+
+def logged_ids(admin: httpx.Client, source: str) -> set[str]:
+    """The ids of the decisions the hub logged from ``source`` (``agent:<name>``), every page (at most 1,000)."""
+    found: set[str] = set()
+    token: str | None = None
+    for _ in range(1000):
+        params: dict[str, Any] = {"source": source, "limit": 500}
+        if token:
+            params["page_token"] = token
+        page = admin.get("/decisions", params=params).json()
+        found.update(item["id"] for item in page["items"])
+        token = page["next_page_token"]
+        if not token:
+            break
+    return found

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from reliability.agents import AgentProcess, agent_key, desired_revision, put_environment
+from reliability.agents import AgentProcess, agent_key, desired_revision, logged_ids, put_environment
 from reliability.context import Context
 from reliability.fixtures import percentile, wait_until
 from reliability.report import Checks, Result, timed
@@ -190,7 +190,7 @@ def _timeline(checks: Checks, hub: ServerProcess, agents: list[AgentProcess], ex
         checks.expect(shipped is not None, "the agents did not ship their spools within 30 s")
         lost = {}
         for agent in agents:
-            logged = _logged_ids(admin, f"agent:{agent.name}")
+            logged = logged_ids(admin, f"agent:{agent.name}")
             lost[agent.name] = len(set(load.answered[agent.name]) - logged)
     checks.expect(not any(lost.values()), f"answered decisions missing from the hub's log: {lost}")
     expected_errors = [e for e in load.errors if e[0] == crashed.name and killed_at <= e[1] <= back_at]
@@ -208,21 +208,6 @@ def _timeline(checks: Checks, hub: ServerProcess, agents: list[AgentProcess], ex
         f"{following if following is None else round(following, 2)}s; write -> both applied {applied_ms:.0f} ms; "
         f"lost decisions {lost}"
     )
-
-
-def _logged_ids(admin: httpx.Client, source: str) -> set[str]:
-    found: set[str] = set()
-    token: str | None = None
-    for _ in range(1000):
-        params: dict[str, Any] = {"source": source, "limit": 500}
-        if token:
-            params["page_token"] = token
-        page = admin.get("/decisions", params=params).json()
-        found.update(item["id"] for item in page["items"])
-        token = page["next_page_token"]
-        if not token:
-            break
-    return found
 
 
 def run(ctx: Context) -> list[Result]:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from bench import flashback_content, jfrog_gate
-from reliability.agents import AgentProcess, agent_key, desired_revision, put_environment
+from reliability.agents import AgentProcess, agent_key, desired_revision, logged_ids, put_environment
 from reliability.servers import ORG, ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agent")]
@@ -196,20 +196,6 @@ def test_rate_limits_count_in_each_agent_by_default(rollout: Rollout) -> None:
     for agent in rollout.agents:
         agent.wait_ready(10, desired)
         assert [agent.decide(ask).json()["decision"] for _ in range(4)] == ["allow", "allow", "allow", "deny"]
-
-
-def logged_ids(admin: httpx.Client, source: str) -> set[str]:
-    found: set[str] = set()
-    token = None
-    while True:
-        params: dict[str, Any] = {"source": source, "limit": 500}
-        if token:
-            params["page_token"] = token
-        page = admin.get("/decisions", params=params).json()
-        found.update(item["id"] for item in page["items"])
-        token = page["next_page_token"]
-        if not token:
-            return found
 
 
 def test_an_agent_killed_during_decision_load_loses_no_logged_decision(rollout: Rollout) -> None:
