@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from policyhub.cli.commands.server import grpc_listener_problem, port_problem
+from policyhub.cli.commands.server import listeners_problem
 from policyhub.cli.output import fail
 
 app = typer.Typer(add_completion=False)
@@ -73,13 +73,9 @@ def agent(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "options"
         fail(f"{where}: {first['msg']}", 2)
-    problem = port_problem(config.host, config.port)
+    problem = listeners_problem(config.host, config.port, config.grpc_port)
     if problem:
         fail(problem, 2)
-    if config.grpc_port is not None:
-        grpc_problem = grpc_listener_problem(config.host, config.grpc_port)
-        if grpc_problem:
-            fail(grpc_problem, 2)
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
     typer.echo(

@@ -73,13 +73,9 @@ def serve(
     bundle_problem = bundle_key_problem(settings)  # every replica must sign bundles with the same key
     if bundle_problem:
         fail(bundle_problem, 2)
-    problem = port_problem(settings.host, settings.port)
+    problem = listeners_problem(settings.host, settings.port, settings.grpc_port)
     if problem:
         fail(problem, 2)
-    if settings.grpc_port is not None:
-        grpc_problem = grpc_listener_problem(settings.host, settings.grpc_port)
-        if grpc_problem:
-            fail(grpc_problem, 2)
     if keyring is None:  # a SQLite file's key file, generated next to it on first start
         try:
             keyring = keyring_from_settings(settings, required=True)
@@ -150,6 +146,14 @@ def grpc_listener_problem(host: str, port: int) -> str | None:
     return (
         problem and f"gRPC {problem.replace('POLICYHUB_PORT', 'POLICYHUB_GRPC_PORT').replace('--port', '--grpc-port')}"
     )
+
+
+def listeners_problem(host: str, port: int, grpc_port: int | None) -> str | None:
+    """Why the HTTP listener, or else the gRPC one (when ``grpc_port`` is set), cannot start; or None."""
+    problem = port_problem(host, port)
+    if problem is None and grpc_port is not None:
+        problem = grpc_listener_problem(host, grpc_port)
+    return problem
 
 
 def _upgrade(url: str) -> None:
