@@ -80,28 +80,16 @@ class RolloutService:
                 str(uuid.uuid4()), actor.org_id, name, paths, at, actor.principal_id, at, actor.principal_id
             )
             uow.rollout.insert_environment(env)
-            audit.record(
-                uow,
-                actor,
-                object_kind=KIND,
-                object_id=env.id,
-                type="environment_created",
-                data={"name": name, "scopes": paths},
-            )
-            return env, True
-        if current.scopes == paths:
+            event = "environment_created"
+        elif current.scopes == paths:
             return current, False
-        env = replace(current, scopes=paths, updated_at=at, updated_by=actor.principal_id)
-        uow.rollout.update_environment(env)
-        audit.record(
-            uow,
-            actor,
-            object_kind=KIND,
-            object_id=env.id,
-            type="environment_updated",
-            data={"name": name, "scopes": paths},
-        )
-        return env, False
+        else:
+            env = replace(current, scopes=paths, updated_at=at, updated_by=actor.principal_id)
+            uow.rollout.update_environment(env)
+            event = "environment_updated"
+        data = {"name": name, "scopes": paths}
+        audit.record(uow, actor, object_kind=KIND, object_id=env.id, type=event, data=data)
+        return env, current is None
 
     def get_environment(self, uow: UnitOfWork, actor: Actor, name: str) -> Environment:
         require_role(actor, Role.VIEWER, None)
