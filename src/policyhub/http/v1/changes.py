@@ -22,6 +22,8 @@ from policyhub.http.v1.rollout import RolloutOrg
 from policyhub.services.change_feed import DEFAULT_LIMIT, MAX_LAG, MAX_LIMIT, MAX_WAIT_S, ChangeFeed, FeedGone, FeedPage
 
 router = APIRouter(prefix="/v1/orgs/{org}", tags=["rollout"])
+#: The ``after`` query parameter of the feed and of its stream.
+AfterSeq = Annotated[int, Query(description="the last seq the caller has (0: from the start)")]
 
 
 class ChangeOut(BaseModel):
@@ -82,7 +84,7 @@ async def changes(
     c: ContainerDep,
     actor: RolloutActor,
     org: RolloutOrg,
-    after: Annotated[int, Query(description="the last seq the caller has (0: from the start)")] = 0,
+    after: AfterSeq = 0,
     limit: Annotated[int, Query(description=f"1..{MAX_LIMIT}")] = DEFAULT_LIMIT,
     wait: Annotated[float, Query(description=f"seconds to wait for a change (0..{MAX_WAIT_S:g}, capped)")] = 0,
 ) -> Response:
@@ -125,7 +127,7 @@ async def change_stream(
     c: ContainerDep,
     actor: RolloutActor,
     org: RolloutOrg,
-    after: Annotated[int, Query(description="the last seq the caller has (0: from the start)")] = 0,
+    after: AfterSeq = 0,
     duration: Annotated[float, Query(description=f"seconds the stream lasts (0..{MAX_STREAM_S:g})")] = MAX_STREAM_S,
     last_event_id: Annotated[str | None, Header(description="the last seq received (overrides `after`)")] = None,
 ) -> Response:
