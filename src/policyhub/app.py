@@ -92,23 +92,9 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         build_limiter(settings.redis_url, keys_per_org=settings.ratelimit_keys_per_org),
         judge=build_judge(settings),
         refresh_s=settings.decision_refresh_s,
-        limits=DecisionLimits(
-            deadline_s=settings.decision_deadline_s,
-            max_reasons=settings.decision_max_reasons,
-            max_reason_bytes=settings.decision_max_reason_bytes,
-            max_details_bytes=settings.decision_max_details_bytes,
-            max_response_bytes=settings.decision_max_response_bytes,
-        ),
+        limits=decision_limits(settings),
         judge_per_org=settings.judge_concurrency_per_org,
         judge_threads=settings.judge_threads,
-    )
-    log_policy = LogPolicy(
-        enabled=settings.decision_log,
-        sample_allow=settings.decision_log_sample_allow,
-        input_mode=settings.decision_log_input,
-        max_input_bytes=settings.decision_log_max_input_bytes,
-        max_results_bytes=settings.decision_log_max_results_bytes,
-        page_bytes=settings.decision_log_page_bytes,
     )
     return Container(
         settings=settings,
@@ -118,7 +104,30 @@ def build_container(settings: Settings, registry: PolicyTypeRegistry | None = No
         scopes=ScopeService(),
         resources=ResourceService(),
         actors=ActorCache(settings.auth_cache_ttl_s),
-        decisions=DecisionService(engine, DecisionLog(db, log_policy, points=engine.points)),
+        decisions=DecisionService(engine, DecisionLog(db, log_policy(settings), points=engine.points)),
+    )
+
+
+def decision_limits(settings: Settings) -> DecisionLimits:
+    """The bounds of one decision (deadline, reasons, details, response size), the hub's and the agents'."""
+    return DecisionLimits(
+        deadline_s=settings.decision_deadline_s,
+        max_reasons=settings.decision_max_reasons,
+        max_reason_bytes=settings.decision_max_reason_bytes,
+        max_details_bytes=settings.decision_max_details_bytes,
+        max_response_bytes=settings.decision_max_response_bytes,
+    )
+
+
+def log_policy(settings: Settings) -> LogPolicy:
+    """What the decision log keeps (sampling, input mode, size caps), the hub's and the agents'."""
+    return LogPolicy(
+        enabled=settings.decision_log,
+        sample_allow=settings.decision_log_sample_allow,
+        input_mode=settings.decision_log_input,
+        max_input_bytes=settings.decision_log_max_input_bytes,
+        max_results_bytes=settings.decision_log_max_results_bytes,
+        page_bytes=settings.decision_log_page_bytes,
     )
 
 

@@ -39,17 +39,15 @@ from policyhub.agent.source import Applied, BundleSource
 from policyhub.agent.spool import DecisionSpool
 from policyhub.agent.state import StateDir
 from policyhub.agent.trust import BundleRefused, Trust
-from policyhub.app import build_judge, rego_limits
+from policyhub.app import build_judge, decision_limits, log_policy, rego_limits
 from policyhub.domain.bundles import Bundle
 from policyhub.domain.canonical import canonical_json
 from policyhub.domain.records import Actor, Role
 from policyhub.engine.cache import CompiledCache
 from policyhub.engine.engine import DecisionEngine
 from policyhub.engine.ratelimit import build_limiter
-from policyhub.evaluation.limits import DecisionLimits
 from policyhub.policy_types.registry import default_points, default_registry
 from policyhub.sandbox import rego
-from policyhub.services.decision_log import LogPolicy
 from policyhub.services.decisions import DecisionService
 from policyhub.settings import Settings
 
@@ -68,18 +66,11 @@ class Agent:
         self.source = BundleSource()
         self.engine = self._engine()
         self.spool = DecisionSpool(self.state.spool_dir, fsync=config.spool_fsync, max_bytes=config.spool_max_bytes)
-        s = self.settings
-        log_policy = LogPolicy(
-            enabled=s.decision_log,
-            sample_allow=s.decision_log_sample_allow,
-            input_mode=s.decision_log_input,
-            max_input_bytes=s.decision_log_max_input_bytes,
-            max_results_bytes=s.decision_log_max_results_bytes,
-        )
         self.shipper = Shipper(self.spool, self.client, config.name)
-        self.decisions = DecisionService(
-            self.engine, SpooledDecisionLog(self.spool, log_policy, points=self.engine.points, agent=config.name)
+        spooled = SpooledDecisionLog(
+            self.spool, log_policy(self.settings), points=self.engine.points, agent=config.name
         )
+        self.decisions = DecisionService(self.engine, spooled)
         self.source_label = f"agent:{config.name}"
         self.trust = Trust(self.state, config.environment, config.public_key)
         self.etag: str | None = None
@@ -114,13 +105,7 @@ class Agent:
             source=self.source,
             judge=build_judge(s),
             refresh_s=3600.0,  # the snapshot changes only when the agent applies a bundle (it invalidates)
-            limits=DecisionLimits(
-                deadline_s=s.decision_deadline_s,
-                max_reasons=s.decision_max_reasons,
-                max_reason_bytes=s.decision_max_reason_bytes,
-                max_details_bytes=s.decision_max_details_bytes,
-                max_response_bytes=s.decision_max_response_bytes,
-            ),
+            limits=decision_limits(s),
             judge_per_org=s.judge_concurrency_per_org,
             judge_threads=s.judge_threads,
         )
