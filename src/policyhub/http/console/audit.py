@@ -3,15 +3,13 @@ and the chain verification's result, in plain words."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from policyhub.app import Container
 from policyhub.domain.records import Event, EventType, Role
 from policyhub.errors import InvalidInput, NotFound
-from policyhub.http.console.pages import container, may, page, router
+from policyhub.http.console.pages import container, may, page, parse_time, router
 from policyhub.http.console.session import ConsoleUser, User
 from policyhub.services import audit
 from policyhub.services.audit import ChainReport
@@ -29,13 +27,8 @@ EVENT_TYPES = [t.value for t in EventType] + [
 ]
 
 
-def _when(value: str, field: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput.field(field, "must be a date or time, e.g. 2026-12-05 or 2026-12-05T10:00") from None
+#: What the ``since`` and ``until`` filters take.
+WHEN = "a date or time, e.g. 2026-12-05 or 2026-12-05T10:00"
 
 
 def _filter(f: dict[str, str]) -> EventFilter:
@@ -47,8 +40,8 @@ def _filter(f: dict[str, str]) -> EventFilter:
     return EventFilter(
         object_kind=f["kind"] or None,
         types=(f["type"],) if f["type"] else (),
-        since=_when(f["since"], "since"),
-        until=_when(f["until"], "until"),
+        since=parse_time(f["since"], "since", WHEN),
+        until=parse_time(f["until"], "until", WHEN),
         before_seq=before,
         newest_first=True,
     )

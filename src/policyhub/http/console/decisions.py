@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from policyhub.app import Container
 from policyhub.errors import InvalidInput, NotFound
-from policyhub.http.console.pages import container, decode_cursor, encode_cursor, page, router
+from policyhub.http.console.pages import container, decode_cursor, encode_cursor, page, parse_time, router
 from policyhub.http.console.session import ConsoleUser, User
 from policyhub.http.console.text import to_yaml
 from policyhub.storage.repositories.decisions import DecisionFilter, LoggedDecision
@@ -32,12 +32,7 @@ def _filter(c: Container, uow: UnitOfWork, user: ConsoleUser, f: dict[str, str],
             raise InvalidInput.field("page", "malformed page cursor") from None
     if f["decision"] and f["decision"] not in DECISIONS:
         raise InvalidInput.field("decision", f"must be one of {', '.join(DECISIONS)}")
-    since = None
-    if f["since"]:
-        try:
-            since = datetime.fromisoformat(f["since"])
-        except ValueError:
-            raise InvalidInput.field("since", "must be a date or time, e.g. 2026-12-05") from None
+    since = parse_time(f["since"], "since", "a date or time, e.g. 2026-12-05")
     try:
         policy_id = c.policies.get(uow, user.actor, f["policy"]).id if f["policy"] else None
     except NotFound:

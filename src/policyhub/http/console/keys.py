@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from policyhub.errors import Conflict, InvalidInput
-from policyhub.http.console.pages import container, page, router
+from policyhub.http.console.pages import container, page, parse_time, router
 from policyhub.http.console.session import ConsoleUser, User, checked_form
 from policyhub.services import keys
 from policyhub.services.authz import require_org_admin
@@ -74,12 +73,7 @@ async def keys_create(request: Request, user: User) -> Response:
         if not principal_id:
             principal = keys.create_principal(uow, user.actor, kind="user", display_name=form["display_name"])
             principal_id = principal.id
-        expires = None
-        if form["expires"]:
-            try:
-                expires = datetime.fromisoformat(form["expires"])
-            except ValueError:
-                raise InvalidInput.field("expires", "must be a date, e.g. 2027-01-31") from None
+        expires = parse_time(form["expires"], "expires", "a date, e.g. 2027-01-31")
         return keys.issue_key(
             uow,
             user.actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -70,6 +71,16 @@ def decode_cursor(token: str, field: str = "page") -> Any:
         return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput.field(field, "malformed page cursor") from None
+
+
+def parse_time(value: str, field: str, expected: str) -> datetime | None:
+    """A form's optional ISO date or time (``expected`` says which, with an example); empty is None."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.field(field, f"must be {expected}") from None
 
 
 def field_errors(exc: InvalidInput) -> dict[str, list[str]]:
