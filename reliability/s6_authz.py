@@ -285,6 +285,16 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
     ("GET", "/readyz"): ("2222222", lambda w: Call("GET", "/readyz")),
     ("GET", "/metrics"): ("2222222", lambda w: Call("GET", "/metrics")),
     ("GET", "/v1/policy-types"): ("2222211", lambda w: Call("GET", "/v1/policy-types")),
+    # public by design: the keys that verify rollout bundles, and an AuthZEN PDP's metadata (as the spec says)
+    ("GET", "/v1/bundle-keys"): ("2222222", lambda w: Call("GET", "/v1/bundle-keys")),
+    ("GET", "/.well-known/authzen-configuration/orgs/{org}"): (
+        "2222222",
+        lambda w: Call("GET", f"/.well-known/authzen-configuration/orgs/{ORG}"),
+    ),
+    ("GET", "/.well-known/authzen-configuration/orgs/{org}/scopes/{scope}"): (
+        "2222222",
+        lambda w: Call("GET", f"/.well-known/authzen-configuration/orgs/{ORG}/scopes/{w.scope()['path']}"),
+    ),
     ("GET", "/v1/policy-types/{name}"): ("2222211", lambda w: Call("GET", "/v1/policy-types/document")),
     # org and administration
     ("GET", "/v1/orgs/{org}"): ("2222411", lambda w: Call("GET", V1)),
