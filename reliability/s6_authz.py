@@ -77,6 +77,7 @@ class World:
 
     def __init__(self, server: ServerProcess) -> None:
         self.c = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+        self.agent = issue_key(server, "agent")  # reports agents' status (no caller of the matrix is an agent)
 
     def ok(self, method: str, path: str, **kw: Any) -> Any:
         r = self.c.request(method, path, **kw)
@@ -123,6 +124,24 @@ class World:
                 break
             time.sleep(0.05)
         return found
+
+    # rollout
+    def environment(self) -> str:
+        """A rollout environment receiving the org-level policies only (no scopes)."""
+        name = uniq("renv")
+        self.ok("PUT", f"{V1}/environments/{name}", json={"scopes": []})
+        return name
+
+    def reported_agent(self) -> tuple[str, str]:
+        """An agent that reported its status (with the agent key) for a fresh environment: (agent, environment)."""
+        env, agent = self.environment(), uniq("agent")
+        self.ok(
+            "POST",
+            f"{V1}/agents/{agent}/status",
+            json={"environment": env, "revision": 0},
+            headers={"Authorization": f"Bearer {self.agent.token}"},
+        )
+        return agent, env
 
     # kosli
     def kosli_policy(self) -> str:
@@ -277,6 +296,14 @@ def _policy_call(
 
 
 MERGE = {"description": "changed"}
+SUBJECT, RESOURCE, ACTION = {"type": "user", "id": "alice"}, {"type": "doc", "id": "d1"}, {"name": "read"}
+AUTHZEN: dict[str, dict[str, Any]] = {
+    "evaluation": {"subject": SUBJECT, "resource": RESOURCE, "action": ACTION},
+    "evaluations": {"subject": SUBJECT, "evaluations": [{"resource": RESOURCE, "action": ACTION}]},
+    "search/subject": {"subject": {"type": "user"}, "resource": RESOURCE, "action": ACTION},
+    "search/resource": {"subject": SUBJECT, "resource": {"type": "doc"}, "action": ACTION},
+    "search/action": {"subject": SUBJECT, "resource": RESOURCE},
+}
 # (method, path template) -> (expectation per ROLES, recipe). Expectations follow how the product authorises:
 # viewer may read, editor may write policies (and vendor objects), admin everything; a key bound to a scope sees
 # only its subtree (org-level objects are 404 to it, org-level creation 403); another org's admin gets 404.
@@ -393,6 +420,72 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
         "2224411",
         lambda w: Call("GET", f"{V1}/decisions/{(d := w.decision())}", ids=[d]),
     ),
+    # rollout: environments are org-level (viewer reads, editor writes; a key bound to a scope is refused before
+    # any lookup, so 403). A bundle of an environment without scopes, and the change feed, are the whole org's.
+    ("PUT", "/v1/orgs/{org}/environments/{env}"): (
+        "2233411",
+        lambda w: Call("PUT", f"{V1}/environments/{uniq('renv')}", json={"scopes": []}),
+    ),
+    ("GET", "/v1/orgs/{org}/environments"): (
+        "2223411",
+        lambda w: Call("GET", f"{V1}/environments", ids=[w.environment()]),
+    ),
+    ("GET", "/v1/orgs/{org}/environments/{env}"): (
+        "2223411",
+        lambda w: Call("GET", f"{V1}/environments/{(e := w.environment())}", ids=[e]),
+    ),
+    ("DELETE", "/v1/orgs/{org}/environments/{env}"): (
+        "2233411",
+        lambda w: Call("DELETE", f"{V1}/environments/{(e := w.environment())}", ids=[e]),
+    ),
+    ("GET", "/v1/orgs/{org}/environments/{env}/status"): (
+        "2223411",
+        lambda w: Call("GET", f"{V1}/environments/{(ae := w.reported_agent())[1]}/status", ids=list(ae)),
+    ),
+    ("GET", "/v1/orgs/{org}/bundles/{env}"): (
+        "2223411",
+        lambda w: Call("GET", f"{V1}/bundles/{(e := w.environment())}", ids=[e]),
+    ),
+    ("GET", "/v1/orgs/{org}/changes"): ("2223411", lambda w: Call("GET", f"{V1}/changes")),
+    ("GET", "/v1/orgs/{org}/changes/stream"): (
+        "2223411",
+        lambda w: Call("GET", f"{V1}/changes/stream", params={"duration": 0}),
+    ),
+    # Only an agent key reports an agent's status and decisions: every person's key is a 403.
+    ("POST", "/v1/orgs/{org}/agents/{agent}/status"): (
+        "3333411",
+        lambda w: Call(
+            "POST",
+            f"{V1}/agents/{(a := uniq('agent'))}/status",
+            json={"environment": (e := w.environment()), "revision": 0},
+            ids=[a, e],
+        ),
+    ),
+    ("POST", "/v1/orgs/{org}/agents/{agent}/decisions"): (
+        "3333411",
+        lambda w: Call("POST", f"{V1}/agents/{(a := uniq('agent'))}/decisions", json={"decisions": []}, ids=[a]),
+    ),
+    ("DELETE", "/v1/orgs/{org}/agents/{agent}"): (
+        "2233411",
+        lambda w: Call("DELETE", f"{V1}/agents/{(ae := w.reported_agent())[0]}", ids=list(ae)),
+    ),
+    # AuthZEN: any role may ask, at a scope its key covers (the org itself: not the scoped key; zone-b: it too).
+    **{
+        ("POST", f"/orgs/{{org}}/access/v1/{kind}"): (
+            "2223411",
+            lambda w, body=body, kind=kind: Call("POST", f"/orgs/{ORG}/access/v1/{kind}", json=body),
+        )
+        for kind, body in AUTHZEN.items()
+    },
+    **{
+        ("POST", f"/orgs/{{org}}/scopes/{{scope}}/access/v1/{kind}"): (
+            "2222411",
+            lambda w, body=body, kind=kind: Call(
+                "POST", f"/orgs/{ORG}/scopes/zone-b/access/v1/{kind}", json=body, ids=["zone-b"]
+            ),
+        )
+        for kind, body in AUTHZEN.items()
+    },
     # Kosli
     ("PUT", "/api/v2/policies/{org}"): ("2233411", _kosli_put),
     ("GET", "/api/v2/policies/{org}"): (
