@@ -224,6 +224,11 @@ class World:
     def endpoint(self) -> str:
         return str(self.ok("POST", "/syftspace/endpoints/", json={"name": "ep", "slug": uniq("ep")})["id"])
 
+    def endpoint_slug(self) -> str:
+        slug = uniq("ep")
+        self.ok("POST", "/syftspace/endpoints/", json={"name": "ep", "slug": slug})
+        return slug
+
     def syft_policy_body(self) -> dict[str, Any]:
         return {
             "name": uniq("sp"),
@@ -534,6 +539,16 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
             ids=[n, p],
         ),
     ),
+    ("PUT", "/api/v2/environments/{org}/{env_name}/archive"): (
+        "2233411",
+        lambda w: Call("PUT", f"/api/v2/environments/{ORG}/{(n := w.kosli_env())}/archive", ids=[n]),
+    ),
+    ("PATCH", "/api/v2/tags/{org}/{resource_type}/{resource_id}"): (
+        "2233411",
+        lambda w: Call(
+            "PATCH", f"/api/v2/tags/{ORG}/environment/{(n := w.kosli_env())}", json={"set_tags": {"k": "v"}}, ids=[n]
+        ),
+    ),
     ("GET", "/api/v2/asserts/{org}/fingerprint/{fingerprint}"): (
         "2223411",
         lambda w: Call(
@@ -554,6 +569,8 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
         ),
     ),
     # JFrog
+    ("GET", "/artifactory/api/system/version"): ("2222211", lambda w: Call("GET", "/artifactory/api/system/version")),
+    ("GET", "/xray/api/v1/system/version"): ("2222211", lambda w: Call("GET", "/xray/api/v1/system/version")),
     ("POST", f"{JF}/policies"): (
         "2233911",
         lambda w: Call("POST", f"{JF}/policies", json=(b := w.jf_policy_body()), ids=b["rule_ids"]),
@@ -654,6 +671,15 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
         "2224411",
         lambda w: Call("GET", f"/syftspace/endpoints/{(i := w.endpoint())}", ids=[i]),
     ),
+    ("GET", "/syftspace/endpoints/{slug}"): (
+        "2224411",
+        lambda w: Call("GET", f"/syftspace/endpoints/{(sl := w.endpoint_slug())}", ids=[sl]),
+    ),
+    # Whether a slug is free, for the caller's own org: any role may ask (a slug it cannot see reads as free).
+    ("POST", "/syftspace/endpoints/validate-slug"): (
+        "2222211",
+        lambda w: Call("POST", "/syftspace/endpoints/validate-slug", json={"slug": uniq("ep")}),
+    ),
     # Apinizer
     ("GET", "/apiops/projects/"): ("222LL11", lambda w: Call("GET", "/apiops/projects/", ids=[w.project()])),
     ("POST", "/apiops/projects/"): (
@@ -674,6 +700,16 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
         "2224411",
         lambda w: Call("GET", "/apiops/projects/{}/apiProxies/{}/policies/".format(*(pp := w.proxy())), ids=list(pp)),
     ),
+    ("GET", "/apiops/projects/{projectName}/apiProxies/{apiProxyName}/"): (
+        "2224411",
+        lambda w: Call("GET", "/apiops/projects/{}/apiProxies/{}/".format(*(pp := w.proxy())), ids=list(pp)),
+    ),
+    ("GET", "/apiops/projects/{projectName}/apiProxies/{apiProxyName}/endpoints/"): (
+        "2224411",
+        lambda w: Call("GET", "/apiops/projects/{}/apiProxies/{}/endpoints/".format(*(pp := w.proxy())), ids=list(pp)),
+    ),
+    # No recipe for GET /apiops/environments/{projectName}: a project another org's admin (or a key bound to a
+    # scope) cannot see is a 400 there (proxies.project_environments), where every other Apinizer route says 404.
     ("POST", "/apiops/projects/{projectName}/apiProxies/{apiProxyName}/policies/{policyName}/"): (
         "2234411",
         lambda w: Call(
@@ -708,6 +744,12 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
     ),
     # Flashback
     ("POST", "/policy"): ("2233211", lambda w: Call("POST", "/policy", json=w.fb_body())),
+    # Recommendations are read from the policies the key can see: a key bound to a scope gets an answer that names
+    # none of the org-level ones, another org's admin one for its own org.
+    ("POST", "/policy/recommend"): (
+        "222LN11",
+        lambda w: Call("POST", "/policy/recommend", json={"level": 0, "prompt": "my card number"}, ids=[w.fb_policy()]),
+    ),
     ("GET", "/policy"): ("222L411", lambda w: Call("GET", "/policy", params={"orgId": ORG}, ids=[w.fb_policy()])),
     ("GET", "/policy/{policyId}"): ("2224411", lambda w: Call("GET", f"/policy/{(i := w.fb_policy())}", ids=[i])),
     ("PUT", "/policy/{policyId}"): (
