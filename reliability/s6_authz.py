@@ -272,6 +272,12 @@ class World:
     def fb_policy(self) -> str:
         return str(self.ok("POST", "/policy", json=self.fb_body())["policy"]["id"])
 
+    def fb_workspace_policy(self) -> tuple[str, str]:
+        """A Flashback policy attached to a fresh workspace (the org's recommendations name it): (policy, workspace)."""
+        workspace = str(self.ok("POST", f"{V1}/scopes", json={"kind": "workspace", "key": uniq("ws")})["id"])
+        policy = self.ok("POST", "/policy", json={**self.fb_body(), "workspaceId": workspace})["policy"]["id"]
+        return str(policy), workspace
+
     def fb_violation(self) -> tuple[str, str]:
         """A blocking (so alerting) card-number policy and a logged ``ai_content`` decision that violates it:
         (policy id, decision id)."""
@@ -748,7 +754,12 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
     # none of the org-level ones, another org's admin one for its own org.
     ("POST", "/policy/recommend"): (
         "222LN11",
-        lambda w: Call("POST", "/policy/recommend", json={"level": 0, "prompt": "my card number"}, ids=[w.fb_policy()]),
+        lambda w: Call(
+            "POST",
+            "/policy/recommend",
+            json={"level": 0, "prompt": "my card number"},
+            ids=list(w.fb_workspace_policy()),
+        ),
     ),
     ("GET", "/policy"): ("222L411", lambda w: Call("GET", "/policy", params={"orgId": ORG}, ids=[w.fb_policy()])),
     ("GET", "/policy/{policyId}"): ("2224411", lambda w: Call("GET", f"/policy/{(i := w.fb_policy())}", ids=[i])),
