@@ -306,6 +306,11 @@ def _policy_call(
     return make
 
 
+def _fixed_call(method: str, path: str, body: Any, ids: list[str] | None = None) -> Callable[[World], Call]:
+    """A call that needs no fresh object."""
+    return lambda w: Call(method, path, json=body, ids=list(ids or []))
+
+
 MERGE = {"description": "changed"}
 SUBJECT, RESOURCE, ACTION = {"type": "user", "id": "alice"}, {"type": "doc", "id": "d1"}, {"name": "read"}
 AUTHZEN: dict[str, dict[str, Any]] = {
@@ -484,16 +489,14 @@ RECIPES: dict[tuple[str, str], tuple[str, Callable[[World], Call]]] = {
     **{
         ("POST", f"/orgs/{{org}}/access/v1/{kind}"): (
             "2223411",
-            lambda w, body=body, kind=kind: Call("POST", f"/orgs/{ORG}/access/v1/{kind}", json=body),
+            _fixed_call("POST", f"/orgs/{ORG}/access/v1/{kind}", body),
         )
         for kind, body in AUTHZEN.items()
     },
     **{
         ("POST", f"/orgs/{{org}}/scopes/{{scope}}/access/v1/{kind}"): (
             "2222411",
-            lambda w, body=body, kind=kind: Call(
-                "POST", f"/orgs/{ORG}/scopes/zone-b/access/v1/{kind}", json=body, ids=["zone-b"]
-            ),
+            _fixed_call("POST", f"/orgs/{ORG}/scopes/zone-b/access/v1/{kind}", body, ids=["zone-b"]),
         )
         for kind, body in AUTHZEN.items()
     },
