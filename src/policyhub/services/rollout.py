@@ -121,8 +121,11 @@ class RolloutService:
     def bundle(self, uow: UnitOfWork, actor: Actor, name: str) -> SignedBundle:
         """The environment's signed bundle; ``revision`` is the org's head now (the bundle's own revision is
         the head it was built at: a change it does not hold, a key's creation, builds nothing new)."""
-        env = self._environment(uow, actor, name)
-        require_rollout_reader(actor, env.scopes)
+        known = uow.rollout.environment(actor.org_id, name)
+        # a key bound to a scope is refused an unknown environment as it is the whole org's (as for status
+        # reports), so a 404 never tells it which names exist
+        require_rollout_reader(actor, known.scopes if known is not None else None)
+        env = known or self._environment(uow, actor, name)
         if self._builds is None:
             raise Unavailable(self.keys_problem)
         head, _ = uow.orgs.chain_head(actor.org_id)  # read first: the rest can only be newer

@@ -143,6 +143,8 @@ def test_agent_keys_are_issued_like_others_and_a_scoped_one_reads_only_covered_e
     scoped = org.key("agent", scope="payments")
     assert org.get("bundles/eu", token=scoped).status_code == 200
     assert org.get("bundles/all", token=scoped).status_code == 403
+    assert org.get("bundles/unknown", token=scoped).status_code == 403  # not told which names exist
+    assert org.get("bundles/unknown").status_code == 404
     report = {"environment": "eu", "revision": 1}
     assert org.post("agents/eu-1/status", json=report, token=scoped).status_code == 204
     for other in ("all", "unknown"):
