@@ -128,6 +128,16 @@ def test_rate_limits_count_per_key_and_not_in_search() -> None:
     assert ask(policy, limiter=limiter, mode="search").status is Status.PASS
 
 
+def test_rate_limit_counters_are_the_orgs() -> None:
+    """Counted under the policy's org (its per-org counter budget), not in a bucket every org shares."""
+    limiter = MemoryRateLimiter()
+    policy = rules({"id": "reads", "rate_limit": {"limit": 5, "window_s": 60, "per": "context.who"}})
+    ask(policy, limiter=limiter, context={"who": "x" * 1000})
+    ask(policy, limiter=limiter, context={"who": "y"})
+    assert limiter.keys_of(ORG_ID) == 2 and len(limiter) == 2
+    assert all(len(key) < 200 + 100 for key in limiter._orgs[ORG_ID])  # a long identity is hashed
+
+
 def test_known_entities_are_the_directory_and_the_literal_ids() -> None:
     policy = rules(
         {"subject": {"type": "user", "id": ["alice", "team-*"]}, "action": {"name": ["read", "wr*"]}},

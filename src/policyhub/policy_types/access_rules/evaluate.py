@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from policyhub.domain.records import Policy
 from policyhub.evaluation.compiled import CompiledPolicy, Evaluation
+from policyhub.evaluation.counters import counter_key
 from policyhub.evaluation.inputs.authzen import AuthzenInput, EntityKind
 from policyhub.evaluation.obligations import rate_obligation
 from policyhub.evaluation.outcome import Outcome
@@ -177,6 +178,7 @@ class CompiledAccessRules(CompiledPolicy):
 
     def __init__(self, policy: Policy) -> None:
         super().__init__(policy)
+        self.org_id = policy.org_id
         self.spec = policy.spec
         budget = PatternBudget()
         self.rules = [compile_rule(i, rule, budget) for i, rule in enumerate(policy.spec.get("rules") or ())]
@@ -229,7 +231,8 @@ class CompiledAccessRules(CompiledPolicy):
         """Count the request against the rule's limit: (a deny reason or None, the rate-limit obligation)."""
         limit = rule.rate_limit or {}
         per = resolve(document, tuple(str(limit.get("per", "subject.id")).split(".")))
-        key = f"authzen:{self.policy_id}:{rule.index}:{'' if per is _MISSING else per}"
+        # the org's counter (limiters budget counters per org, by the key's first part), as other types name theirs
+        key = counter_key(self.org_id, self.policy_id, f"r{rule.index}", "" if per is _MISSING else str(per))
         window = float(limit["window_s"])
         state = evaluation.limiter.hit(key, int(limit["limit"]), window, sliding=False, now=evaluation.now)
         reason = None if state.allowed else f"rate limit of {state.limit} per {window:g} s exceeded ({rule.name})"
