@@ -48,6 +48,7 @@ def test_a_call_cancelled_while_it_waits_never_runs_and_a_full_lane_refuses() ->
     with pytest.raises(LaneFull):
         lanes.submit("a", lambda: None).result(timeout=1)
     assert waiting[0].cancel() and waiting[1].cancel()
+    assert lanes.waiting("a") == 1  # a caller that gave up no longer counts as waiting
     release.set()
     first.result(timeout=5)
     waiting[2].result(timeout=5)

@@ -64,9 +64,11 @@ class TenantLanes:
         return future
 
     def waiting(self, tenant: str) -> int:
+        """The tenant's calls waiting to run (a call whose caller gave up is not one: it never runs, and its
+        entry leaves the queue when a slot frees or the queue is full)."""
         with self._lock:
             lane = self._lanes.get(tenant)
-            return len(lane.waiting) if lane else 0
+            return sum(not future.cancelled() for future, _ in lane.waiting) if lane else 0
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
